@@ -1,0 +1,1 @@
+"""vendbridge: hardware_adapters."""

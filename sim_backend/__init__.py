@@ -1,0 +1,1 @@
+"""vendbridge: sim_backend."""

@@ -1,0 +1,73 @@
+"""A real HTTP server on 127.0.0.1 in a background thread, for the loopback fakes.
+
+Each fake (Stripe, Slack Web API, Anthropic Messages API) subclasses `BaseHTTPRequestHandler`
+and is served by `LoopbackServer`, which binds a free port, starts serving before it returns
+and shuts down cleanly on exit.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class LoopbackServer:
+    """Serve `handler_cls` on a free loopback port; `state` is shared with every request."""
+
+    def __init__(self, handler_cls: type[BaseHTTPRequestHandler], *, state: Any = None) -> None:
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler_cls)
+        self._httpd.daemon_threads = True
+        self._httpd.state = state  # type: ignore[attr-defined]
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="loopback", daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self._httpd.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> LoopbackServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> LoopbackServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class JsonHandler(BaseHTTPRequestHandler):
+    """Helpers shared by the fakes: body reading and JSON replies; quiet logs."""
+
+    protocol_version = "HTTP/1.1"
+
+    @property
+    def state(self) -> Any:
+        return self.server.state  # type: ignore[attr-defined]
+
+    def read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        return
