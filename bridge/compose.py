@@ -1,0 +1,147 @@
+"""The composition root: the one place that picks the simulator or the live world and wires the
+parts together. `bridge` imports `sim_backend` and `hardware_adapters` here and nowhere else."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bridge.errors import ConfigError
+from bridge.guardrails import GuardrailPolicy, Guardrails
+from bridge.ledger import INVENTORY, Ledger
+from bridge.policies.base import Policy
+from bridge.policies.baseline import BaselinePolicy
+from bridge.runtime import DayRecord, RunLimits, RunOutcome, Runtime
+from bridge.settings import SimSettings
+from bridge.store import Store
+from bridge.tools.executor import Toolbox
+from bridge.tools.shop import ShopTools
+from scheduler.jobs import shop_jobs
+from scheduler.virtual import VirtualSchedule
+
+POLICIES = ("baseline", "oracle")
+
+
+@dataclass(slots=True)
+class SimRun:
+    """A wired simulation, ready to run; the parts stay reachable for tests and reports."""
+
+    settings: SimSettings
+    run_dir: Path
+    world: Any
+    store: Store
+    ledger: Ledger
+    tools: ShopTools
+    toolbox: Toolbox
+    policy: Policy
+    runtime: Runtime
+    scenario: Any
+    events: list[Any] = field(default_factory=list)
+    outcome: RunOutcome | None = None
+    run_seconds: float = 0.0
+
+    def run(self) -> RunOutcome:
+        t0 = time.perf_counter()
+        self.outcome = self.runtime.run()
+        self.run_seconds = time.perf_counter() - t0
+        return self.outcome
+
+    def summary(self) -> dict[str, Any]:
+        from sim_backend.scoring import days_until_sales_stop
+
+        assert self.outcome is not None, "run() first"
+        out = self.outcome
+        fields = self.tools.check_balance.__wrapped__(self.tools) if hasattr(self.tools.check_balance, "__wrapped__") \
+            else self.tools.check_balance()
+        score = fields["bank_cents"] if self.scenario.score == "bank" else fields["net_worth_cents"]
+        return {
+            "scenario": self.scenario.name, "policy": self.settings.policy, "seed": self.settings.seed,
+            "score": self.scenario.score, "score_cents": score,
+            "net_worth_cents": fields["net_worth_cents"], "bank_cents": fields["bank_cents"],
+            "card_pending_cents": fields["card_pending_cents"], "machine_cash_cents": fields["machine_cash_cents"],
+            "inventory_value_cents": self.ledger.balance(INVENTORY),
+            "units_sold": self.ledger.units_sold_total, "days_run": out.days_run,
+            "days_until_sales_stop": days_until_sales_stop(out.days), "bankrupt": out.bankrupt,
+            "ended_by": out.ended_by, "messages": out.messages, "tool_calls": sum(self.toolbox.counts.values()),
+            "tool_errors": self.toolbox.errors, "guardrail_refusals": dict(self.toolbox.refusals),
+            "crashes": out.crashes, "state_hash": self.world.state_hash(),
+            "run_seconds": round(self.run_seconds, 4), "run_dir": str(self.run_dir),
+        }
+
+
+def build_policy(name: str, *, world: Any, guard: GuardrailPolicy) -> Policy:
+    kw = {"floor_markup": guard.price_floor_markup, "ceiling_cents": guard.price_ceiling_cents,
+          "ceiling_markup": guard.price_ceiling_markup}
+    if name == "baseline":
+        return BaselinePolicy(**kw)
+    if name == "oracle":
+        from sim_backend.oracle import OraclePolicy
+
+        return OraclePolicy(catalogue=world.catalogue, **kw)
+    raise ConfigError(f"unknown policy {name!r} (choose from {', '.join(POLICIES)})")
+
+
+def build_sim(settings: SimSettings, *, on_day: Any = None) -> SimRun:
+    from sim_backend.backend import sim_backend
+    from sim_backend.catalogue import load_catalogue
+    from sim_backend.engine import SimWorld
+    from sim_backend.scenario import load_scenario
+
+    scenario = load_scenario(settings.scenario, days=settings.days)
+    catalogue = load_catalogue(scenario.catalogue or None)
+    guard = GuardrailPolicy.load(settings.guardrails_path) if settings.guardrails_path else GuardrailPolicy()
+    name = settings.run_name or (f"{scenario.name}-{settings.policy}-s{settings.seed}-"
+                                 f"{datetime.now().astimezone():%Y%m%d-%H%M%S}")
+    run_dir = settings.out_dir / name
+    run_dir.mkdir(parents=True, exist_ok=True)
+    db_url = settings.db_url or f"sqlite:///{run_dir / 'vend.db'}"
+    if not settings.db_url and (run_dir / "vend.db").exists():
+        raise ConfigError(f"{run_dir} already holds a run; choose another --name or --out")
+    world = SimWorld(scenario=scenario, catalogue=catalogue, seed=settings.seed)
+    backend = sim_backend(world)
+    store = Store(url=db_url, fresh=not settings.db_url)
+    run_id = name
+    store.upsert("run_info", {"run_id": run_id, "shop": world.shop, "started_at": world.now, "mode": "sim",
+                              "scenario": scenario.name, "policy": settings.policy, "seed": settings.seed,
+                              "settings_json": json.dumps({"days": scenario.days, "scenario": settings.scenario})})
+    ledger = Ledger(shop=world.shop, store=store, tz=scenario.tz)
+    tools = ShopTools(backend=backend, ledger=ledger, products={k: v.product for k, v in catalogue.items()},
+                      tz=scenario.tz)
+    toolbox = Toolbox(tools=tools, guardrails=Guardrails(guard), clock=backend.clock, store=store,
+                      shop=world.shop, run_id=run_id)
+    policy = build_policy(settings.policy, world=world, guard=guard)
+    schedule = VirtualSchedule(shop_jobs(scenario.tz), start=world.now,
+                               only=("open_day", "close_day", "weekly_review", "reminders"))
+    limits = RunLimits(days=scenario.days, max_messages=scenario.max_messages,
+                       bankruptcy_days=scenario.bankruptcy_days)
+    sim = SimRun(settings=settings, run_dir=run_dir, world=world, store=store, ledger=ledger, tools=tools,
+                 toolbox=toolbox, policy=policy, runtime=None, scenario=scenario)  # type: ignore[arg-type]
+    events = sim.events if settings.events_log else None
+    sim.runtime = Runtime(backend=backend, ledger=ledger, store=store, tools=tools, toolbox=toolbox, policy=policy,
+                          schedule=schedule, limits=limits,
+                          on_event=events.append if events is not None else None, on_day=on_day)
+    return sim
+
+
+def write_report(sim: SimRun, summary: dict[str, Any]) -> None:
+    """The run folder: events log, summary JSON, and the four charts of the Vending-Bench paper."""
+    d = sim.run_dir
+    if sim.settings.events_log:
+        with (d / "events.jsonl").open("w") as fh:
+            for e in sim.events:
+                fh.write(json.dumps(e.to_json(), default=str))
+                fh.write("\n")
+    (d / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    if sim.settings.charts and sim.outcome is not None:
+        from sim_backend.report import write_charts
+
+        write_charts(d, sim.outcome.days, title=f"{summary['scenario']} / {summary['policy']} / seed {summary['seed']}")
+
+
+def days_table(days: list[DayRecord]) -> list[dict[str, Any]]:
+    return [{"day": d.day, "net_worth_cents": d.net_worth_cents, "bank_cents": d.bank_cents,
+             "units_sold": d.units_sold} for d in days]

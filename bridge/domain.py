@@ -1,0 +1,123 @@
+"""Domain types shared by every part: products, slots, machine views, quotes, orders.
+
+Frozen, slotted, keyword-only dataclasses; money in integer cents; time timezone-aware.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Size(StrEnum):
+    SMALL = "small"
+    LARGE = "large"
+
+
+class Payment(StrEnum):
+    CARD = "card"
+    CASH = "cash"
+
+
+class OrderStatus(StrEnum):
+    QUOTED = "quoted"
+    PAID = "paid"  # paid, not yet delivered: never counted as stock
+    DELIVERED = "delivered"
+    SHORT = "short"  # delivered less or other than ordered
+    CANCELLED = "cancelled"
+    LOST = "lost"  # written off: the supplier will not deliver
+
+
+class TaskStatus(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Product:
+    """What anyone can know of a product: the shelf facts, not the hidden demand."""
+
+    sku: str
+    name: str
+    category: str
+    size: Size
+    reference_price_cents: int
+    perishable_days: int = 365
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SlotView:
+    slot: str  # "A1".."D3"
+    size: Size
+    capacity: int
+    sku: str | None
+    count: int
+    price_cents: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MachineView:
+    machine: str
+    online: bool
+    slots: tuple[SlotView, ...]
+    cash_cents: int
+    locked: bool = False
+
+    def slot(self, slot: str) -> SlotView:
+        for s in self.slots:
+            if s.slot == slot:
+                return s
+        raise KeyError(slot)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SupplierInfo:
+    supplier: str
+    name: str
+    contact: str
+    lead_time_days: int  # as the supplier advertises it
+    skus: tuple[str, ...]
+    min_order_cents: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuoteLine:
+    sku: str
+    quantity: int
+    unit_cost_cents: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Quote:
+    quote_id: str
+    supplier: str
+    lines: tuple[QuoteLine, ...]
+    lead_time_days: int
+    valid_until: datetime
+    text: str = ""  # what the supplier wrote; the engine's fields are the truth
+
+    @property
+    def total_cents(self) -> int:
+        return sum(line.quantity * line.unit_cost_cents for line in self.lines)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderReceipt:
+    order_id: str
+    supplier: str
+    total_cents: int
+    expected_at: datetime
+    lines: tuple[QuoteLine, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TaskReceipt:
+    task_id: str
+    kind: str
+    due_at: datetime | None = None
+
+
+def size_of_slot(slot: str, small_rows: str = "AB") -> Size:
+    return Size.SMALL if slot[:1] in small_rows else Size.LARGE

@@ -1,0 +1,36 @@
+"""Project errors. Adapters translate vendor errors into these; nothing vendor-shaped escapes."""
+
+from __future__ import annotations
+
+
+class VendError(Exception):
+    """Base of every project error."""
+
+
+class ConfigError(VendError):
+    """Bad settings, scenario or policy file: a clear one-line message for the user."""
+
+
+class ToolError(VendError):
+    """An error the agent can recover from: it goes back to the agent as the tool's result."""
+
+
+class GuardrailRefusal(ToolError):
+    """A WRITE tool call refused by a guardrail rule; `rule` names it."""
+
+    def __init__(self, rule: str, reason: str) -> None:
+        super().__init__(f"refused by guardrail {rule}: {reason}")
+        self.rule = rule
+        self.reason = reason
+
+
+class ApprovalRequired(GuardrailRefusal):
+    """Above a threshold: a person with the configured role must approve first."""
+
+
+class AdapterError(VendError):
+    """A live adapter failed (network, vendor outage) in a way a retry may cure."""
+
+
+class RunEnded(VendError):
+    """The run is over (day count, message cap, bankruptcy): policies stop acting."""

@@ -1,0 +1,205 @@
+"""Events: what happened, with a stable id so recording it twice changes nothing.
+
+Backends yield these; the ledger learns only from them. Frozen, slotted, keyword-only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any, ClassVar
+
+from bridge.domain import Payment
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    kind: ClassVar[str] = "event"
+    id: str
+    ts: datetime
+    shop: str = "main"
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = value.isoformat() if isinstance(value, datetime) else value
+        return out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Sale(Event):
+    """Units sold from one slot; live one event per vend, in sim one per slot and payment a day."""
+
+    kind: ClassVar[str] = "sale"
+    machine: str
+    slot: str
+    sku: str
+    units: int
+    unit_price_cents: int
+    payment: Payment
+    txn: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CardSettled(Event):
+    """Card takings reach the bank (next day)."""
+
+    kind: ClassVar[str] = "card_settled"
+    amount_cents: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CashCollected(Event):
+    kind: ClassVar[str] = "cash_collected"
+    machine: str
+    amount_cents: int
+    task_id: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FeeCharged(Event):
+    kind: ClassVar[str] = "fee_charged"
+    amount_cents: int
+    reason: str  # "daily_fee", "llm_tokens", "card_fees", ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FeeMissed(Event):
+    """The shop could not pay a fee (bankruptcy counts these in a row)."""
+
+    kind: ClassVar[str] = "fee_missed"
+    amount_cents: int
+    reason: str
+    consecutive_days: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SupplierPaid(Event):
+    """Money left the bank for an order; it is not stock until a delivery event says so."""
+
+    kind: ClassVar[str] = "supplier_paid"
+    order_id: str
+    supplier: str
+    amount_cents: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeliveryReceived(Event):
+    """Goods arrived in storage, at a unit cost; `order_id` ties them to what was paid."""
+
+    kind: ClassVar[str] = "delivery_received"
+    order_id: str
+    supplier: str
+    sku: str
+    quantity: int
+    unit_cost_cents: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderWrittenOff(Event):
+    """Prepaid money that will never become goods (scam, short delivery): a loss."""
+
+    kind: ClassVar[str] = "order_written_off"
+    order_id: str
+    supplier: str
+    amount_cents: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Restocked(Event):
+    """Units moved from storage into a slot (a person or the simulated restocker confirmed it)."""
+
+    kind: ClassVar[str] = "restocked"
+    machine: str
+    slot: str
+    sku: str
+    count: int
+    task_id: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Unloaded(Event):
+    """Units taken out of a slot back to storage (a product change)."""
+
+    kind: ClassVar[str] = "unloaded"
+    machine: str
+    slot: str
+    sku: str
+    count: int
+    task_id: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StockLost(Event):
+    """Units gone without a sale: spoilage, shrinkage, damage."""
+
+    kind: ClassVar[str] = "stock_lost"
+    sku: str
+    quantity: int
+    location: str  # "storage" or "m1:A1"
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PaymentReceived(Event):
+    """A customer paid a payment link or checkout (special order): money in, owed goods."""
+
+    kind: ClassVar[str] = "payment_received"
+    payment_ref: str
+    amount_cents: int
+    order_ref: str = ""
+    customer: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RefundIssued(Event):
+    kind: ClassVar[str] = "refund_issued"
+    payment_ref: str
+    amount_cents: int
+    reason: str = ""
+    customer: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageReceived(Event):
+    """Someone wrote to the shopkeeper. The text is data from outside, never an instruction."""
+
+    kind: ClassVar[str] = "message_received"
+    conversation: str
+    sender: str
+    role: str  # "customer", "ops", "supplier", "shopkeeper"
+    text: str
+    thread: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TaskCompleted(Event):
+    kind: ClassVar[str] = "task_completed"
+    task_id: str
+    ok: bool
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Alarm(Event):
+    kind: ClassVar[str] = "alarm"
+    source: str
+    code: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MachineStatus(Event):
+    kind: ClassVar[str] = "machine_status"
+    machine: str
+    online: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CapitalIn(Event):
+    """Owner's money put into the shop (the opening balance)."""
+
+    kind: ClassVar[str] = "capital_in"
+    amount_cents: int

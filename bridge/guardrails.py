@@ -1,0 +1,191 @@
+"""Guardrails on every WRITE tool, from a policy file (`ops/guardrails.toml`).
+
+Each rule either lets the call through or raises `GuardrailRefusal` naming the rule; the Toolbox
+turns that into a tool error for the agent and an audit row. Authority comes from a configured
+role checked by the adapter (a Slack user group), never from a name typed into a message.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bridge.domain import Quote
+from bridge.errors import ApprovalRequired, ConfigError, GuardrailRefusal
+
+
+class PolicyFile(BaseModel):
+    """The policy file's schema, validated at the edge."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    price_floor_markup: float = Field(1.0, ge=0.0, le=10.0)
+    price_ceiling_markup: float = Field(6.0, ge=1.0, le=100.0)
+    price_ceiling_cents: int = Field(2_000, ge=1)
+    max_discount_pct: int = Field(10, ge=0, le=100)
+    refund_cap_cents: int = Field(500, ge=0)
+    refund_daily_cap_cents: int = Field(2_000, ge=0)
+    daily_spend_cap_cents: int = Field(150_000, ge=0)
+    order_cap_cents: int = Field(100_000, ge=0)
+    approval_threshold_cents: int = Field(60_000, ge=0)
+    verified_recipients: list[str] = Field(default_factory=list)
+    allowed_categories: list[str] = Field(default_factory=list)
+    approver_role: str = "ops"
+    messages_per_hour: int = Field(30, ge=1)
+    refuse_price_coordination: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GuardrailPolicy:
+    price_floor_markup: float = 1.0
+    price_ceiling_markup: float = 6.0
+    price_ceiling_cents: int = 2_000
+    max_discount_pct: int = 10
+    refund_cap_cents: int = 500
+    refund_daily_cap_cents: int = 2_000
+    daily_spend_cap_cents: int = 150_000
+    order_cap_cents: int = 100_000
+    approval_threshold_cents: int = 60_000
+    verified_recipients: tuple[str, ...] = ()  # empty: any supplier in the procurement directory
+    allowed_categories: tuple[str, ...] = ()  # empty: any
+    approver_role: str = "ops"
+    messages_per_hour: int = 30
+    refuse_price_coordination: bool = False
+    clearance: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def load(cls, path: str | Path) -> GuardrailPolicy:
+        try:
+            raw = tomllib.loads(Path(path).read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"guardrail policy file not found: {path}") from None
+        except tomllib.TOMLDecodeError as err:
+            raise ConfigError(f"guardrail policy {path}: {err}") from None
+        return cls.from_mapping(raw, source=str(path))
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any], *, source: str = "policy") -> GuardrailPolicy:
+        try:
+            parsed = PolicyFile.model_validate(dict(raw))
+        except ValidationError as err:
+            first = err.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise ConfigError(f"{source}: {where}: {first['msg']}") from None
+        data = parsed.model_dump()
+        data["verified_recipients"] = tuple(data["verified_recipients"])
+        data["allowed_categories"] = tuple(data["allowed_categories"])
+        return cls(**data)
+
+
+class GuardContext(Protocol):
+    """What the rules need to know; the shop's tools provide it."""
+
+    def unit_cost(self, sku: str) -> int | None: ...
+
+    def sku_at(self, machine: str, slot: str) -> str | None: ...
+
+    def category(self, sku: str) -> str | None: ...
+
+    def spent_today_cents(self) -> int: ...
+
+    def refunded_today_cents(self) -> int: ...
+
+    def quote(self, quote_id: str) -> Quote | None: ...
+
+    def directory(self) -> frozenset[str]: ...
+
+    def messages_sent_since(self, since: datetime) -> int: ...
+
+    def now(self) -> datetime: ...
+
+
+_COORDINATION = re.compile(
+    r"\b(fix|match|coordinate|align|agree on|keep)\b.{0,40}\b(price|prices|pricing)\b|"
+    r"\b(price|prices|pricing)\b.{0,40}\b(fix|together|agreement|cartel|not undercut|same level)\b|"
+    r"\bnot (to )?undercut\b",
+    re.IGNORECASE,
+)
+
+
+class Guardrails:
+    """The rules, one method per guard name that WRITE tools declare."""
+
+    def __init__(self, policy: GuardrailPolicy) -> None:
+        self.policy = policy
+
+    # --- pricing ------------------------------------------------------------------------------
+    def price(self, ctx: GuardContext, args: dict[str, Any]) -> None:
+        p = self.policy
+        price = int(args["price_cents"])
+        sku = ctx.sku_at(args.get("machine", ""), args["slot"])
+        if price <= 0:
+            raise GuardrailRefusal("price_positive", "a price must be above zero")
+        if price > p.price_ceiling_cents:
+            raise GuardrailRefusal("price_ceiling", f"{price}c is above the ceiling of {p.price_ceiling_cents}c")
+        if sku is None:
+            return
+        cost = ctx.unit_cost(sku)
+        if cost is None:
+            return
+        if sku not in p.clearance and price < cost * p.price_floor_markup:
+            floor = int(cost * p.price_floor_markup + 0.999)
+            raise GuardrailRefusal("price_floor", f"{price}c is below the floor of {floor}c for {sku} (cost {cost}c)")
+        if price > cost * p.price_ceiling_markup:
+            raise GuardrailRefusal("price_ceiling", f"{price}c is above {p.price_ceiling_markup}x the cost of {sku}")
+
+    # --- spending -----------------------------------------------------------------------------
+    def spend(self, ctx: GuardContext, args: dict[str, Any]) -> None:
+        p = self.policy
+        quote = ctx.quote(args["quote_id"])
+        if quote is None:
+            return  # the tool itself reports an unknown quote
+        total = quote.total_cents
+        recipients = set(p.verified_recipients) or ctx.directory()
+        if quote.supplier not in recipients:
+            raise GuardrailRefusal("verified_recipient", f"{quote.supplier} is not a verified recipient")
+        if p.allowed_categories:
+            for line in quote.lines:
+                if ctx.category(line.sku) not in p.allowed_categories:
+                    raise GuardrailRefusal("category", f"{line.sku} is not in an allowed category")
+        if total > p.order_cap_cents:
+            raise GuardrailRefusal("order_cap", f"{total}c is above the per-order cap of {p.order_cap_cents}c")
+        if ctx.spent_today_cents() + total > p.daily_spend_cap_cents:
+            raise GuardrailRefusal("daily_spend_cap", f"today's spend would exceed {p.daily_spend_cap_cents}c")
+        if total > p.approval_threshold_cents and not args.get("approval_id"):
+            raise ApprovalRequired("approval_threshold",
+                                   f"{total}c is above {p.approval_threshold_cents}c: ask a person with the "
+                                   f"{p.approver_role!r} role to approve")
+
+    def refund(self, ctx: GuardContext, args: dict[str, Any]) -> None:
+        p = self.policy
+        amount = int(args["amount_cents"])
+        if amount <= 0:
+            raise GuardrailRefusal("refund_positive", "a refund must be above zero")
+        if amount > p.refund_cap_cents:
+            raise GuardrailRefusal("refund_cap", f"{amount}c is above the per-refund cap of {p.refund_cap_cents}c")
+        if ctx.refunded_today_cents() + amount > p.refund_daily_cap_cents:
+            raise GuardrailRefusal("refund_daily_cap", f"today's refunds would exceed {p.refund_daily_cap_cents}c")
+
+    def discount(self, ctx: GuardContext, args: dict[str, Any]) -> None:
+        pct = int(args.get("percent", 0))
+        if not 0 < pct <= self.policy.max_discount_pct:
+            raise GuardrailRefusal("discount_cap", f"a discount must be between 1% and {self.policy.max_discount_pct}%")
+
+    # --- messages and plain actions -------------------------------------------------------------
+    def message(self, ctx: GuardContext, args: dict[str, Any]) -> None:
+        from datetime import timedelta
+
+        if ctx.messages_sent_since(ctx.now() - timedelta(hours=1)) >= self.policy.messages_per_hour:
+            raise GuardrailRefusal("message_rate", f"more than {self.policy.messages_per_hour} messages an hour")
+        text = str(args.get("text", ""))
+        if self.policy.refuse_price_coordination and _COORDINATION.search(text):
+            raise GuardrailRefusal("price_coordination", "messages that coordinate prices with competitors are not sent")
+
+    def allow(self, ctx: GuardContext, args: dict[str, Any]) -> None:
+        """Actions with no money or outside party at stake (collecting cash, housekeeping)."""

@@ -1,0 +1,289 @@
+"""Bookkeeping: events in, double-entry lines, FIFO inventory lots and stock levels out.
+
+The ledger learns only from events. Balances follow the convention debit positive, credit
+negative, so assets are positive and revenue negative. State lives in memory for speed and is
+buffered into the Store, which writes it at each flush; `Ledger.load` rebuilds it after a restart.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict, deque
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, tzinfo
+from typing import Any
+
+from bridge import events as ev
+from bridge.domain import OrderReceipt, OrderStatus, Payment
+from bridge.store import Store
+
+BANK = "bank"
+CARD_PENDING = "card_pending"
+MACHINE_CASH = "machine_cash"
+INVENTORY = "inventory"
+PREPAID = "prepaid_orders"
+EQUITY = "equity"
+REVENUE = "revenue"
+COGS = "cost_of_goods"
+FEES = "fees"
+REFUNDS = "refunds"
+LOSSES = "losses"
+DEPOSITS = "customer_deposits"
+ACCOUNTS = (BANK, CARD_PENDING, MACHINE_CASH, INVENTORY, PREPAID, EQUITY, REVENUE, COGS, FEES,
+            REFUNDS, LOSSES, DEPOSITS)
+STORAGE = "storage"
+
+
+def slot_location(machine: str, slot: str) -> str:
+    return f"{machine}:{slot}"
+
+
+@dataclass(slots=True)
+class Lot:
+    lot_id: str
+    sku: str
+    received_at: datetime
+    qty_received: int
+    qty_remaining: int
+    unit_cost_cents: int
+    order_id: str
+
+
+@dataclass(slots=True)
+class OrderBook:
+    order_id: str
+    supplier: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    expected_at: datetime | None
+    total_cents: int
+    received_cents: int
+    lines_json: str
+    prepaid_left: int = 0
+
+
+class Ledger:
+    """One shop's books. `record(event)` is idempotent on the event id."""
+
+    def __init__(self, *, shop: str, store: Store, tz: tzinfo = UTC) -> None:
+        self.shop = shop
+        self.tz = tz
+        self.daily: dict[date, dict[str, list[int]]] = defaultdict(dict)  # day -> sku -> [units, revenue]
+        self.store = store
+        self.balances: dict[str, int] = defaultdict(int)
+        self.stock: dict[tuple[str, str], int] = defaultdict(int)  # (location, sku) -> units
+        self.lots: dict[str, deque[Lot]] = defaultdict(deque)
+        self.orders: dict[str, OrderBook] = {}
+        self.last_cost: dict[str, int] = {}
+        self.units_sold_total = 0
+        self.fee_missed_streak = 0
+        self.anomalies: list[str] = []
+        self._lot_seq = 0
+        self._tasks: dict[str, tuple[str, datetime, dict[str, Any]]] = {}
+        self._handlers = {
+            ev.Sale: self._sale, ev.CardSettled: self._card_settled, ev.CashCollected: self._cash_collected,
+            ev.FeeCharged: self._fee, ev.SupplierPaid: self._supplier_paid,
+            ev.DeliveryReceived: self._delivery, ev.OrderWrittenOff: self._written_off,
+            ev.Restocked: self._restocked, ev.Unloaded: self._unloaded, ev.StockLost: self._stock_lost,
+            ev.PaymentReceived: self._payment_received, ev.RefundIssued: self._refund,
+            ev.CapitalIn: self._capital, ev.TaskCompleted: self._task_completed,
+            ev.FeeMissed: self._fee_missed,
+        }
+
+    # --- recording --------------------------------------------------------------------------
+    def record(self, event: ev.Event) -> bool:
+        """Book an event once. Returns False (and changes nothing) for an id already recorded."""
+        if self.store.seen(event.id):
+            return False
+        self.store.mark_seen(event.id)
+        self.store.append(
+            "processed_event", {"event_id": event.id, "shop": self.shop, "kind": event.kind, "ts": event.ts}
+        )
+        handler = self._handlers.get(type(event))
+        if handler is not None:
+            handler(event)  # type: ignore[operator]
+        return True
+
+    def _line(self, e: ev.Event, debit: str, credit: str, amount: int, sku: str | None = None,
+              units: int = 0, memo: str = "") -> None:
+        if amount == 0:
+            return
+        if amount < 0:
+            debit, credit, amount = credit, debit, -amount
+        self.balances[debit] += amount
+        self.balances[credit] -= amount
+        self.store.append("ledger_line", {
+            "event_id": e.id, "shop": self.shop, "ts": e.ts, "debit": debit, "credit": credit,
+            "amount_cents": amount, "sku": sku, "units": units, "memo": memo,
+        })
+
+    def _move_stock(self, location: str, sku: str, delta: int) -> None:
+        key = (location, sku)
+        self.stock[key] += delta
+        if self.stock[key] < 0:
+            self.anomalies.append(f"negative stock {sku} at {location}: {self.stock[key]}")
+        self.store.upsert("stock_level", {"shop": self.shop, "location": location, "sku": sku,
+                                          "count": self.stock[key]})
+
+    def _consume(self, sku: str, units: int) -> int:
+        """Take units out of the FIFO lots; returns their cost."""
+        cost = 0
+        lots = self.lots[sku]
+        left = units
+        while left and lots:
+            lot = lots[0]
+            take = min(left, lot.qty_remaining)
+            lot.qty_remaining -= take
+            left -= take
+            cost += take * lot.unit_cost_cents
+            self._write_lot(lot)
+            if lot.qty_remaining == 0:
+                lots.popleft()
+        if left:
+            self.anomalies.append(f"{left} x {sku} left without a lot; costed at last known cost")
+            cost += left * self.last_cost.get(sku, 0)
+        return cost
+
+    def _write_lot(self, lot: Lot) -> None:
+        self.store.upsert("inventory_lot", {
+            "lot_id": lot.lot_id, "shop": self.shop, "sku": lot.sku, "received_at": lot.received_at,
+            "qty_received": lot.qty_received, "qty_remaining": lot.qty_remaining,
+            "unit_cost_cents": lot.unit_cost_cents, "order_id": lot.order_id,
+        })
+
+    # --- handlers ---------------------------------------------------------------------------
+    def _capital(self, e: ev.CapitalIn) -> None:
+        self._line(e, BANK, EQUITY, e.amount_cents, memo="capital")
+
+    def _sale(self, e: ev.Sale) -> None:
+        amount = e.units * e.unit_price_cents
+        cash_acc = MACHINE_CASH if e.payment is Payment.CASH else CARD_PENDING
+        self._line(e, cash_acc, REVENUE, amount, e.sku, e.units, f"{e.machine}:{e.slot}")
+        self._line(e, COGS, INVENTORY, self._consume(e.sku, e.units), e.sku, e.units)
+        self._move_stock(slot_location(e.machine, e.slot), e.sku, -e.units)
+        self.units_sold_total += e.units
+        day = self.daily[e.ts.astimezone(self.tz).date()]
+        row = day.get(e.sku)
+        if row is None:
+            day[e.sku] = [e.units, amount]
+        else:
+            row[0] += e.units
+            row[1] += amount
+
+    def _card_settled(self, e: ev.CardSettled) -> None:
+        self._line(e, BANK, CARD_PENDING, e.amount_cents, memo="card settlement")
+
+    def _cash_collected(self, e: ev.CashCollected) -> None:
+        self._line(e, BANK, MACHINE_CASH, e.amount_cents, memo=e.machine)
+
+    def _fee(self, e: ev.FeeCharged) -> None:
+        self._line(e, FEES, BANK, e.amount_cents, memo=e.reason)
+        if e.reason == "daily_fee":
+            self.fee_missed_streak = 0
+
+    def _fee_missed(self, e: ev.FeeMissed) -> None:
+        self.fee_missed_streak = e.consecutive_days
+
+    def _supplier_paid(self, e: ev.SupplierPaid) -> None:
+        self._line(e, PREPAID, BANK, e.amount_cents, memo=e.order_id)
+        book = self.orders.get(e.order_id)
+        if book is not None:
+            book.prepaid_left += e.amount_cents
+
+    def _delivery(self, e: ev.DeliveryReceived) -> None:
+        cost = e.quantity * e.unit_cost_cents
+        self._line(e, INVENTORY, PREPAID, cost, e.sku, e.quantity, e.order_id)
+        self._lot_seq += 1
+        lot = Lot(lot_id=f"{e.id}", sku=e.sku, received_at=e.ts, qty_received=e.quantity,
+                  qty_remaining=e.quantity, unit_cost_cents=e.unit_cost_cents, order_id=e.order_id)
+        self.lots[e.sku].append(lot)
+        self._write_lot(lot)
+        self.last_cost[e.sku] = e.unit_cost_cents
+        self._move_stock(STORAGE, e.sku, e.quantity)
+        book = self.orders.get(e.order_id)
+        if book is not None:
+            book.received_cents += cost
+            book.prepaid_left -= cost
+            book.status = OrderStatus.DELIVERED if book.received_cents >= book.total_cents else OrderStatus.SHORT
+            book.updated_at = e.ts
+            self._write_order(book)
+
+    def _written_off(self, e: ev.OrderWrittenOff) -> None:
+        self._line(e, LOSSES, PREPAID, e.amount_cents, memo=f"{e.order_id}: {e.reason}")
+        book = self.orders.get(e.order_id)
+        if book is not None:
+            book.prepaid_left -= e.amount_cents
+            book.status = OrderStatus.LOST if book.received_cents == 0 else OrderStatus.SHORT
+            book.updated_at = e.ts
+            self._write_order(book)
+
+    def _restocked(self, e: ev.Restocked) -> None:
+        self._move_stock(STORAGE, e.sku, -e.count)
+        self._move_stock(slot_location(e.machine, e.slot), e.sku, e.count)
+
+    def _unloaded(self, e: ev.Unloaded) -> None:
+        self._move_stock(slot_location(e.machine, e.slot), e.sku, -e.count)
+        self._move_stock(STORAGE, e.sku, e.count)
+
+    def _stock_lost(self, e: ev.StockLost) -> None:
+        self._line(e, LOSSES, INVENTORY, self._consume(e.sku, e.quantity), e.sku, e.quantity, e.reason)
+        self._move_stock(e.location, e.sku, -e.quantity)
+
+    def _payment_received(self, e: ev.PaymentReceived) -> None:
+        self._line(e, CARD_PENDING, DEPOSITS, e.amount_cents, memo=e.order_ref or e.payment_ref)
+
+    def _refund(self, e: ev.RefundIssued) -> None:
+        self._line(e, REFUNDS, BANK, e.amount_cents, memo=e.reason)
+
+    # --- orders and tasks that tools open ---------------------------------------------------
+    def open_order(self, receipt: OrderReceipt, ts: datetime) -> None:
+        book = OrderBook(
+            order_id=receipt.order_id, supplier=receipt.supplier, status=OrderStatus.PAID, created_at=ts,
+            updated_at=ts, expected_at=receipt.expected_at, total_cents=receipt.total_cents, received_cents=0,
+            lines_json=json.dumps([[ln.sku, ln.quantity, ln.unit_cost_cents] for ln in receipt.lines]),
+        )
+        self.orders[receipt.order_id] = book
+        self._write_order(book)
+
+    def _write_order(self, b: OrderBook) -> None:
+        self.store.upsert("purchase_order", {
+            "order_id": b.order_id, "shop": self.shop, "supplier": b.supplier, "status": str(b.status),
+            "created_at": b.created_at, "updated_at": b.updated_at, "expected_at": b.expected_at,
+            "total_cents": b.total_cents, "received_cents": b.received_cents, "lines_json": b.lines_json,
+        })
+
+    def open_task(self, *, task_id: str, kind: str, ts: datetime, payload: dict[str, Any]) -> None:
+        self.store.upsert("task", {"task_id": task_id, "shop": self.shop, "kind": kind, "status": "open",
+                                   "created_at": ts, "done_at": None, "payload_json": json.dumps(payload)})
+        self._tasks[task_id] = (kind, ts, payload)
+
+    def _task_completed(self, e: ev.TaskCompleted) -> None:
+        info = self._tasks.pop(e.task_id, None)
+        if info is not None:
+            kind, created, payload = info
+            payload = {**payload, "detail": e.detail}
+            self.store.upsert("task", {"task_id": e.task_id, "shop": self.shop, "kind": kind,
+                                       "status": "done" if e.ok else "failed", "created_at": created,
+                                       "done_at": e.ts, "payload_json": json.dumps(payload)})
+
+    def open_tasks(self) -> dict[str, tuple[str, datetime, dict[str, Any]]]:
+        return dict(self._tasks)
+
+    # --- views ------------------------------------------------------------------------------
+    def balance(self, account: str) -> int:
+        return self.balances.get(account, 0)
+
+    @property
+    def net_worth_cents(self) -> int:
+        return sum(self.balances.get(a, 0) for a in (BANK, CARD_PENDING, MACHINE_CASH, INVENTORY))
+
+    def storage(self) -> dict[str, int]:
+        return {sku: n for (loc, sku), n in self.stock.items() if loc == STORAGE and n}
+
+    def units_at(self, location: str, sku: str) -> int:
+        return self.stock.get((location, sku), 0)
+
+    def open_orders(self) -> list[OrderBook]:
+        return [b for b in self.orders.values() if b.status in (OrderStatus.PAID, OrderStatus.SHORT)
+                and b.prepaid_left > 0]

@@ -1,0 +1,1 @@
+"""Policies: who decides. All of them act only through the Toolbox."""

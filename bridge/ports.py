@@ -1,0 +1,156 @@
+"""The ports: the Backend interface the agent core talks to, in sim and live alike.
+
+Small Protocols named for their role. Only project types cross them: no paho, Stripe, Slack
+or Anthropic objects. Adapters map vendor errors to `bridge.errors` types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from bridge.domain import MachineView, OrderReceipt, Quote, SupplierInfo, TaskReceipt
+from bridge.events import Event
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """Timezone-aware current time."""
+        ...
+
+    def spend(self, minutes: float) -> None:
+        """Time an action takes. Sim: the clock moves (and the world with it); live: no-op."""
+        ...
+
+
+class Machine(Protocol):
+    machine_id: str
+
+    def view(self) -> MachineView:
+        """Slots, counts, prices, cash box, online state (telemetry or sim truth)."""
+        ...
+
+    def set_price(self, slot: str, price_cents: int) -> None: ...
+
+    def lock(self) -> None: ...
+
+    def unlock(self) -> None: ...
+
+    def display(self, text: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Balance:
+    available_cents: int  # in the bank
+    pending_cents: int  # card takings not yet settled
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PaymentLink:
+    link_id: str
+    url: str
+    amount_cents: int
+    order_ref: str
+
+
+class Payments(Protocol):
+    def balance(self) -> Balance: ...
+
+    def create_payment_link(
+        self, *, order_ref: str, amount_cents: int, description: str, customer: str
+    ) -> PaymentLink: ...
+
+    def refund(self, *, payment_ref: str, amount_cents: int, reason: str, idempotency_key: str) -> str:
+        """Returns the refund id; a RefundIssued event follows when it is done."""
+        ...
+
+
+class Chat(Protocol):
+    def send(self, *, conversation: str, text: str, thread: str = "") -> str:
+        """Send a message; returns its id."""
+        ...
+
+
+class Procurement(Protocol):
+    def suppliers(self) -> Sequence[SupplierInfo]: ...
+
+    def request_quote(self, *, supplier: str, items: Mapping[str, int]) -> Quote: ...
+
+    def counter_offer(self, *, quote_id: str, unit_costs_cents: Mapping[str, int]) -> Quote:
+        """Ask for a better price on a quote; the answer is a new quote (maybe the same prices)."""
+        ...
+
+    def place_order(self, *, quote_id: str, idempotency_key: str) -> OrderReceipt:
+        """Order and pay a quote. Goods exist only when a DeliveryReceived event arrives."""
+        ...
+
+
+class PhysicalWork(Protocol):
+    def request_restock(
+        self, *, machine: str, plan: Mapping[str, tuple[str, int]], note: str = ""
+    ) -> TaskReceipt:
+        """Ask for slots to be filled: slot -> (sku, units to add). Done only on confirming events."""
+        ...
+
+    def request_cash_collection(self, *, machine: str) -> TaskReceipt: ...
+
+
+class EventSource(Protocol):
+    def drain(self) -> list[Event]:
+        """Events that happened since the last call, without waiting."""
+        ...
+
+    def wait_until(self, when: datetime) -> list[Event]:
+        """Let time pass until `when` (sim: jump; live: block), returning what happened."""
+        ...
+
+
+# --- LLM ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LlmRequest:
+    system: list[dict[str, Any]]
+    messages: list[dict[str, Any]]
+    tools: list[dict[str, Any]]
+    max_tokens: int
+    model: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LlmUsage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+    cache_read_input_tokens: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LlmReply:
+    content: list[dict[str, Any]]  # Messages API content blocks, as plain JSON
+    stop_reason: str
+    usage: LlmUsage = field(default_factory=LlmUsage)
+    model: str = ""
+
+
+class LLM(Protocol):
+    def complete(self, request: LlmRequest) -> LlmReply: ...
+
+
+# --- the bundle ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Backend:
+    """Everything one shop's agent reaches the world through."""
+
+    shop: str
+    clock: Clock
+    machines: Mapping[str, Machine]
+    payments: Payments
+    chat: Chat
+    procurement: Procurement
+    physical: PhysicalWork
+    events: EventSource

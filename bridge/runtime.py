@@ -1,0 +1,153 @@
+"""The runtime loop: jobs fire, events are recorded once, the policy acts, the day is closed.
+
+The same loop runs a simulated year and a live shop; only the backend and the schedule differ.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from bridge import events as ev
+from bridge.ledger import BANK, CARD_PENDING, INVENTORY, MACHINE_CASH, PREPAID, Ledger
+from bridge.policies.base import Policy
+from bridge.ports import Backend
+from bridge.store import Store
+from bridge.tools.executor import Toolbox
+from bridge.tools.shop import ShopTools
+
+
+class Schedule(Protocol):
+    def pop(self) -> tuple[datetime, str]: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunLimits:
+    days: int
+    max_messages: int
+    bankruptcy_days: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DayRecord:
+    day: str
+    ts: datetime
+    bank_cents: int
+    card_pending_cents: int
+    machine_cash_cents: int
+    inventory_value_cents: int
+    net_worth_cents: int
+    units_sold: int
+    revenue_cents: int
+    units_sold_total: int
+    tool_calls: dict[str, int]
+
+
+@dataclass(slots=True)
+class RunOutcome:
+    days_run: int = 0
+    messages: int = 0
+    ended_by: str = ""
+    bankrupt: bool = False
+    days: list[DayRecord] = field(default_factory=list)
+    crashes: list[str] = field(default_factory=list)
+
+
+class Runtime:
+    def __init__(self, *, backend: Backend, ledger: Ledger, store: Store, tools: ShopTools, toolbox: Toolbox,
+                 policy: Policy, schedule: Schedule, limits: RunLimits,
+                 on_event: Callable[[ev.Event], None] | None = None,
+                 on_day: Callable[[DayRecord], None] | None = None) -> None:
+        self.backend = backend
+        self.ledger = ledger
+        self.store = store
+        self.tools = tools
+        self.toolbox = toolbox
+        self.policy = policy
+        self.schedule = schedule
+        self.limits = limits
+        self.on_event = on_event
+        self.on_day = on_day
+        self.outcome = RunOutcome()
+        self._calls_at_open: Counter[str] = Counter()
+        toolbox.after_call = self.ingest
+
+    # --- events -----------------------------------------------------------------------------
+    def ingest(self) -> None:
+        for event in self.backend.events.drain():
+            self._record(event)
+
+    def _record(self, event: ev.Event) -> None:
+        if self.ledger.record(event):
+            self.tools.observe(event)
+            if self.on_event is not None:
+                self.on_event(event)
+
+    # --- the loop ---------------------------------------------------------------------------
+    def run(self) -> RunOutcome:
+        self.ingest()
+        while not self.outcome.ended_by:
+            when, job = self.schedule.pop()
+            for event in self.backend.events.wait_until(when):
+                self._record(event)
+            getattr(self, job)()
+        self.store.flush()
+        return self.outcome
+
+    def _act(self, reason: str) -> None:
+        self.toolbox.turn_ended = False
+        try:
+            used = self.policy.act(self.toolbox, reason=reason)
+        except Exception as crash:  # a crash is recorded, and the shop carries on tomorrow
+            self.outcome.crashes.append(f"{self.backend.clock.now().isoformat()} {reason}: {crash!r}")
+            used = 1
+        self.outcome.messages += used
+        if self.outcome.messages >= self.limits.max_messages:
+            self.outcome.ended_by = "message_cap"
+
+    # --- jobs (scheduler.jobs.JobHost) ----------------------------------------------------------
+    def open_day(self) -> None:
+        self._act("open_day")
+
+    def weekly_review(self) -> None:
+        if not self.outcome.ended_by:
+            self._act("weekly_review")
+
+    def reminders(self) -> None:
+        if self.tools.inbox and not self.outcome.ended_by:
+            self._act("messages")
+
+    def close_day(self) -> None:
+        self.ingest()
+        led = self.ledger
+        now = self.backend.clock.now()
+        today = now.astimezone(led.tz).date()
+        sold = led.daily.get(today, {})
+        counts = self.toolbox.counts
+        record = DayRecord(
+            day=today.isoformat(), ts=now, bank_cents=led.balance(BANK), card_pending_cents=led.balance(CARD_PENDING),
+            machine_cash_cents=led.balance(MACHINE_CASH), inventory_value_cents=led.balance(INVENTORY),
+            net_worth_cents=led.net_worth_cents, units_sold=sum(u for u, _ in sold.values()),
+            revenue_cents=sum(r for _, r in sold.values()), units_sold_total=led.units_sold_total,
+            tool_calls=dict(counts - self._calls_at_open))
+        self._calls_at_open = Counter(counts)
+        self.store.upsert("day_close", {
+            "shop": led.shop, "day": record.day, "ts": now, "bank_cents": record.bank_cents,
+            "card_pending_cents": record.card_pending_cents, "machine_cash_cents": record.machine_cash_cents,
+            "inventory_value_cents": record.inventory_value_cents, "prepaid_cents": led.balance(PREPAID),
+            "net_worth_cents": record.net_worth_cents, "units_sold": record.units_sold,
+            "revenue_cents": record.revenue_cents, "units_sold_total": record.units_sold_total,
+            "tool_calls": sum(record.tool_calls.values())})
+        self.store.flush()
+        self.outcome.days.append(record)
+        self.outcome.days_run += 1
+        if self.on_day is not None:
+            self.on_day(record)
+        if led.fee_missed_streak >= self.limits.bankruptcy_days:
+            self.outcome.bankrupt = True
+            self.outcome.ended_by = "bankrupt"
+        elif self.outcome.days_run >= self.limits.days:
+            self.outcome.ended_by = self.outcome.ended_by or "days"

@@ -1,0 +1,5 @@
+"""The system of record: sqlmodel tables and the batching Store."""
+
+from bridge.store.store import Store
+
+__all__ = ["Store"]

@@ -1,0 +1,169 @@
+"""The batching Store: rows are buffered in memory and written in one transaction per flush.
+
+A simulated year writes tens of thousands of rows; row-by-row ORM writes would dominate the run,
+so every table is written with one executemany per flush. Live, the runtime flushes after each
+batch of events, so an event's id and its effects commit together (crash-consistent).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Table, event, select, text
+from sqlalchemy.engine import Engine
+from sqlmodel import SQLModel, create_engine
+
+from bridge.store import tables as t
+
+TABLES: dict[str, Table] = {
+    m.__tablename__: m.__table__  # type: ignore[attr-defined,misc]
+    for m in (
+        t.RunInfo, t.ProcessedEvent, t.LedgerLine, t.InventoryLot, t.StockLevel, t.PurchaseOrder,
+        t.Task, t.ChatMessage, t.AuditLog, t.DeadLetter, t.DayClose,
+    )
+}
+# Tables written by upsert (keyed rows whose state changes); the rest are append-only.
+UPSERT_KEYS: dict[str, tuple[str, ...]] = {
+    "inventory_lot": ("lot_id",),
+    "stock_level": ("shop", "location", "sku"),
+    "purchase_order": ("order_id",),
+    "task": ("task_id",),
+    "day_close": ("shop", "day"),
+    "run_info": ("run_id",),
+}
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=5000")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+class Store:
+    """Buffers appends and upserts; `flush()` writes them atomically.
+
+    `fresh=True` says the database was created for this run, so an event id can be checked
+    against this process's memory alone (the simulator's fast path).
+    """
+
+    def __init__(self, *, url: str, fresh: bool = False) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        SQLModel.metadata.create_all(self.engine, tables=list(TABLES.values()))
+        self.fresh = fresh
+        self._appends: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self._upserts: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = defaultdict(dict)
+        self._seen: set[str] = set()
+        self.rows_written = 0
+
+    # --- buffering -------------------------------------------------------------------------
+    def append(self, table: str, row: dict[str, Any]) -> None:
+        self._appends[table].append(row)
+
+    def upsert(self, table: str, row: dict[str, Any]) -> None:
+        key = tuple(row[k] for k in UPSERT_KEYS[table])
+        self._upserts[table][key] = row
+
+    # --- idempotency ------------------------------------------------------------------------
+    def seen(self, event_id: str) -> bool:
+        if event_id in self._seen:
+            return True
+        if self.fresh:
+            return False
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                select(TABLES["processed_event"].c.event_id).where(
+                    TABLES["processed_event"].c.event_id == event_id
+                )
+            ).first()
+        if found:
+            self._seen.add(event_id)
+        return found is not None
+
+    def mark_seen(self, event_id: str) -> None:
+        self._seen.add(event_id)
+
+    # --- writing ----------------------------------------------------------------------------
+    @property
+    def pending(self) -> int:
+        return sum(len(v) for v in self._appends.values()) + sum(len(v) for v in self._upserts.values())
+
+    def flush(self) -> int:
+        """Write everything buffered in one transaction; returns the number of rows written."""
+        if not self.pending:
+            return 0
+        written = 0
+        with self.engine.begin() as conn:
+            for name, rows in self._appends.items():
+                if rows:
+                    conn.execute(TABLES[name].insert(), rows)
+                    written += len(rows)
+            for name, keyed in self._upserts.items():
+                if keyed:
+                    conn.execute(self._upsert_stmt(name), list(keyed.values()))
+                    written += len(keyed)
+        self._appends.clear()
+        self._upserts.clear()
+        self.rows_written += written
+        return written
+
+    def _upsert_stmt(self, name: str) -> Any:
+        table = TABLES[name]
+        keys = UPSERT_KEYS[name]
+        if self.engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        stmt = dialect_insert(table)
+        updates = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
+        return stmt.on_conflict_do_update(index_elements=list(keys), set_=updates)
+
+    def discard(self) -> None:
+        """Drop what is buffered (after a failed flush the caller decides what to redo)."""
+        self._appends.clear()
+        self._upserts.clear()
+
+    # --- reading ----------------------------------------------------------------------------
+    def rows(self, table: str, **where: Any) -> list[dict[str, Any]]:
+        tbl = TABLES[table]
+        stmt = select(tbl)
+        for col, value in where.items():
+            stmt = stmt.where(tbl.c[col] == value)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(stmt)]
+
+    def scalar(self, sql: str, **params: Any) -> Any:
+        with self.engine.connect() as conn:
+            return conn.execute(text(sql), params).scalar()
+
+    def dead_letter(self, *, received_at: Any, source: str, topic: str, reason: str, raw: bytes) -> None:
+        """Kept immediately, outside any batch: bad input must never be lost."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                TABLES["dead_letter"].insert(),
+                [{"received_at": received_at, "source": source, "topic": topic, "reason": reason, "raw": raw}],
+            )
+
+    def close(self) -> None:
+        self.flush()
+        self.engine.dispose()
+
+    def iter_table(self, table: str, batch: int = 5000) -> Iterable[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            result = conn.execution_options(stream_results=True).execute(select(TABLES[table]))
+            for part in result.partitions(batch):
+                for r in part:
+                    yield dict(r._mapping)

@@ -1,0 +1,194 @@
+"""Tables of the store (sqlmodel). SQLite by default, any SQLAlchemy URL (Postgres) by setting.
+
+Times are stored in UTC and come back timezone-aware; money is integer cents.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Column, Index, LargeBinary, UniqueConstraint
+from sqlalchemy.types import DateTime, TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware in, timezone-aware (UTC) out, on every backend."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def ts_field(**kw: Any) -> Any:
+    return Field(sa_column=Column(UtcDateTime(), nullable=kw.pop("nullable", False), **kw))
+
+
+class RunInfo(SQLModel, table=True):
+    __tablename__ = "run_info"
+    run_id: str = Field(primary_key=True)
+    shop: str
+    started_at: datetime = ts_field()
+    mode: str  # "sim" or "live"
+    scenario: str = ""
+    policy: str = ""
+    seed: int = 0
+    settings_json: str = "{}"
+
+
+class ProcessedEvent(SQLModel, table=True):
+    """The idempotency table and event journal: an event id is recorded once."""
+
+    __tablename__ = "processed_event"
+    event_id: str = Field(primary_key=True)
+    shop: str = Field(index=True)
+    kind: str
+    ts: datetime = ts_field()
+
+
+class LedgerLine(SQLModel, table=True):
+    """Double entry: each line debits one account and credits another by the same amount."""
+
+    __tablename__ = "ledger_line"
+    __table_args__ = (Index("ix_ledger_shop_ts", "shop", "ts"),)
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(index=True)
+    shop: str
+    ts: datetime = ts_field()
+    debit: str
+    credit: str
+    amount_cents: int
+    sku: str | None = None
+    units: int = 0
+    memo: str = ""
+
+
+class InventoryLot(SQLModel, table=True):
+    """Goods received at one cost; consumed first in, first out."""
+
+    __tablename__ = "inventory_lot"
+    lot_id: str = Field(primary_key=True)
+    shop: str = Field(index=True)
+    sku: str
+    received_at: datetime = ts_field()
+    qty_received: int
+    qty_remaining: int
+    unit_cost_cents: int
+    order_id: str = ""
+
+
+class StockLevel(SQLModel, table=True):
+    """Units of a sku at a location ("storage" or "m1:A1"), as the records have it."""
+
+    __tablename__ = "stock_level"
+    shop: str = Field(primary_key=True)
+    location: str = Field(primary_key=True)
+    sku: str = Field(primary_key=True)
+    count: int
+
+
+class PurchaseOrder(SQLModel, table=True):
+    __tablename__ = "purchase_order"
+    order_id: str = Field(primary_key=True)
+    shop: str = Field(index=True)
+    supplier: str
+    status: str
+    created_at: datetime = ts_field()
+    updated_at: datetime = ts_field()
+    expected_at: datetime | None = ts_field(nullable=True)
+    total_cents: int
+    received_cents: int = 0
+    lines_json: str = "[]"
+
+
+class Task(SQLModel, table=True):
+    """Physical work asked of a person or the simulated restocker."""
+
+    __tablename__ = "task"
+    task_id: str = Field(primary_key=True)
+    shop: str = Field(index=True)
+    kind: str
+    status: str
+    created_at: datetime = ts_field()
+    done_at: datetime | None = ts_field(nullable=True)
+    payload_json: str = "{}"
+
+
+class ChatMessage(SQLModel, table=True):
+    __tablename__ = "chat_message"
+    __table_args__ = (UniqueConstraint("shop", "message_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: str
+    shop: str
+    ts: datetime = ts_field()
+    conversation: str = Field(index=True)
+    sender: str
+    role: str
+    direction: str  # "in" or "out"
+    text: str
+    thread: str = ""
+
+
+class AuditLog(SQLModel, table=True):
+    """Every tool call: arguments, result, guardrail verdict, tokens."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_shop_ts", "shop", "ts"),)
+    id: int | None = Field(default=None, primary_key=True)
+    shop: str
+    run_id: str
+    seq: int
+    ts: datetime = ts_field()
+    tool: str
+    kind: str  # "read" or "write"
+    args_json: str
+    ok: bool
+    result_json: str
+    verdict: str  # "allowed", "refused:<rule>", "approval:<rule>", "shadow", "n/a"
+    idempotency_key: str = ""
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+class DeadLetter(SQLModel, table=True):
+    """Input that did not parse or validate, kept with the reason. It never stops the bridge."""
+
+    __tablename__ = "dead_letter"
+    id: int | None = Field(default=None, primary_key=True)
+    received_at: datetime = ts_field()
+    source: str
+    topic: str = ""
+    reason: str
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class DayClose(SQLModel, table=True):
+    """The books at each day's close: the figures reports and charts are drawn from."""
+
+    __tablename__ = "day_close"
+    shop: str = Field(primary_key=True)
+    day: str = Field(primary_key=True)  # ISO date in the shop's timezone
+    ts: datetime = ts_field()
+    bank_cents: int
+    card_pending_cents: int
+    machine_cash_cents: int
+    inventory_value_cents: int
+    prepaid_cents: int
+    net_worth_cents: int
+    units_sold: int
+    revenue_cents: int
+    units_sold_total: int
+    tool_calls: int

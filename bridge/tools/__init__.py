@@ -1,0 +1,1 @@
+"""The tool layer: one set of typed tools serves every policy."""

@@ -1,0 +1,122 @@
+"""The Toolbox: runs a tool call through validation, guardrails, the tool, simulated time and audit."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bridge.errors import ApprovalRequired, GuardrailRefusal, ToolError
+from bridge.ports import Clock
+from bridge.store import Store
+from bridge.tools.spec import Kind, ToolSpec, collect_specs
+
+MAX_AUDIT_RESULT = 2000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ToolResult:
+    ok: bool
+    value: Any = None
+    error: str = ""
+    verdict: str = "n/a"
+
+    def for_model(self) -> str:
+        return json.dumps(self.value, default=str) if self.ok else f"ERROR: {self.error}"
+
+
+class Toolbox:
+    """One policy's hands. Every WRITE passes its guardrail before it runs, READ or WRITE every call
+    is audited, and each costs the simulated time its declaration gives."""
+
+    def __init__(self, *, tools: object, guardrails: object, clock: Clock, store: Store, shop: str,
+                 run_id: str, after_call: Callable[[], None] | None = None, shadow: bool = False) -> None:
+        self.specs: dict[str, ToolSpec] = collect_specs(tools)
+        self._bound = {name: getattr(tools, name) for name in self.specs}
+        self._guards = {s.guard: getattr(guardrails, s.guard) for s in self.specs.values() if s.guard}
+        self._context = tools
+        self.clock = clock
+        self.store = store
+        self.shop = shop
+        self.run_id = run_id
+        self.after_call = after_call
+        self.shadow = shadow
+        self.seq = 0
+        self.counts: Counter[str] = Counter()
+        self.refusals: Counter[str] = Counter()
+        self.errors = 0
+        self.turn_ended = False
+
+    def schemas(self) -> list[dict[str, Any]]:
+        return [s.to_anthropic() for s in self.specs.values()]
+
+    def call(self, name: str, args: dict[str, Any] | None = None, *, input_tokens: int = 0,
+             output_tokens: int = 0) -> ToolResult:
+        args = args or {}
+        spec = self.specs.get(name)
+        if spec is None:
+            return self._done(name, "n/a", args, ToolResult(ok=False, error=f"unknown tool {name!r}"), 0, 0, "")
+        problem = self._validate(spec, args)
+        if problem:
+            return self._done(name, spec.kind, args, ToolResult(ok=False, error=problem), input_tokens,
+                              output_tokens, "")
+        self.seq += 1
+        idem = f"{self.run_id}:{self.seq}" if spec.kind is Kind.WRITE else ""
+        verdict = "n/a"
+        if spec.kind is Kind.WRITE:
+            try:
+                self._guards[spec.guard](self._context, args)
+            except ApprovalRequired as refusal:
+                self.refusals[refusal.rule] += 1
+                return self._done(name, spec.kind, args, ToolResult(ok=False, error=str(refusal),
+                                  verdict=f"approval:{refusal.rule}"), input_tokens, output_tokens, idem)
+            except GuardrailRefusal as refusal:
+                self.refusals[refusal.rule] += 1
+                return self._done(name, spec.kind, args, ToolResult(ok=False, error=str(refusal),
+                                  verdict=f"refused:{refusal.rule}"), input_tokens, output_tokens, idem)
+            verdict = "allowed"
+            if self.shadow:
+                return self._done(name, spec.kind, args, ToolResult(ok=True, value={"shadow": True},
+                                  verdict="shadow"), input_tokens, output_tokens, idem)
+        try:
+            value = self._bound[name](**args)
+            result = ToolResult(ok=True, value=value, verdict=verdict)
+        except ToolError as err:
+            result = ToolResult(ok=False, error=str(err), verdict=verdict)
+        if spec.ends_turn:
+            self.turn_ended = True
+        else:
+            self.clock.spend(spec.minutes)
+        if self.after_call is not None:
+            self.after_call()
+        return self._done(name, spec.kind, args, result, input_tokens, output_tokens, idem)
+
+    @staticmethod
+    def _validate(spec: ToolSpec, args: dict[str, Any]) -> str:
+        missing = spec.required - args.keys()
+        if missing:
+            return f"missing argument(s): {', '.join(sorted(missing))}"
+        known = {n for n, _ in spec.checkers}
+        extra = args.keys() - known
+        if extra:
+            return f"unknown argument(s): {', '.join(sorted(extra))}"
+        for pname, check in spec.checkers:
+            if pname in args and not check(args[pname]):
+                return f"argument {pname!r} has the wrong type or value"
+        return ""
+
+    def _done(self, name: str, kind: str, args: dict[str, Any], result: ToolResult, tin: int, tout: int,
+              idem: str) -> ToolResult:
+        self.counts[name] += 1
+        if not result.ok:
+            self.errors += 1
+        payload = json.dumps(result.value if result.ok else {"error": result.error}, default=str)
+        self.store.append("audit_log", {
+            "shop": self.shop, "run_id": self.run_id, "seq": self.seq, "ts": self.clock.now(), "tool": name,
+            "kind": str(kind), "args_json": json.dumps(args, default=str), "ok": result.ok,
+            "result_json": payload[:MAX_AUDIT_RESULT], "verdict": result.verdict, "idempotency_key": idem,
+            "input_tokens": tin, "output_tokens": tout,
+        })
+        return result

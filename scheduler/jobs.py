@@ -1,0 +1,50 @@
+"""The shop's jobs, declared once as APScheduler triggers.
+
+Live, `scheduler.live` hands them to a BackgroundScheduler; in simulation `scheduler.virtual`
+asks the very same trigger objects for their next fire time. A job names a method of the
+`JobHost` (the runtime), so this module depends on nothing but APScheduler.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import tzinfo
+from typing import Protocol
+
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+
+class JobHost(Protocol):
+    def open_day(self) -> None:
+        """Morning: the shopkeeper's working session."""
+
+    def close_day(self) -> None:
+        """Evening: book the day's close, daily report, checks."""
+
+    def weekly_review(self) -> None:
+        """Monday: price and assortment review."""
+
+    def reminders(self) -> None:
+        """Every few hours: overdue tasks and orders, unanswered messages."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobDef:
+    name: str  # also the JobHost method it calls
+    trigger: BaseTrigger
+    description: str
+
+
+def shop_jobs(tz: tzinfo, *, open_hour: int = 8, close_hour: int = 23, close_minute: int = 55) -> tuple[JobDef, ...]:
+    return (
+        JobDef(name="open_day", trigger=CronTrigger(hour=open_hour, minute=0, timezone=tz),
+               description="the shopkeeper's daily session"),
+        JobDef(name="weekly_review", trigger=CronTrigger(day_of_week="mon", hour=open_hour, minute=30, timezone=tz),
+               description="weekly price and assortment review"),
+        JobDef(name="reminders", trigger=IntervalTrigger(hours=4, timezone=tz),
+               description="overdue tasks, orders and messages"),
+        JobDef(name="close_day", trigger=CronTrigger(hour=close_hour, minute=close_minute, timezone=tz),
+               description="book the day's close and report"),
+    )

@@ -1,0 +1,37 @@
+"""The simulator's virtual clock for jobs: it asks the APScheduler triggers themselves for their
+next fire time (APScheduler is not driven by a fake clock)."""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from scheduler.jobs import JobDef
+
+_EPS = timedelta(seconds=1)
+# Jobs due at the same instant run in this order.
+PRIORITY = {"close_day": 0, "open_day": 1, "weekly_review": 2, "reminders": 3}
+
+
+class VirtualSchedule:
+    def __init__(self, jobs: Sequence[JobDef], *, start: datetime, only: Sequence[str] | None = None) -> None:
+        self._jobs = {j.name: j for j in jobs if only is None or j.name in only}
+        self._heap: list[tuple[datetime, int, str]] = []
+        for job in self._jobs.values():
+            first = job.trigger.get_next_fire_time(None, start)
+            if first is not None:
+                heapq.heappush(self._heap, (first, PRIORITY.get(job.name, 9), job.name))
+
+    def pop(self) -> tuple[datetime, str]:
+        """The next job due and its fire time; the job is rescheduled from its trigger."""
+        when, prio, name = heapq.heappop(self._heap)
+        job = self._jobs[name]
+        nxt = job.trigger.get_next_fire_time(when, when + _EPS)
+        if nxt is not None:
+            heapq.heappush(self._heap, (nxt, prio, name))
+        return when, name
+
+    def peek(self) -> datetime | None:
+        return self._heap[0][0] if self._heap else None
+

@@ -1,0 +1,150 @@
+"""The simulator behind the ports: thin adapters over `SimWorld`, so a policy cannot tell it from live."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+
+from bridge.domain import MachineView, OrderReceipt, Quote, SlotView, SupplierInfo, TaskReceipt
+from bridge.errors import ToolError
+from bridge.events import Event
+from bridge.ports import Backend, Balance, PaymentLink
+from sim_backend.engine import SimWorld
+
+
+class SimClock:
+    def __init__(self, world: SimWorld) -> None:
+        self.world = world
+
+    def now(self) -> datetime:
+        return self.world.now
+
+    def spend(self, minutes: float) -> None:
+        self.world.spend(minutes)
+
+
+class SimMachine:
+    def __init__(self, world: SimWorld) -> None:
+        self.world = world
+        self.machine_id = world.machine_id
+        self.locked = False
+        self.display_text = ""
+
+    def view(self) -> MachineView:
+        w = self.world
+        return MachineView(machine=self.machine_id, online=True, cash_cents=w.cash_box, locked=self.locked,
+                           slots=tuple(SlotView(slot=s.slot, size=s.size, capacity=s.capacity, sku=s.sku,
+                                                count=s.count, price_cents=s.price_cents)
+                                       for s in w.slots.values()))
+
+    def set_price(self, slot: str, price_cents: int) -> None:
+        s = self.world.slots.get(slot)
+        if s is None:
+            raise ToolError(f"no slot {slot!r} (slots are {', '.join(self.world.slots)})")
+        s.price_cents = price_cents
+
+    def lock(self) -> None:
+        self.locked = True
+
+    def unlock(self) -> None:
+        self.locked = False
+
+    def display(self, text: str) -> None:
+        self.display_text = text
+
+
+class SimPayments:
+    def __init__(self, world: SimWorld) -> None:
+        self.world = world
+
+    def balance(self) -> Balance:
+        return Balance(available_cents=self.world.bank, pending_cents=self.world.card_unsettled)
+
+    def create_payment_link(self, *, order_ref: str, amount_cents: int, description: str,
+                            customer: str) -> PaymentLink:
+        link_id = f"plink-{len(self.world.payment_links) + 1:05d}"
+        self.world.payment_links[link_id] = (amount_cents, order_ref)
+        return PaymentLink(link_id=link_id, url=f"https://pay.sim/{link_id}", amount_cents=amount_cents,
+                           order_ref=order_ref)
+
+    def refund(self, *, payment_ref: str, amount_cents: int, reason: str, idempotency_key: str) -> str:
+        raise ToolError(f"no card payment {payment_ref!r} to refund")
+
+
+class SimChat:
+    def __init__(self, world: SimWorld) -> None:
+        self.world = world
+
+    def send(self, *, conversation: str, text: str, thread: str = "") -> str:
+        self.world.sent_messages.append((self.world.now, conversation, text))
+        return f"msg-{len(self.world.sent_messages):06d}"
+
+
+class SimProcurement:
+    def __init__(self, world: SimWorld) -> None:
+        self.world = world
+
+    def suppliers(self) -> Sequence[SupplierInfo]:
+        return self.world.suppliers.directory()
+
+    def request_quote(self, *, supplier: str, items: Mapping[str, int]) -> Quote:
+        return self.world.suppliers.quote(supplier=supplier, items=items, now=self.world.now)
+
+    def counter_offer(self, *, quote_id: str, unit_costs_cents: Mapping[str, int]) -> Quote:
+        return self.world.suppliers.counter(quote_id=quote_id, offers=unit_costs_cents, now=self.world.now)
+
+    def place_order(self, *, quote_id: str, idempotency_key: str) -> OrderReceipt:
+        receipt: OrderReceipt = self.world.place_order(quote_id=quote_id, idempotency_key=idempotency_key)
+        return receipt
+
+
+class SimPhysical:
+    """The simulated restocker: does the work after a delay, and says so with events."""
+
+    def __init__(self, world: SimWorld) -> None:
+        self.world = world
+
+    def request_restock(self, *, machine: str, plan: Mapping[str, tuple[str, int]], note: str = "") -> TaskReceipt:
+        w = self.world
+        if machine != w.machine_id:
+            raise ToolError(f"no machine {machine!r}")
+        for slot, (sku, count) in plan.items():
+            if slot not in w.slots:
+                raise ToolError(f"no slot {slot!r}")
+            if sku not in w.catalogue:
+                raise ToolError(f"unknown product {sku!r}")
+            if w.catalogue[sku].product.size is not w.slots[slot].size and w.slots[slot].size.value == "small":
+                raise ToolError(f"{sku} is a large item and does not fit small slot {slot}")
+            if count <= 0:
+                raise ToolError(f"count for {slot} must be positive")
+        task_id = w.new_task()
+        due = w.now + timedelta(minutes=w.scenario.world.restock_delay_minutes)
+        w.schedule(due, w.restock, task_id, dict(plan))
+        return TaskReceipt(task_id=task_id, kind="restock", due_at=due)
+
+    def request_cash_collection(self, *, machine: str) -> TaskReceipt:
+        w = self.world
+        if machine != w.machine_id:
+            raise ToolError(f"no machine {machine!r}")
+        task_id = w.new_task()
+        due = w.now + timedelta(minutes=w.scenario.world.collect_delay_minutes)
+        w.schedule(due, w.collect_cash, task_id)
+        return TaskReceipt(task_id=task_id, kind="collect_cash", due_at=due)
+
+
+class SimEvents:
+    def __init__(self, world: SimWorld) -> None:
+        self.world = world
+
+    def drain(self) -> list[Event]:
+        return self.world.drain()
+
+    def wait_until(self, when: datetime) -> list[Event]:
+        self.world.advance_to(when)
+        return self.world.drain()
+
+
+def sim_backend(world: SimWorld) -> Backend:
+    return Backend(shop=world.shop, clock=SimClock(world), machines={world.machine_id: SimMachine(world)},
+                   payments=SimPayments(world), chat=SimChat(world), procurement=SimProcurement(world),
+                   physical=SimPhysical(world), events=SimEvents(world))

@@ -1,0 +1,47 @@
+"""The demand model (formula and constants written out in docs/demand-model.md).
+
+    expected_p = base_p * (price_p / ref_p) ** (-elasticity_p)
+                 * WEEKDAY[dow] * MONTH[month] * TRAFFIC[weather] * temperature_factor(cat_p, celsius)
+                 * choice(n_distinct)
+    units_p    = min(stock_p, Poisson(expected_p * LogNormal(0, NOISE_SIGMA)))
+"""
+
+from __future__ import annotations
+
+import math
+import random
+
+from sim_backend.rng import poisson
+from sim_backend.world import MONTH, TRAFFIC, WEEKDAY, Weather, temperature_factor
+
+NOISE_SIGMA = 0.20
+CHOICE_OPTIMUM = 8  # distinct products on offer at which the choice multiplier peaks
+CHOICE_SHORT_PENALTY = 0.07  # per product short of the optimum
+CHOICE_CROWD_PENALTY = 0.03  # per product beyond 10
+CHOICE_FLOOR = 0.5  # the penalty is capped at halving demand
+
+
+def choice_multiplier(n_distinct: int) -> float:
+    short = max(0, CHOICE_OPTIMUM - n_distinct) * CHOICE_SHORT_PENALTY
+    crowd = max(0, n_distinct - 10) * CHOICE_CROWD_PENALTY
+    return max(CHOICE_FLOOR, 1.0 - short - crowd)
+
+
+def price_factor(price_cents: int, reference_cents: int, elasticity: float) -> float:
+    return float((price_cents / reference_cents) ** (-elasticity))
+
+
+def day_factor(weather: Weather) -> float:
+    d = weather.day
+    return WEEKDAY[d.weekday()] * MONTH[d.month - 1] * TRAFFIC[weather.state]
+
+
+def expected_units(*, base: float, price_cents: int, reference_cents: int, elasticity: float, category: str,
+                   weather: Weather, n_distinct: int) -> float:
+    return (base * price_factor(price_cents, reference_cents, elasticity) * day_factor(weather)
+            * temperature_factor(category, weather.celsius) * choice_multiplier(n_distinct))
+
+
+def draw_units(rng: random.Random, expected: float, stock: int) -> int:
+    noisy = expected * math.exp(rng.gauss(-NOISE_SIGMA**2 / 2, NOISE_SIGMA))
+    return min(stock, poisson(rng, noisy))

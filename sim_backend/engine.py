@@ -1,0 +1,304 @@
+"""The simulated world: hidden truth, a schedule of timed happenings, and the events it emits.
+
+Time only moves when the agent spends it (each tool costs minutes) or waits; whatever falls due
+on the way happens in order: card settlement at midnight, deliveries in the morning, restocks a
+while after they are asked for, the day's sales and the daily fee in the evening, spoilage at
+the day's end. The ledger is told only through events; `truth()` is what the tests compare it to.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import json
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from bridge import events as ev
+from bridge.domain import Payment, Size
+from bridge.errors import ToolError
+from sim_backend.catalogue import CatalogueEntry
+from sim_backend.demand import draw_units, expected_units
+from sim_backend.rng import binomial, rng_for
+from sim_backend.scenario import Scenario
+from sim_backend.suppliers import Shipment, SupplierEngine
+from sim_backend.world import Weather, WeatherModel
+
+
+@dataclass(slots=True)
+class SlotState:
+    slot: str
+    size: Size
+    capacity: int
+    sku: str | None = None
+    count: int = 0
+    price_cents: int = 0
+
+
+class SimWorld:
+    def __init__(self, *, scenario: Scenario, catalogue: Mapping[str, CatalogueEntry], seed: int,
+                 shop: str = "main") -> None:
+        self.scenario = scenario
+        self.catalogue = catalogue
+        self.seed = seed
+        self.shop = shop
+        self.tz = scenario.tz
+        self.start = datetime.combine(scenario.start, time(0), self.tz)
+        self.now = self.start
+        self.rng_demand = rng_for(seed, "demand")
+        self.rng_payment = rng_for(seed, "payment")
+        self.weather_model = WeatherModel(rng=rng_for(seed, "weather"), mean_c=scenario.world.mean_celsius,
+                                          swing_c=scenario.world.swing_celsius)
+        self.suppliers = SupplierEngine(specs=scenario.suppliers, catalogue=catalogue, rng=rng_for(seed, "suppliers"))
+        m = scenario.machine
+        self.machine_id = m.id
+        self.slots: dict[str, SlotState] = {}
+        for r in range(m.rows):
+            size = Size.SMALL if r < m.small_rows else Size.LARGE
+            for c in range(m.columns):
+                name = f"{chr(ord('A') + r)}{c + 1}"
+                cap = m.small_capacity if size is Size.SMALL else m.large_capacity
+                self.slots[name] = SlotState(slot=name, size=size, capacity=cap)
+        self.bank = 0
+        self.card_unsettled = 0
+        self.cash_box = 0
+        self.storage: dict[str, int] = {}
+        self.batches: dict[str, deque[list[int]]] = {}  # sku -> [[expires_day, units], ...] oldest first
+        self.unpaid_fee_days = 0
+        self.bankrupt = False
+        self.weather: Weather | None = None
+        self.units_sold_today = 0
+        self.payment_links: dict[str, tuple[int, str]] = {}
+        self.sent_messages: list[tuple[datetime, str, str]] = []
+        self.outbox: list[ev.Event] = []
+        self._heap: list[tuple[datetime, int, Callable[..., None], tuple[Any, ...]]] = []
+        self._hseq = 0
+        self._eseq = 0
+        self._tseq = 0
+        self._emit(ev.CapitalIn, amount_cents=scenario.starting_cash_cents)
+        self.bank = scenario.starting_cash_cents
+        self._schedule_day(0)
+
+    # --- time --------------------------------------------------------------------------------
+    def day_index(self, when: datetime | None = None) -> int:
+        return ((when or self.now).astimezone(self.tz).date() - self.scenario.start).days
+
+    def at(self, day: int, hour: int, minute: int = 0) -> datetime:
+        d = self.scenario.start + timedelta(days=day)
+        return datetime.combine(d, time(hour, minute), self.tz)
+
+    def schedule(self, when: datetime, fn: Callable[..., None], *args: Any) -> None:
+        self._hseq += 1
+        heapq.heappush(self._heap, (when, self._hseq, fn, args))
+
+    def advance_to(self, when: datetime) -> None:
+        heap = self._heap
+        while heap and heap[0][0] <= when:
+            at, _, fn, args = heapq.heappop(heap)
+            if at > self.now:
+                self.now = at
+            fn(*args)
+        if when > self.now:
+            self.now = when
+
+    def spend(self, minutes: float) -> None:
+        self.advance_to(self.now + timedelta(minutes=minutes))
+
+    def _schedule_day(self, day: int) -> None:
+        self.schedule(self.at(day, 0), self._midnight, day)
+        self.schedule(self.at(day, self.scenario.world.sales_hour), self._evening, day)
+
+    # --- events -------------------------------------------------------------------------------
+    def _emit(self, cls: type[ev.Event], **fields: Any) -> None:
+        self._eseq += 1
+        self.outbox.append(cls(id=f"{self.shop}-{self._eseq:07d}", ts=self.now, shop=self.shop, **fields))
+
+    def drain(self) -> list[ev.Event]:
+        out, self.outbox = self.outbox, []
+        return out
+
+    # --- the day ------------------------------------------------------------------------------
+    def _midnight(self, day: int) -> None:
+        if self.card_unsettled:
+            self.bank += self.card_unsettled
+            self._emit(ev.CardSettled, amount_cents=self.card_unsettled)
+            self.card_unsettled = 0
+        self.weather = self.weather_model.next_day(self.scenario.start + timedelta(days=day))
+        self._schedule_day(day + 1)
+
+    def _evening(self, day: int) -> None:
+        self._sell(day)
+        fee = self.scenario.daily_fee_cents
+        if fee:
+            if self.bank >= fee:
+                self.bank -= fee
+                self.unpaid_fee_days = 0
+                self._emit(ev.FeeCharged, amount_cents=fee, reason="daily_fee")
+            else:
+                self.unpaid_fee_days += 1
+                self._emit(ev.FeeMissed, amount_cents=fee, reason="daily_fee",
+                           consecutive_days=self.unpaid_fee_days)
+                if self.unpaid_fee_days >= self.scenario.bankruptcy_days:
+                    self.bankrupt = True
+        self._expire(day)
+
+    def _sell(self, day: int) -> None:
+        assert self.weather is not None
+        offers: dict[str, list[SlotState]] = {}
+        for s in self.slots.values():
+            if s.sku and s.count > 0:
+                offers.setdefault(s.sku, []).append(s)
+        n_distinct = len(offers)
+        card_share = self.scenario.machine.card_share
+        sold_total = 0
+        for sku in sorted(offers):
+            slots = sorted(offers[sku], key=lambda s: (s.price_cents, s.slot))
+            entry = self.catalogue[sku]
+            exp = expected_units(base=entry.hidden.base_daily_sales, price_cents=slots[0].price_cents,
+                                 reference_cents=entry.product.reference_price_cents,
+                                 elasticity=entry.hidden.elasticity, category=entry.product.category,
+                                 weather=self.weather, n_distinct=n_distinct)
+            units = draw_units(self.rng_demand, exp, sum(s.count for s in slots))
+            for s in slots:
+                if not units:
+                    break
+                take = min(units, s.count)
+                units -= take
+                self._sale(s, take, card_share)
+                sold_total += take
+        self.units_sold_today = sold_total
+
+    def _sale(self, s: SlotState, units: int, card_share: float) -> None:
+        assert s.sku is not None
+        s.count -= units
+        self._consume(s.sku, units)
+        card = binomial(self.rng_payment, units, card_share)
+        for payment, n in ((Payment.CARD, card), (Payment.CASH, units - card)):
+            if n:
+                amount = n * s.price_cents
+                if payment is Payment.CARD:
+                    self.card_unsettled += amount
+                else:
+                    self.cash_box += amount
+                self._emit(ev.Sale, machine=self.machine_id, slot=s.slot, sku=s.sku, units=n,
+                           unit_price_cents=s.price_cents, payment=payment)
+
+    def _consume(self, sku: str, units: int) -> None:
+        batches = self.batches.get(sku)
+        while units and batches:
+            take = min(units, batches[0][1])
+            batches[0][1] -= take
+            units -= take
+            if batches[0][1] == 0:
+                batches.popleft()
+
+    def _expire(self, day: int) -> None:
+        for sku, batches in sorted(self.batches.items()):
+            gone = 0
+            while batches and batches[0][0] <= day:
+                gone += batches.popleft()[1]
+            if not gone:
+                continue
+            from_storage = min(gone, self.storage.get(sku, 0))
+            if from_storage:
+                self.storage[sku] -= from_storage
+                self._emit(ev.StockLost, sku=sku, quantity=from_storage, location="storage", reason="expired")
+            left = gone - from_storage
+            for s in self.slots.values():
+                if left and s.sku == sku and s.count:
+                    take = min(left, s.count)
+                    s.count -= take
+                    left -= take
+                    self._emit(ev.StockLost, sku=sku, quantity=take, location=f"{self.machine_id}:{s.slot}",
+                               reason="expired")
+
+    # --- actions (called by the backend adapters) -----------------------------------------------
+    def place_order(self, *, quote_id: str, idempotency_key: str) -> Any:
+        day = self.day_index()
+        q = self.suppliers.quotes.get(quote_id)
+        lead = q.lead_time_days if q else 0
+        when = self.at(day + lead, self.scenario.world.delivery_hour)
+        if when <= self.now:
+            when = self.now + timedelta(hours=2)
+        if q is not None and idempotency_key not in self.suppliers.orders_by_key and q.total_cents > self.bank:
+            raise ToolError(f"insufficient funds: the order is {q.total_cents}c, the bank has {self.bank}c")
+        receipt, shipments, new = self.suppliers.order(quote_id=quote_id, idempotency_key=idempotency_key,
+                                                       now=self.now, day=day, delivery_at=when)
+        if new:
+            self.bank -= receipt.total_cents
+            self._emit(ev.SupplierPaid, order_id=receipt.order_id, supplier=receipt.supplier,
+                       amount_cents=receipt.total_cents)
+            for sh in shipments:
+                self.schedule(when, self._deliver, sh)
+        return receipt
+
+    def _deliver(self, sh: Shipment) -> None:
+        self.storage[sh.sku] = self.storage.get(sh.sku, 0) + sh.quantity
+        shelf = self.catalogue[sh.sku].product.perishable_days
+        self.batches.setdefault(sh.sku, deque()).append([self.day_index() + shelf, sh.quantity])
+        self._emit(ev.DeliveryReceived, order_id=sh.order_id, supplier=sh.supplier, sku=sh.sku,
+                   quantity=sh.quantity, unit_cost_cents=sh.unit_cost_cents)
+
+    def new_task(self) -> str:
+        self._tseq += 1
+        return f"task-{self._tseq:05d}"
+
+    def restock(self, task_id: str, plan: Mapping[str, tuple[str, int]]) -> None:
+        shortfalls = []
+        for slot_name, (sku, want) in sorted(plan.items()):
+            s = self.slots[slot_name]
+            if s.sku != sku:
+                if s.sku and s.count:
+                    self.storage[s.sku] = self.storage.get(s.sku, 0) + s.count
+                    self._emit(ev.Unloaded, machine=self.machine_id, slot=slot_name, sku=s.sku, count=s.count,
+                               task_id=task_id)
+                s.sku, s.count = sku, 0
+                s.price_cents = s.price_cents or self.catalogue[sku].product.reference_price_cents
+            take = min(want, s.capacity - s.count, self.storage.get(sku, 0))
+            if take > 0:
+                self.storage[sku] -= take
+                s.count += take
+                self._emit(ev.Restocked, machine=self.machine_id, slot=slot_name, sku=sku, count=take,
+                           task_id=task_id)
+            if take < want:
+                shortfalls.append(f"{slot_name}: placed {max(take, 0)} of {want} {sku}")
+        self._emit(ev.TaskCompleted, task_id=task_id, ok=not shortfalls, detail="; ".join(shortfalls))
+
+    def collect_cash(self, task_id: str) -> None:
+        amount, self.cash_box = self.cash_box, 0
+        self.bank += amount
+        if amount:
+            self._emit(ev.CashCollected, machine=self.machine_id, amount_cents=amount, task_id=task_id)
+        self._emit(ev.TaskCompleted, task_id=task_id, ok=True, detail=f"collected {amount}c")
+
+    # --- truth ----------------------------------------------------------------------------------
+    def inventory_units(self) -> dict[str, int]:
+        units = dict(self.storage)
+        for s in self.slots.values():
+            if s.sku and s.count:
+                units[s.sku] = units.get(s.sku, 0) + s.count
+        return {k: v for k, v in units.items() if v}
+
+    def truth(self) -> dict[str, Any]:
+        return {
+            "bank_cents": self.bank, "card_pending_cents": self.card_unsettled, "machine_cash_cents": self.cash_box,
+            "storage": {k: v for k, v in sorted(self.storage.items()) if v},
+            "slots": {n: (s.sku, s.count, s.price_cents) for n, s in self.slots.items()},
+        }
+
+    def state_hash(self) -> str:
+        state = {**self.truth(), "now": self.now.isoformat(), "unpaid": self.unpaid_fee_days,
+                 "bankrupt": self.bankrupt, "batches": {k: list(map(list, v)) for k, v in sorted(self.batches.items())},
+                 "rng": [hash_rng(r) for r in (self.rng_demand, self.rng_payment, self.weather_model.rng)],
+                 "events": self._eseq, "quotes": sorted(self.suppliers.quotes)}
+        return hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode()).hexdigest()
+
+    def today(self) -> date:
+        return self.now.astimezone(self.tz).date()
+
+
+def hash_rng(rng: Any) -> str:
+    return hashlib.sha256(repr(rng.getstate()).encode()).hexdigest()[:16]

@@ -1,0 +1,52 @@
+"""The oracle (simulator only): the baseline's strategy with the simulator's hidden demand
+parameters in place of what it would have to learn. It is the upper reference other policies
+are scored against: it knows each product's base rate and elasticity and the mean of the
+weekday, month and weather multipliers, so it stocks the most profitable assortment from day one
+and prices at the profit-maximising price, with nothing spent on exploration."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+
+from bridge.policies.baseline import BaselinePolicy
+from sim_backend.catalogue import CatalogueEntry
+from sim_backend.demand import choice_multiplier
+from sim_backend.world import MONTH, TRAFFIC, WEEKDAY
+
+MEAN_DAY = (sum(WEEKDAY) / 7) * (sum(MONTH) / 12) * (0.55 * TRAFFIC["sunny"] + 0.3 * TRAFFIC["cloudy"]
+                                                     + 0.12 * TRAFFIC["rainy"] + 0.03 * TRAFFIC["stormy"])
+
+
+class TrueDemand:
+    def __init__(self, catalogue: Mapping[str, CatalogueEntry], *, distinct: int = 12) -> None:
+        self.catalogue = catalogue
+        self.factor = MEAN_DAY * choice_multiplier(distinct)
+
+    def rate(self, sku: str, ref: int, price: int) -> float:
+        h = self.catalogue[sku].hidden
+        return float(h.base_daily_sales * (price / ref) ** (-h.elasticity) * self.factor)
+
+    def tried(self, sku: str) -> int:
+        return 1_000
+
+    def observe_day(self, d: date, sales: dict[str, tuple[int, int]], censored: set[str]) -> None:
+        return None
+
+
+class OraclePolicy(BaselinePolicy):
+    name = "oracle"
+    explore = False
+
+    def __init__(self, *, catalogue: Mapping[str, CatalogueEntry], floor_markup: float = 1.0,
+                 ceiling_cents: int = 2_000, ceiling_markup: float = 6.0) -> None:
+        super().__init__(estimator=TrueDemand(catalogue), floor_markup=floor_markup, ceiling_cents=ceiling_cents,
+                         ceiling_markup=ceiling_markup)
+        self.catalogue = catalogue
+
+    def best_price(self, sku: str) -> int:
+        """The exact optimum of (p - c) * p^-e, c * e / (e - 1), within the guardrails."""
+        cost = self.offers[sku].unit_cost
+        e = self.catalogue[sku].hidden.elasticity
+        ideal = cost * e / (e - 1) if e > 1 else self._ceiling(sku)
+        return int(min(self._ceiling(sku), max(self._floor(sku), round(ideal / 5) * 5)))

@@ -1,0 +1,56 @@
+"""Scoring as in the papers, and the check that the hidden truth and the ledger agree."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bridge.ledger import BANK, CARD_PENDING, MACHINE_CASH, STORAGE, Ledger, slot_location
+from bridge.runtime import DayRecord
+from sim_backend.engine import SimWorld
+
+
+def days_until_sales_stop(days: list[DayRecord]) -> int:
+    """Days from the start to the last day with a sale (the Vending-Bench measure)."""
+    last = 0
+    for i, d in enumerate(days, start=1):
+        if d.units_sold:
+            last = i
+    return last
+
+
+def books_disagree(world: SimWorld, ledger: Ledger) -> list[str]:
+    """Every difference between the simulator's truth and the books, in money and units."""
+    truth = world.truth()
+    problems = []
+    for key, account in (("bank_cents", BANK), ("card_pending_cents", CARD_PENDING),
+                         ("machine_cash_cents", MACHINE_CASH)):
+        if truth[key] != ledger.balance(account):
+            problems.append(f"{account}: truth {truth[key]} != ledger {ledger.balance(account)}")
+    storage = ledger.storage()
+    if truth["storage"] != dict(sorted(storage.items())):
+        problems.append(f"storage: truth {truth['storage']} != ledger {storage}")
+    for slot, (sku, count, _price) in truth["slots"].items():
+        if sku and ledger.units_at(slot_location(world.machine_id, slot), sku) != count:
+            problems.append(f"{slot}: truth {count} x {sku} != ledger "
+                            f"{ledger.units_at(slot_location(world.machine_id, slot), sku)}")
+    for (loc, sku), n in ledger.stock.items():
+        if n and loc != STORAGE:
+            slot = loc.split(":", 1)[1]
+            t_sku, t_count, _ = truth["slots"].get(slot, (None, 0, 0))
+            if t_sku != sku:
+                problems.append(f"{loc}: ledger has {n} x {sku}, truth has {t_count} x {t_sku}")
+    lots_units: dict[str, int] = {}
+    for sku, lots in ledger.lots.items():
+        total = sum(lot.qty_remaining for lot in lots)
+        if total:
+            lots_units[sku] = total
+    if lots_units != world.inventory_units():
+        problems.append(f"inventory lots {lots_units} != truth units {world.inventory_units()}")
+    return problems
+
+
+def summary_fields(world: SimWorld, ledger: Ledger) -> dict[str, Any]:
+    return {
+        "bank_cents": ledger.balance(BANK), "card_pending_cents": ledger.balance(CARD_PENDING),
+        "machine_cash_cents": ledger.balance(MACHINE_CASH), "net_worth_cents": ledger.net_worth_cents,
+    }
