@@ -24,6 +24,7 @@ from scheduler.jobs import shop_jobs
 from scheduler.virtual import VirtualSchedule
 
 POLICIES = ("baseline", "oracle")
+SIM_FLUSH_DAYS = 30  # the simulator writes its books in monthly batches (and at the end)
 
 
 @dataclass(slots=True)
@@ -55,8 +56,7 @@ class SimRun:
 
         assert self.outcome is not None, "run() first"
         out = self.outcome
-        fields = self.tools.check_balance.__wrapped__(self.tools) if hasattr(self.tools.check_balance, "__wrapped__") \
-            else self.tools.check_balance()
+        fields = self.tools.check_balance()
         score = fields["bank_cents"] if self.scenario.score == "bank" else fields["net_worth_cents"]
         return {
             "scenario": self.scenario.name, "policy": self.settings.policy, "seed": self.settings.seed,
@@ -74,14 +74,14 @@ class SimRun:
 
 
 def build_policy(name: str, *, world: Any, guard: GuardrailPolicy) -> Policy:
-    kw = {"floor_markup": guard.price_floor_markup, "ceiling_cents": guard.price_ceiling_cents,
-          "ceiling_markup": guard.price_ceiling_markup}
+    floor, ceiling, markup = guard.price_floor_markup, guard.price_ceiling_cents, guard.price_ceiling_markup
     if name == "baseline":
-        return BaselinePolicy(**kw)
+        return BaselinePolicy(floor_markup=floor, ceiling_cents=ceiling, ceiling_markup=markup)
     if name == "oracle":
         from sim_backend.oracle import OraclePolicy
 
-        return OraclePolicy(catalogue=world.catalogue, **kw)
+        return OraclePolicy(catalogue=world.catalogue, floor_markup=floor, ceiling_cents=ceiling,
+                            ceiling_markup=markup)
     raise ConfigError(f"unknown policy {name!r} (choose from {', '.join(POLICIES)})")
 
 
@@ -123,7 +123,8 @@ def build_sim(settings: SimSettings, *, on_day: Any = None) -> SimRun:
     events = sim.events if settings.events_log else None
     sim.runtime = Runtime(backend=backend, ledger=ledger, store=store, tools=tools, toolbox=toolbox, policy=policy,
                           schedule=schedule, limits=limits,
-                          on_event=events.append if events is not None else None, on_day=on_day)
+                          on_event=events.append if events is not None else None, on_day=on_day,
+                          flush_every_days=SIM_FLUSH_DAYS)
     return sim
 
 

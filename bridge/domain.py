@@ -119,5 +119,16 @@ class TaskReceipt:
     due_at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RestockLine:
+    """Fill `slot` with `count` more units of `sku` (emptying another product first); set the
+    slot's price to `price_cents` when loading, if given."""
+
+    slot: str
+    sku: str
+    count: int
+    price_cents: int | None = None
+
+
 def size_of_slot(slot: str, small_rows: str = "AB") -> Size:
     return Size.SMALL if slot[:1] in small_rows else Size.LARGE

@@ -121,9 +121,16 @@ class Guardrails:
 
     # --- pricing ------------------------------------------------------------------------------
     def price(self, ctx: GuardContext, args: dict[str, Any]) -> None:
+        self._price(ctx, ctx.sku_at(args.get("machine", ""), args["slot"]), int(args["price_cents"]))
+
+    def restock(self, ctx: GuardContext, args: dict[str, Any]) -> None:
+        """A price set while loading passes the same rules as set_price, for the product loaded."""
+        for line in args["slots"]:
+            if line.get("price_cents") is not None:
+                self._price(ctx, line["sku"], int(line["price_cents"]))
+
+    def _price(self, ctx: GuardContext, sku: str | None, price: int) -> None:
         p = self.policy
-        price = int(args["price_cents"])
-        sku = ctx.sku_at(args.get("machine", ""), args["slot"])
         if price <= 0:
             raise GuardrailRefusal("price_positive", "a price must be above zero")
         if price > p.price_ceiling_cents:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from bridge.domain import MachineView, OrderReceipt, Quote, SupplierInfo, TaskReceipt
+from bridge.domain import MachineView, OrderReceipt, Quote, RestockLine, SupplierInfo, TaskReceipt
 from bridge.events import Event
 
 
@@ -88,10 +88,8 @@ class Procurement(Protocol):
 
 
 class PhysicalWork(Protocol):
-    def request_restock(
-        self, *, machine: str, plan: Mapping[str, tuple[str, int]], note: str = ""
-    ) -> TaskReceipt:
-        """Ask for slots to be filled: slot -> (sku, units to add). Done only on confirming events."""
+    def request_restock(self, *, machine: str, lines: Sequence[RestockLine], note: str = "") -> TaskReceipt:
+        """Ask for slots to be filled from storage. Done only when confirming events arrive."""
         ...
 
     def request_cash_collection(self, *, machine: str) -> TaskReceipt: ...

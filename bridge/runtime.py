@@ -60,7 +60,7 @@ class Runtime:
     def __init__(self, *, backend: Backend, ledger: Ledger, store: Store, tools: ShopTools, toolbox: Toolbox,
                  policy: Policy, schedule: Schedule, limits: RunLimits,
                  on_event: Callable[[ev.Event], None] | None = None,
-                 on_day: Callable[[DayRecord], None] | None = None) -> None:
+                 on_day: Callable[[DayRecord], None] | None = None, flush_every_days: int = 1) -> None:
         self.backend = backend
         self.ledger = ledger
         self.store = store
@@ -71,6 +71,7 @@ class Runtime:
         self.limits = limits
         self.on_event = on_event
         self.on_day = on_day
+        self.flush_every_days = flush_every_days
         self.outcome = RunOutcome()
         self._calls_at_open: Counter[str] = Counter()
         toolbox.after_call = self.ingest
@@ -141,9 +142,10 @@ class Runtime:
             "net_worth_cents": record.net_worth_cents, "units_sold": record.units_sold,
             "revenue_cents": record.revenue_cents, "units_sold_total": record.units_sold_total,
             "tool_calls": sum(record.tool_calls.values())})
-        self.store.flush()
         self.outcome.days.append(record)
         self.outcome.days_run += 1
+        if self.outcome.days_run % self.flush_every_days == 0:
+            self.store.flush()
         if self.on_day is not None:
             self.on_day(record)
         if led.fee_missed_streak >= self.limits.bankruptcy_days:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
-from bridge.domain import MachineView, OrderReceipt, Quote, SlotView, SupplierInfo, TaskReceipt
+from bridge.domain import MachineView, OrderReceipt, Quote, RestockLine, SlotView, SupplierInfo, TaskReceipt
 from bridge.errors import ToolError
 from bridge.events import Event
 from bridge.ports import Backend, Balance, PaymentLink
@@ -104,11 +104,14 @@ class SimPhysical:
     def __init__(self, world: SimWorld) -> None:
         self.world = world
 
-    def request_restock(self, *, machine: str, plan: Mapping[str, tuple[str, int]], note: str = "") -> TaskReceipt:
+    def request_restock(self, *, machine: str, lines: Sequence[RestockLine], note: str = "") -> TaskReceipt:
         w = self.world
         if machine != w.machine_id:
             raise ToolError(f"no machine {machine!r}")
-        for slot, (sku, count) in plan.items():
+        if len({ln.slot for ln in lines}) != len(lines):
+            raise ToolError("each slot may appear once in a restock")
+        for ln in lines:
+            slot, sku, count = ln.slot, ln.sku, ln.count
             if slot not in w.slots:
                 raise ToolError(f"no slot {slot!r}")
             if sku not in w.catalogue:
@@ -119,7 +122,7 @@ class SimPhysical:
                 raise ToolError(f"count for {slot} must be positive")
         task_id = w.new_task()
         due = w.now + timedelta(minutes=w.scenario.world.restock_delay_minutes)
-        w.schedule(due, w.restock, task_id, dict(plan))
+        w.schedule(due, w.restock, task_id, tuple(lines))
         return TaskReceipt(task_id=task_id, kind="restock", due_at=due)
 
     def request_cash_collection(self, *, machine: str) -> TaskReceipt:

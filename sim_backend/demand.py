@@ -1,6 +1,6 @@
 """The demand model (formula and constants written out in docs/demand-model.md).
 
-    expected_p = base_p * (price_p / ref_p) ** (-elasticity_p)
+    expected_p = base_p * min(PRICE_CAP, (price_p / ref_p) ** (-elasticity_p))
                  * WEEKDAY[dow] * MONTH[month] * TRAFFIC[weather] * temperature_factor(cat_p, celsius)
                  * choice(n_distinct)
     units_p    = min(stock_p, Poisson(expected_p * LogNormal(0, NOISE_SIGMA)))
@@ -15,6 +15,7 @@ from sim_backend.rng import poisson
 from sim_backend.world import MONTH, TRAFFIC, WEEKDAY, Weather, temperature_factor
 
 NOISE_SIGMA = 0.20
+PRICE_CAP = 2.5  # the most a price cut can multiply a product's demand
 CHOICE_OPTIMUM = 8  # distinct products on offer at which the choice multiplier peaks
 CHOICE_SHORT_PENALTY = 0.07  # per product short of the optimum
 CHOICE_CROWD_PENALTY = 0.03  # per product beyond 10
@@ -28,7 +29,9 @@ def choice_multiplier(n_distinct: int) -> float:
 
 
 def price_factor(price_cents: int, reference_cents: int, elasticity: float) -> float:
-    return float((price_cents / reference_cents) ** (-elasticity))
+    """Constant elasticity around the reference price; a cut can at most multiply demand by
+    PRICE_CAP (an office has only so many people passing the machine)."""
+    return float(min(PRICE_CAP, (price_cents / reference_cents) ** (-elasticity)))
 
 
 def day_factor(weather: Weather) -> float:

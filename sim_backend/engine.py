@@ -18,7 +18,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from bridge import events as ev
-from bridge.domain import Payment, Size
+from bridge.domain import Payment, RestockLine, Size
 from bridge.errors import ToolError
 from sim_backend.catalogue import CatalogueEntry
 from sim_backend.demand import draw_units, expected_units
@@ -246,9 +246,10 @@ class SimWorld:
         self._tseq += 1
         return f"task-{self._tseq:05d}"
 
-    def restock(self, task_id: str, plan: Mapping[str, tuple[str, int]]) -> None:
+    def restock(self, task_id: str, lines: tuple[RestockLine, ...]) -> None:
         shortfalls = []
-        for slot_name, (sku, want) in sorted(plan.items()):
+        for line in sorted(lines, key=lambda ln: ln.slot):
+            slot_name, sku, want = line.slot, line.sku, line.count
             s = self.slots[slot_name]
             if s.sku != sku:
                 if s.sku and s.count:
@@ -257,6 +258,8 @@ class SimWorld:
                                task_id=task_id)
                 s.sku, s.count = sku, 0
                 s.price_cents = s.price_cents or self.catalogue[sku].product.reference_price_cents
+            if line.price_cents:
+                s.price_cents = line.price_cents
             take = min(want, s.capacity - s.count, self.storage.get(sku, 0))
             if take > 0:
                 self.storage[sku] -= take

@@ -11,7 +11,7 @@ from datetime import date
 
 from bridge.policies.baseline import BaselinePolicy
 from sim_backend.catalogue import CatalogueEntry
-from sim_backend.demand import choice_multiplier
+from sim_backend.demand import PRICE_CAP, choice_multiplier, price_factor
 from sim_backend.world import MONTH, TRAFFIC, WEEKDAY
 
 MEAN_DAY = (sum(WEEKDAY) / 7) * (sum(MONTH) / 12) * (0.55 * TRAFFIC["sunny"] + 0.3 * TRAFFIC["cloudy"]
@@ -25,7 +25,7 @@ class TrueDemand:
 
     def rate(self, sku: str, ref: int, price: int) -> float:
         h = self.catalogue[sku].hidden
-        return float(h.base_daily_sales * (price / ref) ** (-h.elasticity) * self.factor)
+        return float(h.base_daily_sales * price_factor(price, ref, h.elasticity) * self.factor)
 
     def tried(self, sku: str) -> int:
         return 1_000
@@ -44,9 +44,12 @@ class OraclePolicy(BaselinePolicy):
                          ceiling_markup=ceiling_markup)
         self.catalogue = catalogue
 
-    def best_price(self, sku: str) -> int:
-        """The exact optimum of (p - c) * p^-e, c * e / (e - 1), within the guardrails."""
+    def _best_price(self, sku: str) -> int:
+        """The exact optimum of (p - c) * p^-e, c * e / (e - 1), where the demand cap does not
+        bind, within the guardrails."""
         cost = self.offers[sku].unit_cost
         e = self.catalogue[sku].hidden.elasticity
-        ideal = cost * e / (e - 1) if e > 1 else self._ceiling(sku)
+        ref = self.products[sku]["reference_price_cents"]
+        ideal = cost * e / (e - 1) if e > 1 else float(self._ceiling(sku))
+        ideal = max(ideal, ref * PRICE_CAP ** (-1 / e))  # below this a cut sells no more
         return int(min(self._ceiling(sku), max(self._floor(sku), round(ideal / 5) * 5)))

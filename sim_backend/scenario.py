@@ -62,8 +62,8 @@ class Scenario(_Strict):
     max_messages: int = Field(2_000, ge=1)
     score: Literal["net_worth", "bank"] = "net_worth"
     catalogue: str = ""  # path to a products CSV; empty: the shipped one
-    machine: MachineSpec = MachineSpec()
-    world: WorldSpec = WorldSpec()
+    machine: MachineSpec = Field(default_factory=MachineSpec)
+    world: WorldSpec = Field(default_factory=WorldSpec)
     suppliers: list[SupplierSpec]
 
     @field_validator("timezone")

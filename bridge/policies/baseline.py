@@ -12,21 +12,30 @@ is this same strategy with the true demand model plugged in instead of the learn
 from __future__ import annotations
 
 import math
+import zlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-from bridge.policies.demand import LearnedDemand
+from bridge.policies.demand import PRIOR_RATE, LearnedDemand
 from bridge.tools.executor import Toolbox
 
-PRICE_GRID = (0.8, 0.9, 1.0, 1.1, 1.2, 1.35, 1.5, 1.7, 2.0, 2.4)
-EXPLORE_LEVELS = (1.0, 1.25, 0.9)
-DAYS_PER_LEVEL = 5
+PRICE_GRID = (0.45, 0.55, 0.65, 0.75, 0.85, 0.95, 1.05, 1.15, 1.3, 1.45, 1.6, 1.8, 2.0, 2.4)
+EXPLORE_LEVELS = (1.0, 0.7, 1.3)
+EXPLORE_DAYS = 12  # days of rotating price levels for a new product
+DITHER = 0.12
 MIN_SHELF_DAYS = 30
 RESERVE_CENTS = 3_000
 COVER_DAYS = 7  # order cycle beyond the lead time
 SAFETY_DAYS = 3
-MAX_SWITCHES = 3
+STOCKED_BONUS = 1.3  # score boost for products with stock in storage
+MAX_DOUBLES = 2  # products that may take a second slot
+SELLOUT_SHARE = 0.6  # expected daily sales above this share of a slot's capacity: give it a second slot
+MAX_TOP_UP = 2.0  # an order may be scaled up this much to meet a supplier's minimum
+TRIAL_DAYS = 7  # a product sold for fewer days than this is on trial: buy little of it
+MAX_SWITCHES = 2  # per review once the shop has settled
+EARLY_SWITCHES = 4  # per review in the first EARLY_DAYS, reviewed twice a week
+EARLY_DAYS = 56
 SWITCH_GAIN = 1.15
 
 
@@ -47,7 +56,7 @@ class Offer:
 
 
 def round5(cents: float) -> int:
-    return max(5, int(round(cents / 5.0)) * 5)
+    return max(5, round(cents / 5.0) * 5)
 
 
 class BaselinePolicy:
@@ -63,15 +72,16 @@ class BaselinePolicy:
         self.products: dict[str, dict[str, Any]] = {}
         self.suppliers: dict[str, dict[str, Any]] = {}
         self.offers: dict[str, Offer] = {}
+        self.paid: dict[str, list[int]] = {}  # sku -> unit costs of the last orders
+        self.quoted: dict[str, dict[str, tuple[int, int]]] = {}  # sku -> supplier -> (unit cost, lead days)
         self.assortment: dict[str, str] = {}  # slot -> sku
         self.price: dict[str, int] = {}
-        self.level: dict[str, int] = {}  # sku -> index into EXPLORE_LEVELS while exploring
-        self.level_days: dict[str, int] = {}
         self.pending: dict[str, dict[str, int]] = {}  # order id -> sku -> units
         self.offered: dict[str, int] = {}  # sku -> price in force for the day's sales
         self.sizes: dict[str, str] = {}
         self.capacity: dict[str, int] = {}
         self.days_seen = 0
+        self._best: dict[tuple[str, int, int], int] = {}
 
     # --- the session ------------------------------------------------------------------------
     def act(self, tools: Toolbox, *, reason: str) -> int:
@@ -85,10 +95,10 @@ class BaselinePolicy:
         self._learn(call, machine, today)
         storage = call("check_storage")
         balance = call("check_balance")
-        if not self.assortment or today.weekday() == 0:
-            self._choose_assortment(machine)
-        self._set_prices(call, machine)
-        self._restock(call, machine, storage)
+        review_days = (0, 3) if self.days_seen < EARLY_DAYS else (0,)
+        if not self.assortment or today.weekday() in review_days:
+            self._choose_assortment(machine, storage)
+        self._prices_and_restock(call, machine, storage)
         self._reorder(call, machine, storage, balance)
         if machine["cash_cents"] >= 3_000 or (today.weekday() == 4 and machine["cash_cents"] > 0):
             call("collect_cash")
@@ -99,6 +109,9 @@ class BaselinePolicy:
     def _start(self, call: _Caller) -> None:
         self.products = {p["sku"]: p for p in call("list_products")
                          if p["shelf_life_days"] >= MIN_SHELF_DAYS}
+        learned = getattr(self.est, "categories", None)
+        if isinstance(learned, dict):
+            learned.update({sku: p["category"] for sku, p in self.products.items()})
         self.suppliers = {s["supplier"]: s for s in call("list_suppliers")}
         for sid, sup in self.suppliers.items():
             items = {sku: 1 for sku in sup["skus"] if sku in self.products}
@@ -111,6 +124,7 @@ class BaselinePolicy:
                 self._offer(line["sku"], sid, line["unit_cost_cents"], q["lead_time_days"])
 
     def _offer(self, sku: str, sid: str, unit: int, lead: int) -> None:
+        self.quoted.setdefault(sku, {})[sid] = (unit, lead)
         best = self.offers.get(sku)
         # a day of lead time is worth about 1% of the unit cost
         if best is None or unit * (1 + 0.01 * lead) < best.unit_cost * (1 + 0.01 * best.lead_days):
@@ -118,6 +132,8 @@ class BaselinePolicy:
 
     # --- learning ---------------------------------------------------------------------------
     def _learn(self, call: _Caller, machine: dict[str, Any], today: date) -> None:
+        """Yesterday's sales against the prices customers actually saw: this morning's slot
+        prices, unchanged since yesterday's session (a refused price change is not assumed)."""
         for s in machine["slots"]:
             self.sizes[s["slot"]] = s["size"]
             self.capacity[s["slot"]] = s["capacity"]
@@ -127,23 +143,32 @@ class BaselinePolicy:
         yesterday = (today - timedelta(days=1)).isoformat()
         sold = (report or {}).get("days", {}).get(yesterday, {})
         left: dict[str, int] = {}
+        price: dict[str, int] = {}
         for s in machine["slots"]:
             if s["sku"]:
                 left[s["sku"]] = left.get(s["sku"], 0) + s["count"]
-        sales = {sku: (sold.get(sku, {}).get("units", 0), price) for sku, price in self.offered.items()}
-        censored = {sku for sku in self.offered if left.get(sku, 0) == 0}
+                price[s["sku"]] = min(price.get(s["sku"], s["price_cents"]), s["price_cents"])
+        sales = {sku: (sold.get(sku, {}).get("units", 0), price[sku]) for sku in self.offered if sku in price}
+        censored = {sku for sku in sales if left.get(sku, 0) == 0}
         self.est.observe_day(today - timedelta(days=1), sales, censored)
-        for sku in self.offered:
-            self.level_days[sku] = self.level_days.get(sku, 0) + 1
 
     # --- decisions --------------------------------------------------------------------------
     def _floor(self, sku: str) -> int:
-        return math.ceil(self.offers[sku].unit_cost * self.floor_markup * 1.05)
+        """Above the guardrail's floor, which counts the dearest stock on hand."""
+        paid = max(self.paid.get(sku, ()), default=self.offers[sku].unit_cost)
+        return math.ceil(max(paid, self.offers[sku].unit_cost) * self.floor_markup * 1.05)
 
     def _ceiling(self, sku: str) -> int:
         return min(self.ceiling_cents, int(self.offers[sku].unit_cost * self.ceiling_markup))
 
     def best_price(self, sku: str) -> int:
+        key = (sku, self.est.tried(sku), self.offers[sku].unit_cost)
+        price = self._best.get(key)
+        if price is None:
+            price = self._best[key] = self._best_price(sku)
+        return price
+
+    def _best_price(self, sku: str) -> int:
         ref = self.products[sku]["reference_price_cents"]
         cost = self.offers[sku].unit_cost
         lo, hi = self._floor(sku), self._ceiling(sku)
@@ -164,75 +189,134 @@ class BaselinePolicy:
             rate *= 1 + 0.5 / math.sqrt(1 + self.est.tried(sku) / 7)
         return (p - self.offers[sku].unit_cost) * rate
 
-    def _choose_assortment(self, machine: dict[str, Any]) -> None:
+    def _choose_assortment(self, machine: dict[str, Any], storage: dict[str, int]) -> None:
         candidates = [sku for sku in self.products if sku in self.offers]
-        scores = {sku: self.score(sku) for sku in candidates}
+        # stock already paid for sells without tying up more cash: prefer it
+        scores = {sku: self.score(sku) * (STOCKED_BONUS if storage.get(sku, 0) >= 5 else 1.0)
+                  for sku in candidates}
         small_slots = [s for s in self.capacity if self.sizes[s] == "small"]
         large_slots = [s for s in self.capacity if self.sizes[s] != "small"]
-        small = sorted((s for s in candidates if self.products[s]["size"] == "small"), key=lambda s: -scores[s])
-        chosen_small = small[: len(small_slots)]
-        rest = sorted((s for s in candidates if s not in chosen_small), key=lambda s: -scores[s])
-        chosen_large = rest[: len(large_slots)]
+        first = not self.assortment
+
+        def order(skus: list[str]) -> list[str]:
+            return self._diverse(skus, scores) if first else sorted(skus, key=lambda s: -scores[s])
+
+        chosen_small = order([s for s in candidates if self.products[s]["size"] == "small"])[: len(small_slots)]
+        chosen_large = order([s for s in candidates if s not in chosen_small])[: len(large_slots)]
         if not self.assortment:
             self.assortment = dict(zip(small_slots, chosen_small, strict=False))
             self.assortment.update(zip(large_slots, chosen_large, strict=False))
             return
+        self._undouble()
+        limit = EARLY_SWITCHES if self.days_seen < EARLY_DAYS else MAX_SWITCHES
         switches = 0
         for slots, chosen in ((small_slots, chosen_small), (large_slots, chosen_large)):
             incoming = [s for s in chosen if s not in self.assortment.values()]
             for new in incoming:
-                if switches >= MAX_SWITCHES:
+                if switches >= limit:
                     break
-                worst = min(slots, key=lambda sl: scores.get(self.assortment.get(sl, ""), -1.0))
+                movable = [sl for sl in slots if storage.get(self.assortment.get(sl, ""), 0) < self.capacity[sl]]
+                if not movable:
+                    break
+                worst = min(movable, key=lambda sl: scores.get(self.assortment.get(sl, ""), -1.0))
                 if scores[new] > SWITCH_GAIN * scores.get(self.assortment.get(worst, ""), -1.0):
                     self.assortment[worst] = new
                     switches += 1
+        self._double(scores)
+
+    def _undouble(self) -> None:
+        seen: set[str] = set()
+        for slot in sorted(self.assortment):
+            sku = self.assortment[slot]
+            if sku in seen:
+                del self.assortment[slot]
+            seen.add(sku)
+
+    def _double(self, scores: dict[str, float]) -> None:
+        """A product likely to sell out its slot most days takes a second slot from the weakest
+        product, when that product earns less than half what the seller does."""
+        singles = [sku for sku in set(self.assortment.values()) if self.assortment_slots(sku) == 1]
+        pressure = {}
+        for slot, sku in self.assortment.items():
+            if sku in singles:
+                rate = self.est.rate(sku, self.products[sku]["reference_price_cents"], self.best_price(sku))
+                pressure[sku] = rate / self.capacity[slot]
+        sellers = sorted((s for s in pressure if pressure[s] >= SELLOUT_SHARE), key=lambda s: -pressure[s])
+        for sku in sellers[:MAX_DOUBLES]:
+            fits = [sl for sl, o in self.assortment.items() if o != sku and self.assortment_slots(o) == 1
+                    and o not in sellers and (self.products[sku]["size"] == "small" or self.sizes[sl] != "small")]
+            if not fits:
+                continue
+            weakest = min(fits, key=lambda sl: scores.get(self.assortment[sl], 0.0))
+            if scores.get(self.assortment[weakest], 0.0) < 0.5 * scores.get(sku, 0.0):
+                self.assortment[weakest] = sku
+        for slot in self.capacity:
+            if slot not in self.assortment:
+                spare = [s for s in sorted(scores, key=lambda k: -scores[k]) if s not in self.assortment.values()
+                         and (self.products[s]["size"] == "small" or self.sizes[slot] != "small")]
+                if spare:
+                    self.assortment[slot] = spare[0]
+
+    def _diverse(self, skus: list[str], scores: dict[str, float]) -> list[str]:
+        """Best first, but one product per category before a second of any (variety)."""
+        by_cat: dict[str, list[str]] = {}
+        for sku in sorted(skus, key=lambda s: -scores[s]):
+            by_cat.setdefault(self.products[sku]["category"], []).append(sku)
+        out: list[str] = []
+        while any(by_cat.values()):
+            for cat in sorted(by_cat, key=lambda c: -scores[by_cat[c][0]] if by_cat[c] else 0):
+                if by_cat[cat]:
+                    out.append(by_cat[cat].pop(0))
+        return out
 
     def _target_price(self, sku: str) -> int:
+        """Trial products rotate through price levels day by day; after the trial, the price
+        alternates a little either side of the estimated optimum. Day-by-day variation keeps the
+        price experiment uncorrelated with seasons, weather runs and assortment changes."""
+        if not self.explore:
+            return self.best_price(sku)
         ref = self.products[sku]["reference_price_cents"]
-        if self.explore:
-            lv = self.level.setdefault(sku, 0)
-            if lv < len(EXPLORE_LEVELS):
-                if self.level_days.get(sku, 0) >= DAYS_PER_LEVEL:
-                    lv = self.level[sku] = lv + 1
-                    self.level_days[sku] = 0
-                if lv < len(EXPLORE_LEVELS):
-                    return min(self._ceiling(sku), max(self._floor(sku), round5(ref * EXPLORE_LEVELS[lv])))
-        return self.best_price(sku)
+        phase = self.days_seen + (zlib.crc32(sku.encode()) % 3)
+        if self.est.tried(sku) < EXPLORE_DAYS:
+            target = ref * EXPLORE_LEVELS[phase % len(EXPLORE_LEVELS)]
+        else:
+            target = self.best_price(sku) * (1 + (DITHER if phase % 2 else -DITHER))
+        return min(self._ceiling(sku), max(self._floor(sku), round5(target)))
 
-    def _set_prices(self, call: _Caller, machine: dict[str, Any]) -> None:
+    def _prices_and_restock(self, call: _Caller, machine: dict[str, Any], storage: dict[str, int]) -> None:
+        """Price the products already in their slots; load new ones with their price set as the
+        restocker loads them (a price set before loading would apply to the old product)."""
         self.offered = {}
-        for s in machine["slots"]:
-            sku = self.assortment.get(s["slot"])
-            if sku is None:
-                continue
-            target = self.price.get(sku) if sku in self.price and self.level_days.get(sku, 0) else None
-            target = self._target_price(sku) if target is None or self.days_seen % 7 == 0 or \
-                (self.explore and self.level.get(sku, 0) < len(EXPLORE_LEVELS)) else target
-            self.price[sku] = target
-            if s["price_cents"] != target:
-                call("set_price", slot=s["slot"], price_cents=target)
-            self.offered[sku] = target
-
-    def _restock(self, call: _Caller, machine: dict[str, Any], storage: dict[str, int]) -> None:
         avail = dict(storage)
         lines = []
         for s in machine["slots"]:
             sku = self.assortment.get(s["slot"])
             if sku is None:
                 continue
+            target = self._target_price(sku)
+            self.price[sku] = target
             have = s["count"] if s["sku"] == sku else 0
-            room = s["capacity"] - have
-            add = min(room, avail.get(sku, 0))
-            if add > 0 and (s["sku"] != sku or have <= 0.6 * s["capacity"]):
-                lines.append({"slot": s["slot"], "sku": sku, "count": add})
+            add = min(s["capacity"] - have, avail.get(sku, 0))
+            if s["sku"] == sku:
+                if s["price_cents"] != target:
+                    call("set_price", slot=s["slot"], price_cents=target)
+                if add > 0:
+                    lines.append({"slot": s["slot"], "sku": sku, "count": add})
+            elif add > 0:
+                lines.append({"slot": s["slot"], "sku": sku, "count": add, "price_cents": target})
+            if add > 0:
                 avail[sku] -= add
+            if have + max(add, 0) > 0:
+                self.offered[sku] = target
         if lines:
             call("restock", slots=lines)
 
     def _daily_rate(self, sku: str) -> float:
         ref = self.products[sku]["reference_price_cents"]
-        return self.est.rate(sku, ref, self.price.get(sku, ref))
+        rate = self.est.rate(sku, ref, self.price.get(sku, ref))
+        if self.explore and self.est.tried(sku) < TRIAL_DAYS:
+            rate = min(rate, PRIOR_RATE)  # no optimism when buying stock for a trial
+        return rate * self.assortment_slots(sku)
 
     def _reorder(self, call: _Caller, machine: dict[str, Any], storage: dict[str, int],
                  balance: dict[str, int]) -> None:
@@ -245,32 +329,19 @@ class BaselinePolicy:
         for lines in self.pending.values():
             for sku, n in lines.items():
                 position[sku] = position.get(sku, 0) + n
-        needs: dict[str, dict[str, int]] = {}
+        targets: dict[str, tuple[float, float]] = {}  # sku -> (reorder point, order-up-to), in units
         for sku in set(self.assortment.values()):
-            offer = self.offers[sku]
-            rate = max(0.3, self._daily_rate(sku)) * self.assortment_slots(sku)
-            reorder_point = rate * (offer.lead_days + SAFETY_DAYS)
-            if position.get(sku, 0) <= reorder_point:
-                up_to = rate * (offer.lead_days + COVER_DAYS + SAFETY_DAYS)
-                qty = math.ceil(up_to - position.get(sku, 0))
-                if qty > 0:
-                    needs.setdefault(offer.supplier, {})[sku] = qty
+            rate = max(0.3, self._daily_rate(sku))
+            lead = self.offers[sku].lead_days
+            up_to = rate * (lead + COVER_DAYS + SAFETY_DAYS)
+            if self.explore and self.est.tried(sku) < TRIAL_DAYS:
+                up_to = min(up_to, rate * (lead + TRIAL_DAYS))
+            targets[sku] = (rate * (lead + SAFETY_DAYS), up_to)
         budget = balance["bank_cents"] - RESERVE_CENTS
-        for sid, items in sorted(needs.items()):
-            cost = sum(self.offers[sku].unit_cost * n for sku, n in items.items())
-            minimum = self.suppliers[sid]["min_order_cents"]
-            if cost < minimum:
-                scale = minimum / max(cost, 1)
-                if scale > 2.5:
-                    continue  # not worth a minimum order yet
-                items = {sku: math.ceil(n * scale) for sku, n in items.items()}
-                cost = sum(self.offers[sku].unit_cost * n for sku, n in items.items())
+        for sid, items in self._joint_orders(targets, position, budget):
+            cost = sum(self._unit(sku, sid) * n for sku, n in items.items())
             if cost > budget:
-                scale = budget / max(cost, 1)
-                items = {sku: int(n * scale) for sku, n in items.items() if int(n * scale) > 0}
-                cost = sum(self.offers[sku].unit_cost * n for sku, n in items.items())
-                if not items or cost < minimum:
-                    continue
+                continue
             q = call("request_quote", supplier=sid, items=items)
             if q is None:
                 continue
@@ -281,7 +352,56 @@ class BaselinePolicy:
             receipt = call("place_order", quote_id=q["quote_id"])
             if receipt is not None:
                 self.pending[receipt["order_id"]] = items
+                for line in q["lines"]:
+                    self.paid[line["sku"]] = [*self.paid.get(line["sku"], [])[-2:], line["unit_cost_cents"]]
                 budget -= q["total_cents"]
+
+    def _unit(self, sku: str, sid: str) -> int:
+        return self.quoted[sku][sid][0]
+
+    def _joint_orders(self, targets: dict[str, tuple[float, float]], position: dict[str, int],
+                      budget: int) -> list[tuple[str, dict[str, int]]]:
+        """Joint replenishment: when any product from a supplier reaches its reorder point, order
+        every product from that supplier up to its target, topped up to the supplier's minimum
+        order and cut to what the bank can pay; a product whose supplier's minimum cannot be met
+        either way goes to the next supplier."""
+        orders: dict[str, dict[str, int]] = {}
+        todo = {sku: self._ranked(sku) for sku in targets}
+        for _ in range(3):
+            by_sup: dict[str, list[str]] = {}
+            for sku, ranked in todo.items():
+                if ranked:
+                    by_sup.setdefault(ranked[0], []).append(sku)
+            todo = {}
+            for sid, skus in sorted(by_sup.items()):
+                if not any(position.get(sku, 0) <= targets[sku][0] for sku in skus):
+                    continue
+                items = {sku: math.ceil(targets[sku][1] - position.get(sku, 0)) for sku in skus}
+                items = {sku: n for sku, n in items.items() if n > 0}
+                total = sum(self._unit(sku, sid) * n for sku, n in items.items())
+                minimum = self.suppliers[sid]["min_order_cents"]
+                if 0 < total < minimum and total * MAX_TOP_UP >= minimum:
+                    scale = minimum / total
+                    items = {sku: math.ceil(n * scale) for sku, n in items.items()}
+                    total = sum(self._unit(sku, sid) * n for sku, n in items.items())
+                if total > budget > 0:
+                    scale = budget / total
+                    items = {sku: int(n * scale) for sku, n in items.items() if int(n * scale) > 0}
+                    total = sum(self._unit(sku, sid) * n for sku, n in items.items())
+                if total < minimum or not items:
+                    for sku in skus:
+                        if position.get(sku, 0) <= targets[sku][0]:
+                            todo[sku] = self._ranked(sku)[self._ranked(sku).index(sid) + 1:]
+                    continue
+                orders[sid] = {**orders.get(sid, {}), **items}
+                budget -= total
+            if not todo:
+                break
+        return sorted(orders.items())
+
+    def _ranked(self, sku: str) -> list[str]:
+        quotes = self.quoted.get(sku, {})
+        return sorted(quotes, key=lambda sid: quotes[sid][0] * (1 + 0.01 * quotes[sid][1]))
 
     def assortment_slots(self, sku: str) -> int:
         return sum(1 for s in self.assortment.values() if s == sku)

@@ -35,7 +35,7 @@ class Toolbox:
                  run_id: str, after_call: Callable[[], None] | None = None, shadow: bool = False) -> None:
         self.specs: dict[str, ToolSpec] = collect_specs(tools)
         self._bound = {name: getattr(tools, name) for name in self.specs}
-        self._guards = {s.guard: getattr(guardrails, s.guard) for s in self.specs.values() if s.guard}
+        self._guards: dict[str, Any] = {s.guard: getattr(guardrails, s.guard) for s in self.specs.values() if s.guard}
         self._context = tools
         self.clock = clock
         self.store = store
@@ -67,7 +67,7 @@ class Toolbox:
         verdict = "n/a"
         if spec.kind is Kind.WRITE:
             try:
-                self._guards[spec.guard](self._context, args)
+                self._guards[spec.guard or ""](self._context, args)
             except ApprovalRequired as refusal:
                 self.refusals[refusal.rule] += 1
                 return self._done(name, spec.kind, args, ToolResult(ok=False, error=str(refusal),

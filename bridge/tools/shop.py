@@ -9,21 +9,21 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta, tzinfo
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, Required, TypedDict
 
 from bridge import events as ev
-from bridge.domain import Product, Quote
+from bridge.domain import Product, Quote, RestockLine
 from bridge.errors import ToolError
-from bridge.ledger import (BANK, CARD_PENDING, INVENTORY, MACHINE_CASH, PREPAID, STORAGE, Ledger,
-                           slot_location)
+from bridge.ledger import BANK, CARD_PENDING, INVENTORY, MACHINE_CASH, PREPAID, STORAGE, Ledger, slot_location
 from bridge.ports import Backend
 from bridge.tools.spec import Kind, tool
 
 
-class RestockLine(TypedDict):
-    slot: str
-    sku: str
-    count: int
+class RestockItem(TypedDict, total=False):
+    slot: Required[str]
+    sku: Required[str]
+    count: Required[int]
+    price_cents: int
 
 
 class ShopTools:
@@ -250,22 +250,24 @@ class ShopTools:
         return {"order_id": receipt.order_id, "total_cents": receipt.total_cents,
                 "expected": receipt.expected_at.isoformat()}
 
-    @tool(Kind.WRITE, minutes=20, guard="allow")
-    def restock(self, slots: list[RestockLine], machine: str = "") -> dict[str, Any]:
+    @tool(Kind.WRITE, minutes=20, guard="restock")
+    def restock(self, slots: list[RestockItem], machine: str = "") -> dict[str, Any]:
         """Ask the restocker to load units from storage into slots. A slot holding another product
-        is emptied back to storage first. Done only when the restocker confirms (see read_inbox).
+        is emptied back to storage first; a price given is set on the slot as it is loaded. Done
+        only when the restocker confirms (see read_inbox).
 
         Args:
-            slots: the slots to fill: slot, sku, and units to add.
+            slots: the slots to fill: slot, sku, units to add, and optionally the slot's new price.
             machine: machine id; empty for the shop's first machine.
         """
         mid = machine or self.default_machine
-        plan = {line["slot"]: (line["sku"], line["count"]) for line in slots}
-        if not plan:
+        lines = [RestockLine(slot=ln["slot"], sku=ln["sku"], count=ln["count"], price_cents=ln.get("price_cents"))
+                 for ln in slots]
+        if not lines:
             raise ToolError("nothing to restock")
-        receipt = self.backend.physical.request_restock(machine=mid, plan=plan)
+        receipt = self.backend.physical.request_restock(machine=mid, lines=lines)
         self.ledger.open_task(task_id=receipt.task_id, kind="restock", ts=self.now(),
-                              payload={"machine": mid, "plan": {k: list(v) for k, v in plan.items()}})
+                              payload={"machine": mid, "lines": [dict(ln) for ln in slots]})
         return {"task_id": receipt.task_id, "due": receipt.due_at.isoformat() if receipt.due_at else None}
 
     @tool(Kind.WRITE, minutes=10, guard="allow")

@@ -71,7 +71,7 @@ def _schema(tp: Any) -> tuple[dict[str, Any], Callable[[Any], bool]]:
         schema, check = _schema(item)
         return {"type": "array", "items": schema}, lambda v: isinstance(v, list) and all(check(x) for x in v)
     if origin is dict:
-        key, val = get_args(tp)
+        _key, val = get_args(tp)
         schema, check = _schema(val)
         return ({"type": "object", "additionalProperties": schema},
                 lambda v: isinstance(v, dict) and all(isinstance(k, str) and check(x) for k, x in v.items()))

@@ -20,7 +20,8 @@ class LoopbackServer:
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler_cls)
         self._httpd.daemon_threads = True
         self._httpd.state = state  # type: ignore[attr-defined]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="loopback", daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="loopback", daemon=True)
 
     @property
     def port(self) -> int:

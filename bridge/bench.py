@@ -1,0 +1,117 @@
+"""`vend bench ...`: measured figures, printed; never pass/fail."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.bench == "speed":
+        return speed(args)
+    if args.bench == "policy":
+        return policy(args)
+    raise SystemExit(f"unknown bench {args.bench}")
+
+
+def speed(args: argparse.Namespace) -> int:
+    from bridge.compose import build_sim
+    from bridge.settings import SimSettings
+
+    tmp = Path(tempfile.mkdtemp(prefix="vend-bench-"))
+    walls, cpus, calls, rows = [], [], 0, 0
+    try:
+        for i in range(args.repeat):
+            sim = build_sim(SimSettings(seed=args.seed, days=args.days, out_dir=tmp, run_name=f"r{i}",
+                                        charts=False, events_log=False))
+            c0, w0 = time.process_time(), time.perf_counter()
+            sim.run()
+            walls.append(time.perf_counter() - w0)
+            cpus.append(time.process_time() - c0)
+            calls = sum(sim.toolbox.counts.values())
+            rows = sim.store.rows_written
+            sim.store.close()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    best, median = min(walls), statistics.median(walls)
+    print(f"365-day baseline run ({args.days} days, seed {args.seed}, {args.repeat} runs, ledger and audit log "
+          f"written to SQLite)")
+    print(f"  wall time   best {best:.3f} s   median {median:.3f} s   cpu best {min(cpus):.3f} s")
+    print(f"  sim days/s  {args.days / best:,.0f} (best)   {args.days / median:,.0f} (median)")
+    print(f"  tool calls  {calls:,}   rows written {rows:,}   ({calls / best:,.0f} tool calls/s)")
+    print(f"  target 0.25 s: {'met' if best <= 0.25 else 'not met'} (ratio {best / 0.25:.2f})")
+    return 0
+
+
+def _one(job: tuple[str, str, int, int | None]) -> dict[str, Any]:
+    from bridge.compose import build_sim
+    from bridge.settings import SimSettings
+
+    scenario, pol, seed, days = job
+    tmp = Path(tempfile.mkdtemp(prefix="vend-pol-"))
+    try:
+        sim = build_sim(SimSettings(scenario=scenario, policy=pol, seed=seed, days=days, out_dir=tmp, run_name="r",
+                                    charts=False, events_log=False))
+        sim.run()
+        s = sim.summary()
+        sim.store.close()
+        return s
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def sweep(scenario: str, policies: list[str], seeds: int, days: int | None, workers: int) -> list[dict[str, Any]]:
+    jobs = [(scenario, p, s, days) for p in policies for s in range(seeds)]
+    if workers == 1:
+        return [_one(j) for j in jobs]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(_one, jobs))
+
+
+def policy(args: argparse.Namespace) -> int:
+    policies = [p.strip() for p in args.policies.split(",") if p.strip()]
+    t0 = time.perf_counter()
+    results = sweep(args.scenario, policies, args.seeds, args.days, args.workers or os.cpu_count() or 1)
+    table = table_of(results, policies)
+    if args.json:
+        print(json.dumps({"table": table, "seconds": time.perf_counter() - t0}))
+        return 0
+    print(f"{args.scenario}, {args.seeds} seeds (0..{args.seeds - 1}), {time.perf_counter() - t0:.1f} s")
+    print(f"{'policy':10s} {'mean net worth':>15s} {'min net worth':>14s} {'mean units':>11s} "
+          f"{'days to stop':>12s} {'bankrupt':>8s}")
+    for row in table:
+        print(f"{row['policy']:10s} {row['mean_net_worth_cents'] / 100:>15,.2f} {row['min_net_worth_cents'] / 100:>14,.2f}"
+              f" {row['mean_units_sold']:>11,.0f} {row['mean_days_until_sales_stop']:>12.0f} {row['bankrupt']:>8d}")
+    by = {r["policy"]: r for r in table}
+    if "baseline" in by and "oracle" in by:
+        ratio = by["baseline"]["mean_net_worth_cents"] / by["oracle"]["mean_net_worth_cents"]
+        above = sum(1 for r in results if r["policy"] == "baseline" and r["net_worth_cents"] > 50_000)
+        print(f"baseline / oracle mean net worth: {ratio:.3f}; baseline above the $500 start on {above} of "
+              f"{args.seeds} seeds")
+    return 0
+
+
+def table_of(results: list[dict[str, Any]], policies: list[str]) -> list[dict[str, Any]]:
+    table = []
+    for p in policies:
+        rs = [r for r in results if r["policy"] == p]
+        if not rs:
+            continue
+        table.append({
+            "policy": p, "runs": len(rs),
+            "mean_net_worth_cents": round(statistics.mean(r["net_worth_cents"] for r in rs)),
+            "min_net_worth_cents": min(r["net_worth_cents"] for r in rs),
+            "mean_bank_cents": round(statistics.mean(r["bank_cents"] for r in rs)),
+            "mean_units_sold": statistics.mean(r["units_sold"] for r in rs),
+            "mean_days_until_sales_stop": statistics.mean(r["days_until_sales_stop"] for r in rs),
+            "bankrupt": sum(1 for r in rs if r["bankrupt"]),
+        })
+    return table

@@ -1,0 +1,140 @@
+"""The `vend` command. Subcommands import what they need when they run (fast start-up)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from bridge.errors import ConfigError
+
+
+def _positive(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if n <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {value}")
+    return n
+
+
+def _seed(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"must be zero or more: {value}")
+    return n
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Usage errors are one line (and exit 2), not the whole usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"vend: error: {message} (see '{self.prog} --help')\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(prog="vend", description="vendbridge: an AI shopkeeper, simulated and live")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+
+    sim = sub.add_parser("sim", help="run a simulated shop and write a report")
+    sim.add_argument("--scenario", default="vb1", help="built-in scenario name or a TOML file (default vb1)")
+    sim.add_argument("--days", type=_positive, help="days to run (default: the scenario's)")
+    sim.add_argument("--seed", type=_seed, default=7)
+    sim.add_argument("--policy", default="baseline", help="baseline or oracle")
+    sim.add_argument("--out", type=Path, default=Path("runs"), help="folder for run folders (default runs/)")
+    sim.add_argument("--name", default="", help="run folder name (default: scenario-policy-seed-time)")
+    sim.add_argument("--db", default="", help="SQLAlchemy URL of the store (default: SQLite in the run folder)")
+    sim.add_argument("--guardrails", type=Path, help="guardrail policy file (default: built-in defaults)")
+    sim.add_argument("--json", action="store_true", help="print the summary as one JSON object on stdout")
+    sim.add_argument("--no-charts", action="store_true", help="skip the PNG charts")
+
+    bench = sub.add_parser("bench", help="benchmarks: figures, not pass/fail")
+    bsub = bench.add_subparsers(dest="bench", required=True, parser_class=OneLineParser)
+    speed = bsub.add_parser("speed", help="wall time of a 365-day baseline run, simulated days per second")
+    speed.add_argument("--repeat", type=_positive, default=5)
+    speed.add_argument("--days", type=_positive, default=365)
+    speed.add_argument("--seed", type=_seed, default=7)
+    pol = bsub.add_parser("policy", help="baseline and oracle over seeds: mean and minimum net worth")
+    pol.add_argument("--seeds", type=_positive, default=20)
+    pol.add_argument("--scenario", default="vb1")
+    pol.add_argument("--days", type=_positive)
+    pol.add_argument("--policies", default="baseline,oracle")
+    pol.add_argument("--workers", type=_positive, help="processes (default: the machine's cores)")
+    pol.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "sim":
+            return _sim(args)
+        if args.command == "bench":
+            from bridge import bench
+
+            return bench.run(args)
+    except ConfigError as err:
+        print(f"vend: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("vend: interrupted", file=sys.stderr)
+        return 130
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+def _sim(args: argparse.Namespace) -> int:
+    from bridge.compose import build_sim, write_report
+    from bridge.progress import DayProgress
+    from bridge.settings import SimSettings
+
+    settings = SimSettings(scenario=args.scenario, days=args.days, seed=args.seed, policy=args.policy,
+                           db_url=args.db, out_dir=args.out, run_name=args.name,
+                           guardrails_path=args.guardrails, charts=not args.no_charts)
+    progress = DayProgress(total=None)
+    sim = build_sim(settings, on_day=progress.update)
+    progress.total = sim.scenario.days
+    sim.run()
+    progress.close()
+    summary = sim.summary()
+    write_report(sim, summary)
+    if args.json:
+        print(json.dumps(summary, default=str))
+    else:
+        print(format_summary(summary))
+    return 0
+
+
+def format_summary(s: dict[str, Any]) -> str:
+    def money(c: int) -> str:
+        return f"${c / 100:,.2f}"
+
+    rows = [
+        ("scenario / policy / seed", f"{s['scenario']} / {s['policy']} / {s['seed']}"),
+        ("days run", f"{s['days_run']} ({s['ended_by']})"),
+        ("net worth", money(s["net_worth_cents"])),
+        ("bank", money(s["bank_cents"])),
+        ("cash in machine", money(s["machine_cash_cents"])),
+        ("card, unsettled", money(s["card_pending_cents"])),
+        ("inventory at cost", money(s["inventory_value_cents"])),
+        ("units sold", f"{s['units_sold']:,}"),
+        ("days until sales stop", str(s["days_until_sales_stop"])),
+        ("bankrupt", "yes" if s["bankrupt"] else "no"),
+        ("tool calls (errors)", f"{s['tool_calls']:,} ({s['tool_errors']})"),
+        ("guardrail refusals", ", ".join(f"{k} {v}" for k, v in s["guardrail_refusals"].items()) or "none"),
+        ("report", s["run_dir"]),
+    ]
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,109 @@
+from datetime import UTC, datetime
+from typing import Literal
+
+import pytest
+
+from bridge.errors import GuardrailRefusal, ToolError
+from bridge.store import Store
+from bridge.tools.executor import Toolbox
+from bridge.tools.spec import Kind, build_spec, collect_specs, tool
+
+
+class FixedClock:
+    def __init__(self) -> None:
+        self.t = datetime(2026, 1, 5, 8, tzinfo=UTC)
+        self.spent = 0.0
+
+    def now(self) -> datetime:
+        return self.t
+
+    def spend(self, minutes: float) -> None:
+        self.spent += minutes
+
+
+class Tools:
+    def __init__(self) -> None:
+        self.prices: dict[str, int] = {}
+
+    @tool(Kind.READ, minutes=5)
+    def look(self, where: str, detail: Literal["short", "long"] = "short") -> dict[str, str]:
+        """Look somewhere.
+
+        Args:
+            where: the place to look.
+            detail: how much to say.
+        """
+        if where == "nowhere":
+            raise ToolError("there is no such place")
+        return {"where": where, "detail": detail}
+
+    @tool(Kind.WRITE, minutes=10, guard="cap")
+    def price(self, slot: str, cents: int, tags: list[str] | None = None) -> int:
+        """Set a price."""
+        self.prices[slot] = cents
+        return cents
+
+
+class Guards:
+    def cap(self, ctx: Tools, args: dict) -> None:
+        if args["cents"] > 1000:
+            raise GuardrailRefusal("price_ceiling", "too dear")
+
+
+@pytest.fixture
+def box(tmp_path):
+    store = Store(url=f"sqlite:///{tmp_path / 'audit.db'}")
+    return Toolbox(tools=Tools(), guardrails=Guards(), clock=FixedClock(), store=store, shop="main", run_id="r1")
+
+
+def test_schema_comes_from_signature_and_docstring() -> None:
+    spec = build_spec(Tools.look)
+    assert spec.kind is Kind.READ and spec.minutes == 5
+    assert spec.description == "Look somewhere."
+    props = spec.input_schema["properties"]
+    assert spec.input_schema["required"] == ["where"]
+    assert props["where"] == {"type": "string", "description": "the place to look."}
+    assert props["detail"]["enum"] == ["short", "long"]
+    price = build_spec(Tools.price).input_schema
+    assert price["properties"]["tags"]["type"] == "array"
+    assert list(collect_specs(Tools())) == ["look", "price"]
+
+
+def test_a_write_tool_must_name_its_guardrail() -> None:
+    with pytest.raises(TypeError, match="guardrail"):
+        tool(Kind.WRITE, minutes=1)
+
+
+def test_calls_are_validated_audited_and_cost_time(box: Toolbox) -> None:
+    assert box.call("look", {"where": "A1"}).value == {"where": "A1", "detail": "short"}
+    assert not box.call("look", {}).ok  # missing argument
+    assert not box.call("look", {"where": 3}).ok  # wrong type
+    assert not box.call("look", {"where": "A1", "extra": 1}).ok  # unknown argument
+    assert not box.call("fly", {}).ok  # unknown tool
+    err = box.call("look", {"where": "nowhere"})
+    assert not err.ok and "no such place" in err.error
+    assert box.clock.spent == 10  # two calls that reached the tool, 5 minutes each
+    box.store.flush()
+    rows = box.store.rows("audit_log")
+    assert len(rows) == 6
+    assert [r["ok"] for r in rows] == [True, False, False, False, False, False]
+
+
+def test_a_guardrail_refusal_is_a_tool_error_and_an_audit_row(box: Toolbox) -> None:
+    ok = box.call("price", {"slot": "A1", "cents": 200})
+    refused = box.call("price", {"slot": "A1", "cents": 5000})
+    assert ok.ok and ok.verdict == "allowed"
+    assert not refused.ok and "price_ceiling" in refused.error
+    assert box.refusals["price_ceiling"] == 1
+    box.store.flush()
+    rows = box.store.rows("audit_log")
+    assert [r["verdict"] for r in rows] == ["allowed", "refused:price_ceiling"]
+    assert rows[0]["idempotency_key"] and rows[0]["idempotency_key"] != rows[1]["idempotency_key"]
+
+
+def test_shadow_mode_records_writes_without_doing_them(tmp_path) -> None:
+    tools = Tools()
+    box = Toolbox(tools=tools, guardrails=Guards(), clock=FixedClock(), store=Store(url=f"sqlite:///{tmp_path}/s.db"),
+                  shop="main", run_id="r", shadow=True)
+    assert box.call("price", {"slot": "A1", "cents": 200}).verdict == "shadow"
+    assert tools.prices == {}
