@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,12 +31,22 @@ class Toolbox:
     """One policy's hands. Every WRITE passes its guardrail before it runs, READ or WRITE every call
     is audited, and each costs the simulated time its declaration gives."""
 
-    def __init__(self, *, tools: object, guardrails: object, clock: Clock, store: Store, shop: str,
-                 run_id: str, after_call: Callable[[], None] | None = None, shadow: bool = False) -> None:
-        self.specs: dict[str, ToolSpec] = collect_specs(tools)
-        self._bound = {name: getattr(tools, name) for name in self.specs}
+    def __init__(self, *, tools: object | Sequence[object], guardrails: object, clock: Clock, store: Store,
+                 shop: str, run_id: str, context: object | None = None,
+                 after_call: Callable[[], None] | None = None, shadow: bool = False) -> None:
+        """`tools`: one tool group or several (each a class with @tool methods; names must not
+        clash). `context`: what the guardrails ask (GuardContext); default the first group."""
+        groups = list(tools) if isinstance(tools, list | tuple) else [tools]
+        self.specs: dict[str, ToolSpec] = {}
+        self._bound: dict[str, Callable[..., Any]] = {}
+        for group in groups:
+            for name, spec in collect_specs(group).items():
+                if name in self.specs:
+                    raise TypeError(f"two tool groups define {name!r}")
+                self.specs[name] = spec
+                self._bound[name] = getattr(group, name)
         self._guards: dict[str, Any] = {s.guard: getattr(guardrails, s.guard) for s in self.specs.values() if s.guard}
-        self._context = tools
+        self._context = context if context is not None else groups[0]
         self.clock = clock
         self.store = store
         self.shop = shop

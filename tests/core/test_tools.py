@@ -107,3 +107,21 @@ def test_shadow_mode_records_writes_without_doing_them(tmp_path) -> None:
                   shop="main", run_id="r", shadow=True)
     assert box.call("price", {"slot": "A1", "cents": 200}).verdict == "shadow"
     assert tools.prices == {}
+
+
+class MoreTools:
+    @tool(Kind.READ, minutes=1)
+    def ping(self) -> str:
+        """Say pong."""
+        return "pong"
+
+
+def test_several_tool_groups_share_one_toolbox(tmp_path) -> None:
+    first = Tools()
+    box = Toolbox(tools=[first, MoreTools()], guardrails=Guards(), clock=FixedClock(),
+                  store=Store(url=f"sqlite:///{tmp_path}/g.db"), shop="main", run_id="r")
+    assert box.call("ping").value == "pong"
+    assert box.call("price", {"slot": "B2", "cents": 120}).ok and first.prices == {"B2": 120}
+    with pytest.raises(TypeError, match="look"):
+        Toolbox(tools=[Tools(), Tools()], guardrails=Guards(), clock=FixedClock(),
+                store=Store(url=f"sqlite:///{tmp_path}/h.db"), shop="main", run_id="r")
