@@ -23,7 +23,9 @@ from bridge.tools.executor import Toolbox
 PRICE_GRID = (0.45, 0.55, 0.65, 0.75, 0.85, 0.95, 1.05, 1.15, 1.3, 1.45, 1.6, 1.8, 2.0, 2.4)
 EXPLORE_LEVELS = (1.0, 0.7, 1.3)
 EXPLORE_DAYS = 12  # days of rotating price levels for a new product
+EXPLORE_BONUS = 0.5  # upper-confidence bonus on the estimated rate of a little-tried product
 DITHER = 0.12
+DITHER_DAYS = 3  # days at each side of the dither
 MIN_SHELF_DAYS = 30
 RESERVE_CENTS = 3_000
 COVER_DAYS = 7  # order cycle beyond the lead time
@@ -186,7 +188,7 @@ class BaselinePolicy:
         ref = self.products[sku]["reference_price_cents"]
         rate = self.est.rate(sku, ref, p)
         if self.explore:
-            rate *= 1 + 0.5 / math.sqrt(1 + self.est.tried(sku) / 7)
+            rate *= 1 + EXPLORE_BONUS / math.sqrt(1 + self.est.tried(sku) / 7)
         return (p - self.offers[sku].unit_cost) * rate
 
     def _choose_assortment(self, machine: dict[str, Any], storage: dict[str, int]) -> None:
@@ -280,7 +282,7 @@ class BaselinePolicy:
         if self.est.tried(sku) < EXPLORE_DAYS:
             target = ref * EXPLORE_LEVELS[phase % len(EXPLORE_LEVELS)]
         else:
-            target = self.best_price(sku) * (1 + (DITHER if phase % 2 else -DITHER))
+            target = self.best_price(sku) * (1 + (DITHER if (phase // DITHER_DAYS) % 2 else -DITHER))
         return min(self._ceiling(sku), max(self._floor(sku), round5(target)))
 
     def _prices_and_restock(self, call: _Caller, machine: dict[str, Any], storage: dict[str, int]) -> None:
@@ -334,7 +336,7 @@ class BaselinePolicy:
             rate = max(0.3, self._daily_rate(sku))
             lead = self.offers[sku].lead_days
             up_to = rate * (lead + COVER_DAYS + SAFETY_DAYS)
-            if self.explore and self.est.tried(sku) < TRIAL_DAYS:
+            if self._on_trial(sku):
                 up_to = min(up_to, rate * (lead + TRIAL_DAYS))
             targets[sku] = (rate * (lead + SAFETY_DAYS), up_to)
         budget = balance["bank_cents"] - RESERVE_CENTS
@@ -391,7 +393,8 @@ class BaselinePolicy:
                 if total < minimum or not items:
                     for sku in skus:
                         if position.get(sku, 0) <= targets[sku][0]:
-                            todo[sku] = self._ranked(sku)[self._ranked(sku).index(sid) + 1:]
+                            ranked = self._ranked(sku)
+                            todo[sku] = ranked[ranked.index(sid) + 1:]
                     continue
                 orders[sid] = {**orders.get(sid, {}), **items}
                 budget -= total
@@ -400,8 +403,12 @@ class BaselinePolicy:
         return sorted(orders.items())
 
     def _ranked(self, sku: str) -> list[str]:
+        """Suppliers for a product, cheapest first (a day of lead time counts as 1% of cost)."""
         quotes = self.quoted.get(sku, {})
         return sorted(quotes, key=lambda sid: quotes[sid][0] * (1 + 0.01 * quotes[sid][1]))
+
+    def _on_trial(self, sku: str) -> bool:
+        return self.explore and self.est.tried(sku) < TRIAL_DAYS
 
     def assortment_slots(self, sku: str) -> int:
         return sum(1 for s in self.assortment.values() if s == sku)

@@ -56,6 +56,7 @@ class LearnedDemand:
         self._moments: dict[str, Moments] = {}
         self._cat_slope: dict[str, float] = {}
         self._fits: dict[str, tuple[float, float]] = {}
+        self._members: dict[str, list[str]] = {}
 
     def weekday_factor(self, d: date) -> float:
         if min(n for _, n in self.weekday_units) < 2:
@@ -107,8 +108,11 @@ class LearnedDemand:
         found = self._cat_slope.get(category)
         if found is None:
             sxx = sxy = 0.0
-            for sku, cat in self.categories.items():
-                if cat == category:
+            if not self._members:
+                for sku, cat in self.categories.items():
+                    self._members.setdefault(cat, []).append(sku)
+            for sku in self._members.get(category, ()):
+                if sku in self.stats:
                     m = self._product_moments(sku)
                     if m is not None:
                         sxx += m.sxx

@@ -8,6 +8,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from bridge.errors import ApprovalRequired, GuardrailRefusal, ToolError
 from bridge.ports import Clock
 from bridge.store import Store
@@ -25,6 +27,11 @@ class ToolResult:
 
     def for_model(self) -> str:
         return json.dumps(self.value, default=str) if self.ok else f"ERROR: {self.error}"
+
+
+def _json(value: Any) -> str:
+    """Audit JSON: orjson is several times faster than json and the audit log sees every call."""
+    return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 class Toolbox:
@@ -122,10 +129,10 @@ class Toolbox:
         self.counts[name] += 1
         if not result.ok:
             self.errors += 1
-        payload = json.dumps(result.value if result.ok else {"error": result.error}, default=str)
+        payload = _json(result.value if result.ok else {"error": result.error})
         self.store.append("audit_log", {
             "shop": self.shop, "run_id": self.run_id, "seq": self.seq, "ts": self.clock.now(), "tool": name,
-            "kind": str(kind), "args_json": json.dumps(args, default=str), "ok": result.ok,
+            "kind": str(kind), "args_json": _json(args) if args else "{}", "ok": result.ok,
             "result_json": payload[:MAX_AUDIT_RESULT], "verdict": result.verdict, "idempotency_key": idem,
             "input_tokens": tin, "output_tokens": tout,
         })

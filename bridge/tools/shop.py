@@ -40,6 +40,7 @@ class ShopTools:
         self.refunds_by_day: dict[date, int] = {}
         self.task_results: deque[ev.TaskCompleted] = deque(maxlen=200)
         self.default_machine = next(iter(backend.machines))
+        self.slot_sku: dict[tuple[str, str], str] = {}
 
     # --- what the guardrails ask (GuardContext) ------------------------------------------------
     def now(self) -> datetime:
@@ -55,6 +56,10 @@ class ShopTools:
         return self.ledger.last_cost.get(sku) or self.quoted_cost.get(sku)
 
     def sku_at(self, machine: str, slot: str) -> str | None:
+        """The product in a slot: the books know it from restock confirmations; else ask the machine."""
+        known = self.slot_sku.get((machine or self.default_machine, slot))
+        if known is not None:
+            return known
         view = self._machine(machine).view()
         for s in view.slots:
             if s.slot == slot:
@@ -90,6 +95,8 @@ class ShopTools:
                 "thread": event.thread})
         elif isinstance(event, ev.TaskCompleted):
             self.task_results.append(event)
+        elif isinstance(event, ev.Restocked):
+            self.slot_sku[(event.machine, event.slot)] = event.sku
 
     def _machine(self, machine: str) -> Any:
         m = self.backend.machines.get(machine or self.default_machine)
