@@ -42,13 +42,29 @@ def speed(args: argparse.Namespace) -> int:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     best, median = min(walls), statistics.median(walls)
+    calibration = _calibrate()
     print(f"365-day baseline run ({args.days} days, seed {args.seed}, {args.repeat} runs, ledger and audit log "
           f"written to SQLite)")
     print(f"  wall time   best {best:.3f} s   median {median:.3f} s   cpu best {min(cpus):.3f} s")
     print(f"  sim days/s  {args.days / best:,.0f} (best)   {args.days / median:,.0f} (median)")
     print(f"  tool calls  {calls:,}   rows written {rows:,}   ({calls / best:,.0f} tool calls/s)")
     print(f"  target 0.25 s: {'met' if best <= 0.25 else 'not met'} (ratio {best / 0.25:.2f})")
+    print(f"  machine calibration: a 3,000,000-step Python loop takes {calibration:.3f} s here now "
+          f"(run time = {best / calibration:.1f} of those loops)")
     return 0
+
+
+def _calibrate() -> float:
+    """How fast this machine runs plain Python right now: the same figure on two machines (or two
+    moments of a shared one) makes their wall times comparable."""
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        x = 0
+        for i in range(3_000_000):
+            x += i
+        best = min(best, time.perf_counter() - t0)
+    return best
 
 
 def _one(job: tuple[str, str, int, int | None]) -> dict[str, Any]:

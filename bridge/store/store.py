@@ -164,15 +164,19 @@ class Store:
             if not dt_idx:
                 return [getter(r) for r in rows]
             out = []
+            seen: dict[Any, Any] = {}  # rows written together share few distinct times
             for r in rows:
                 values = list(getter(r))
                 for i in dt_idx:
                     v = values[i]
                     if v is not None:
-                        if v.tzinfo is None:
-                            raise ValueError(f"naive datetime in {name}.{cols[i]}")
-                        v = v.astimezone(UTC)
-                        values[i] = v.replace(tzinfo=None).isoformat(" ", "microseconds") if sqlite else v
+                        conv = seen.get(v)
+                        if conv is None:
+                            if v.tzinfo is None:
+                                raise ValueError(f"naive datetime in {name}.{cols[i]}")
+                            u = v.astimezone(UTC)
+                            conv = seen[v] = u.replace(tzinfo=None).isoformat(" ", "microseconds") if sqlite else u
+                        values[i] = conv
                 out.append(values)
             return out
 
