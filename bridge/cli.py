@@ -92,20 +92,26 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _sim(args: argparse.Namespace) -> int:
-    from bridge.compose import build_sim, write_report
+    from bridge.compose import ChartWorker, build_sim, write_report
     from bridge.progress import DayProgress
     from bridge.settings import SimSettings
+
+    charts = None if args.no_charts else ChartWorker()
 
     settings = SimSettings(scenario=args.scenario, days=args.days, seed=args.seed, policy=args.policy,
                            db_url=args.db, out_dir=args.out, run_name=args.name,
                            guardrails_path=args.guardrails, charts=not args.no_charts)
-    progress = DayProgress(total=None)
-    sim = build_sim(settings, on_day=progress.update)
-    progress.total = sim.scenario.days
-    sim.run()
-    progress.close()
-    summary = sim.summary()
-    write_report(sim, summary)
+    try:
+        progress = DayProgress(total=None)
+        sim = build_sim(settings, on_day=progress.update)
+        progress.total = sim.scenario.days
+        sim.run()
+        progress.close()
+        summary = sim.summary()
+        write_report(sim, summary, charts=charts)
+    finally:
+        if charts is not None:
+            charts.close()
     if args.json:
         print(json.dumps(summary, default=str))
     else:

@@ -10,6 +10,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from bridge.errors import ConfigError
 from bridge.guardrails import GuardrailPolicy, Guardrails
 from bridge.ledger import INVENTORY, Ledger
@@ -128,19 +130,45 @@ def build_sim(settings: SimSettings, *, on_day: Any = None) -> SimRun:
     return sim
 
 
-def write_report(sim: SimRun, summary: dict[str, Any]) -> None:
+class ChartWorker:
+    """Draws the run's charts in a second process. Importing matplotlib costs more than a whole
+    simulated year, so the worker starts (and imports it) while the simulation runs."""
+
+    def __init__(self) -> None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+        self._warm = self._pool.submit(_import_charts)
+
+    def draw(self, run_dir: Path, days: list[DayRecord], title: str) -> None:
+        from sim_backend.report import write_charts
+
+        self._pool.submit(write_charts, run_dir, days, title=title).result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _import_charts() -> None:
+    import matplotlib.figure  # noqa: F401 - warms the worker
+
+
+def write_report(sim: SimRun, summary: dict[str, Any], *, charts: ChartWorker | None = None) -> None:
     """The run folder: events log, summary JSON, and the four charts of the Vending-Bench paper."""
     d = sim.run_dir
     if sim.settings.events_log:
         with (d / "events.jsonl").open("w") as fh:
-            for e in sim.events:
-                fh.write(json.dumps(e.to_json(), default=str))
-                fh.write("\n")
+            fh.writelines(orjson.dumps(e.to_json(), default=str).decode() + "\n" for e in sim.events)
     (d / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     if sim.settings.charts and sim.outcome is not None:
-        from sim_backend.report import write_charts
+        title = f"{summary['scenario']} / {summary['policy']} / seed {summary['seed']}"
+        if charts is not None:
+            charts.draw(d, sim.outcome.days, title)
+        else:
+            from sim_backend.report import write_charts
 
-        write_charts(d, sim.outcome.days, title=f"{summary['scenario']} / {summary['policy']} / seed {summary['seed']}")
+            write_charts(d, sim.outcome.days, title=title)
 
 
 def days_table(days: list[DayRecord]) -> list[dict[str, Any]]:
