@@ -73,6 +73,7 @@ class Ledger:
         self.store = store
         self.balances: dict[str, int] = defaultdict(int)
         self.stock: dict[tuple[str, str], int] = defaultdict(int)  # (location, sku) -> units
+        self._storage: dict[str, int] = {}  # the storage part of `stock`, kept for quick reads
         self.lots: dict[str, deque[Lot]] = defaultdict(deque)
         self.orders: dict[str, OrderBook] = {}
         self.last_cost: dict[str, int] = {}
@@ -121,6 +122,12 @@ class Ledger:
     def _move_stock(self, location: str, sku: str, delta: int) -> None:
         key = (location, sku)
         self.stock[key] += delta
+        if location == STORAGE:
+            left = self.stock[key]
+            if left:
+                self._storage[sku] = left
+            else:
+                self._storage.pop(sku, None)
         if self.stock[key] < 0:
             self.anomalies.append(f"negative stock {sku} at {location}: {self.stock[key]}")
         self.store.upsert("stock_level", {"shop": self.shop, "location": location, "sku": sku,
@@ -279,7 +286,7 @@ class Ledger:
         return sum(self.balances.get(a, 0) for a in (BANK, CARD_PENDING, MACHINE_CASH, INVENTORY))
 
     def storage(self) -> dict[str, int]:
-        return {sku: n for (loc, sku), n in self.stock.items() if loc == STORAGE and n}
+        return dict(self._storage)
 
     def units_at(self, location: str, sku: str) -> int:
         return self.stock.get((location, sku), 0)

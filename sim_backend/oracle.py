@@ -30,6 +30,10 @@ class TrueDemand:
     def tried(self, sku: str) -> int:
         return 1_000
 
+    def fit(self, sku: str, ref: int) -> tuple[float, float]:
+        h = self.catalogue[sku].hidden
+        return h.base_daily_sales * self.factor, h.elasticity
+
     def observe_day(self, d: date, sales: dict[str, tuple[int, int]], censored: set[str]) -> None:
         return None
 

@@ -45,8 +45,14 @@ class SupplierEngine:
         self.countered: set[str] = set()
         self.orders_by_key: dict[str, OrderReceipt] = {}
         self._seq = 0
+        self._directory: list[SupplierInfo] | None = None
 
     def directory(self) -> list[SupplierInfo]:
+        if self._directory is None:
+            self._directory = self._build_directory()
+        return list(self._directory)
+
+    def _build_directory(self) -> list[SupplierInfo]:
         return [SupplierInfo(supplier=s.id, name=s.name, contact=f"orders@{s.id}.example",
                              lead_time_days=s.lead_time_days, min_order_cents=s.min_order_cents,
                              skus=tuple(sku for (sid, sku) in self.prices if sid == s.id))

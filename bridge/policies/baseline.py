@@ -46,6 +46,10 @@ class Estimator(Protocol):
 
     def tried(self, sku: str) -> int: ...
 
+    def fit(self, sku: str, ref: int) -> tuple[float, float]:
+        """(units a day at the reference price, elasticity)."""
+        ...
+
     def observe_day(self, d: date, sales: dict[str, tuple[int, int]], censored: set[str]) -> None: ...
 
 
@@ -84,6 +88,7 @@ class BaselinePolicy:
         self.capacity: dict[str, int] = {}
         self.days_seen = 0
         self._best: dict[tuple[str, int, int], int] = {}
+        self._grids: dict[tuple[int, int, int], tuple[int, ...]] = {}
 
     # --- the session ------------------------------------------------------------------------
     def act(self, tools: Toolbox, *, reason: str) -> int:
@@ -114,6 +119,9 @@ class BaselinePolicy:
         learned = getattr(self.est, "categories", None)
         if isinstance(learned, dict):
             learned.update({sku: p["category"] for sku, p in self.products.items()})
+        refs = getattr(self.est, "refs", None)
+        if isinstance(refs, dict):
+            refs.update({sku: p["reference_price_cents"] for sku, p in self.products.items()})
         self.suppliers = {s["supplier"]: s for s in call("list_suppliers")}
         for sid, sup in self.suppliers.items():
             items = {sku: 1 for sku in sup["skus"] if sku in self.products}
@@ -171,16 +179,23 @@ class BaselinePolicy:
         return price
 
     def _best_price(self, sku: str) -> int:
+        """The grid price with the highest estimated profit a day, within floor and ceiling."""
         ref = self.products[sku]["reference_price_cents"]
         cost = self.offers[sku].unit_cost
-        lo, hi = self._floor(sku), self._ceiling(sku)
+        a, e = self.est.fit(sku, ref)
         best, best_profit = ref, -1.0
-        for mult in PRICE_GRID:
-            p = min(hi, max(lo, round5(ref * mult)))
-            profit = (p - cost) * self.est.rate(sku, ref, p)
+        for p in self._grid(ref, self._floor(sku), self._ceiling(sku)):
+            profit = (p - cost) * a * (p / ref) ** -e
             if profit > best_profit:
                 best, best_profit = p, profit
         return best
+
+    def _grid(self, ref: int, lo: int, hi: int) -> tuple[int, ...]:
+        key = (ref, lo, hi)
+        grid = self._grids.get(key)
+        if grid is None:
+            grid = self._grids[key] = tuple(sorted({min(hi, max(lo, round5(ref * m))) for m in PRICE_GRID}))
+        return grid
 
     def score(self, sku: str) -> float:
         """Estimated profit a day at the best price, with an exploration bonus for the little-tried."""

@@ -28,14 +28,33 @@ OPTIMISM = 1.35  # untried products look this much better than the prior, so the
 
 @dataclass(slots=True)
 class ProductStats:
+    """Sales per price level, and running weighted sums of (x = log price/ref, y = log mean
+    sales at that level) so the regression moments cost O(1) per new day."""
+
+    ref: int = 0
     levels: dict[int, list[float]] = field(default_factory=lambda: defaultdict(lambda: [0.0, 0.0]))
     days: int = 0
+    sums: list[float] = field(default_factory=lambda: [0.0] * 5)  # w, wx, wy, wxx, wxy
 
     def add(self, price: int, normalised_units: float) -> None:
         lv = self.levels[price]
+        if lv[1]:
+            self._fold(price, lv, -1.0)
         lv[0] += normalised_units
         lv[1] += 1
+        self._fold(price, lv, 1.0)
         self.days += 1
+
+    def _fold(self, price: int, lv: list[float], sign: float) -> None:
+        w = lv[1] * sign
+        x = math.log(price / self.ref)
+        y = math.log(max(lv[0] / lv[1], 0.05))
+        s = self.sums
+        s[0] += w
+        s[1] += w * x
+        s[2] += w * y
+        s[3] += w * x * x
+        s[4] += w * x * y
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +75,8 @@ class LearnedDemand:
         self._moments: dict[str, Moments] = {}
         self._cat_slope: dict[str, float] = {}
         self._fits: dict[str, tuple[float, float]] = {}
-        self._members: dict[str, list[str]] = {}
+        self._cat_sums: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])  # category -> [sxx, sxy]
+        self._counted: dict[str, Moments] = {}  # the moments each product adds to its category's sums
 
     def weekday_factor(self, d: date) -> float:
         if min(n for _, n in self.weekday_units) < 2:
@@ -72,12 +92,14 @@ class LearnedDemand:
         self.weekday_units[d.weekday()][1] += 1
         f = self.weekday_factor(d)
         for sku, (units, price) in sales.items():
-            if price > 0:
+            if price > 0 and sku in self.refs:
                 # a sold-out day saw demand of at least `units`: count it, lifted
                 seen = units * CENSORED_UPLIFT if sku in censored else units
-                self.stats[sku].add(price, seen / f)
+                st = self.stats[sku]
+                st.ref = self.refs[sku]
+                st.add(price, seen / f)
                 self._moments.pop(sku, None)
-                self._cat_slope.pop(self.categories.get(sku, ""), None)
+                self._recount(sku)
         self._fits.clear()
 
     def tried(self, sku: str) -> int:
@@ -88,35 +110,33 @@ class LearnedDemand:
         if found is not None:
             return found
         st = self.stats.get(sku)
-        ref = self.refs.get(sku)
-        if st is None or not st.days or not ref:
+        if st is None or not st.days:
             return None
-        xs, ys, ws = [], [], []
-        for price, (total, n) in st.levels.items():
-            xs.append(math.log(price / ref))
-            ys.append(math.log(max(total / n, 0.05)))
-            ws.append(n)
-        w = sum(ws)
-        mx = sum(a * b for a, b in zip(ws, xs, strict=True)) / w
-        my = sum(a * b for a, b in zip(ws, ys, strict=True)) / w
-        sxx = sum(a * (x - mx) ** 2 for a, x in zip(ws, xs, strict=True))
-        sxy = sum(a * (x - mx) * (y - my) for a, x, y in zip(ws, xs, ys, strict=True))
-        m = self._moments[sku] = Moments(weight=w, mx=mx, my=my, sxx=sxx, sxy=sxy)
+        w, wx, wy, wxx, wxy = st.sums
+        mx, my = wx / w, wy / w
+        m = self._moments[sku] = Moments(weight=w, mx=mx, my=my, sxx=max(0.0, wxx - w * mx * mx),
+                                         sxy=wxy - w * mx * my)
         return m
+
+    def _recount(self, sku: str) -> None:
+        """Swap a product's old moments for its new ones in its category's running sums."""
+        cat = self.categories.get(sku, "")
+        sums = self._cat_sums[cat]
+        old = self._counted.pop(sku, None)
+        if old is not None:
+            sums[0] -= old.sxx
+            sums[1] -= old.sxy
+        new = self._product_moments(sku)
+        if new is not None:
+            sums[0] += new.sxx
+            sums[1] += new.sxy
+            self._counted[sku] = new
+        self._cat_slope.pop(cat, None)
 
     def category_elasticity(self, category: str) -> float:
         found = self._cat_slope.get(category)
         if found is None:
-            sxx = sxy = 0.0
-            if not self._members:
-                for sku, cat in self.categories.items():
-                    self._members.setdefault(cat, []).append(sku)
-            for sku in self._members.get(category, ()):
-                if sku in self.stats:
-                    m = self._product_moments(sku)
-                    if m is not None:
-                        sxx += m.sxx
-                        sxy += m.sxy
+            sxx, sxy = self._cat_sums.get(category, (0.0, 0.0))
             slope = (sxy - RIDGE * PRIOR_ELASTICITY) / (sxx + RIDGE)
             found = self._cat_slope[category] = min(4.0, max(1.1, -slope))
         return found
