@@ -9,7 +9,7 @@ import shutil
 import statistics
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -84,18 +84,27 @@ def _one(job: tuple[str, str, int, int | None]) -> dict[str, Any]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def sweep(scenario: str, policies: list[str], seeds: int, days: int | None, workers: int) -> list[dict[str, Any]]:
+def sweep(scenario: str, policies: list[str], seeds: int, days: int | None, workers: int, *,
+          backend: str = "process", on_done: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+    """Every policy over seeds 0..seeds-1, in parallel (see bridge.sweep for the backends)."""
+    from bridge.sweep import parallel_map
+
     jobs = [(scenario, p, s, days) for p in policies for s in range(seeds)]
-    if workers == 1:
-        return [_one(j) for j in jobs]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(_one, jobs))
+    return parallel_map(_one, jobs, workers=workers, backend=backend, on_done=on_done)
 
 
 def policy(args: argparse.Namespace) -> int:
+    from bridge.progress import RunProgress
+    from bridge.sweep import check_backend
+
     policies = [p.strip() for p in args.policies.split(",") if p.strip()]
+    backend = getattr(args, "backend", "process")
+    check_backend(backend)
     t0 = time.perf_counter()
-    results = sweep(args.scenario, policies, args.seeds, args.days, args.workers or os.cpu_count() or 1)
+    progress = RunProgress(total=len(policies) * args.seeds)
+    results = sweep(args.scenario, policies, args.seeds, args.days, args.workers or os.cpu_count() or 1,
+                    backend=backend, on_done=progress.update)
+    progress.close()
     table = table_of(results, policies)
     if args.json:
         print(json.dumps({"table": table, "seconds": time.perf_counter() - t0}))

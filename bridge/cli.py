@@ -67,7 +67,19 @@ def build_parser() -> argparse.ArgumentParser:
     pol.add_argument("--days", type=_positive)
     pol.add_argument("--policies", default="baseline,oracle")
     pol.add_argument("--workers", type=_positive, help="processes (default: the machine's cores)")
+    pol.add_argument("--backend", default="process",
+                     help="process (default), ray or dask, optionally with an address (ray://host:port, "
+                          "dask://host:port); ray and dask need the extra vendbridge[sweep]")
     pol.add_argument("--json", action="store_true")
+
+    gate = sub.add_parser("gate", help="the rollout gate: run a policy over the gate's scenarios and seeds in "
+                                       "simulation; exit 1 unless every rule holds")
+    gate.add_argument("--config", type=Path, default=Path("ops/gate.toml"), help="gate file (default ops/gate.toml)")
+    gate.add_argument("--policy", help="policy to gate (default: the file's)")
+    gate.add_argument("--out", type=Path, default=Path("runs/gate"), help="report folder (default runs/gate)")
+    gate.add_argument("--workers", type=_positive, help="processes (default: the file's, else every core)")
+    gate.add_argument("--backend", default="process", help="process, ray or dask (as for bench policy)")
+    gate.add_argument("--json", action="store_true", help="print the verdict as one JSON object on stdout")
     return parser
 
 
@@ -81,6 +93,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bridge import bench
 
             return bench.run(args)
+        if args.command == "gate":
+            from bridge.gate.cli import run_gate_command
+
+            return run_gate_command(args)
     except ConfigError as err:
         print(f"vend: error: {err}", file=sys.stderr)
         return 2

@@ -25,7 +25,7 @@ from bridge.tools.shop import ShopTools
 from scheduler.jobs import shop_jobs
 from scheduler.virtual import VirtualSchedule
 
-POLICIES = ("baseline", "oracle")
+POLICIES = ("baseline", "oracle", "scripted:FILE")
 SIM_FLUSH_DAYS = 30  # the simulator writes its books in monthly batches (and at the end)
 
 
@@ -84,6 +84,10 @@ def build_policy(name: str, *, world: Any, guard: GuardrailPolicy) -> Policy:
 
         return OraclePolicy(catalogue=world.catalogue, floor_markup=floor, ceiling_cents=ceiling,
                             ceiling_markup=markup)
+    if name.startswith("scripted:"):
+        from bridge.policies.scripted import ScriptedPolicy
+
+        return ScriptedPolicy.from_file(name.removeprefix("scripted:"))
     raise ConfigError(f"unknown policy {name!r} (choose from {', '.join(POLICIES)})")
 
 
@@ -96,7 +100,8 @@ def build_sim(settings: SimSettings, *, on_day: Any = None) -> SimRun:
     scenario = load_scenario(settings.scenario, days=settings.days)
     catalogue = load_catalogue(scenario.catalogue or None)
     guard = GuardrailPolicy.load(settings.guardrails_path) if settings.guardrails_path else GuardrailPolicy()
-    name = settings.run_name or (f"{scenario.name}-{settings.policy}-s{settings.seed}-"
+    label = settings.policy.replace("/", "_").replace(":", "-")
+    name = settings.run_name or (f"{scenario.name}-{label}-s{settings.seed}-"
                                  f"{datetime.now().astimezone():%Y%m%d-%H%M%S}")
     run_dir = settings.out_dir / name
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,117 @@
+"""The scripted policy: plays a fixed list of tool calls per day from a script file (tests, gates).
+
+A script (TOML or JSON) names the calls of given days and, optionally, calls for every day:
+
+    [[days]]
+    day = 1                       # the Nth session of that reason (1-based)
+    calls = [
+      { tool = "request_quote", args = { supplier = "quickmart", items = { "coke-12oz" = 400 } } },
+      { tool = "place_order", args = { quote_id = "$request_quote.quote_id" } },
+    ]
+
+    [[every_day]]
+    tool = "check_balance"
+
+A string argument `"$tool.key.0.key"` is replaced by that path into the last result of that tool,
+so a script can place the order for the quote it just asked for. A call's error is not fatal (the
+agent would see it too); a session ends with `wait_for_next_day` when `reason` is `open_day`.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bridge.errors import ConfigError
+from bridge.tools.executor import Toolbox
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Call(_Strict):
+    tool: str = Field(min_length=1)
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+class Day(_Strict):
+    day: int = Field(ge=1)
+    reason: str = "open_day"
+    calls: list[Call] = Field(default_factory=list)
+
+
+class Script(_Strict):
+    days: list[Day] = Field(default_factory=list)
+    every_day: list[Call] = Field(default_factory=list)
+    name: str = "scripted"
+
+
+def load_script(path: str | Path) -> Script:
+    """A script file, validated; errors are one line naming the file and the field."""
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as err:
+        raise ConfigError(f"script file {path}: {err.strerror}") from None
+    try:
+        raw = json.loads(text) if p.suffix == ".json" else tomllib.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as err:
+        raise ConfigError(f"script file {path}: {err}") from None
+    try:
+        return Script.model_validate(raw)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(x) for x in first["loc"]) or "script"
+        raise ConfigError(f"script file {path}: {where}: {first['msg']}") from None
+
+
+def _resolve(value: Any, last: dict[str, Any]) -> Any:
+    if isinstance(value, str) and value.startswith("$") and len(value) > 1:
+        tool, *path = value[1:].split(".")
+        if tool not in last:
+            return value  # the tool has not answered yet: passed through, and the tool will complain
+        found: Any = last[tool]
+        for part in path:
+            found = found[int(part)] if isinstance(found, list) else found.get(part) if isinstance(found, dict) else None
+        return found
+    if isinstance(value, dict):
+        return {k: _resolve(v, last) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve(v, last) for v in value]
+    return value
+
+
+class ScriptedPolicy:
+    """Plays its script; remembers the last successful result of each tool for `$tool.key` refs."""
+
+    def __init__(self, *, script: Script) -> None:
+        self.script = script
+        self.name = script.name
+        self.sessions: dict[str, int] = {}
+        self.last: dict[str, Any] = {}
+        self.results: list[tuple[str, bool]] = []  # (tool, ok) for every call played
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> ScriptedPolicy:
+        return cls(script=load_script(path))
+
+    def act(self, tools: Toolbox, *, reason: str) -> int:
+        n = self.sessions[reason] = self.sessions.get(reason, 0) + 1
+        calls = [c for d in self.script.days if d.reason == reason and d.day == n for c in d.calls]
+        if reason == "open_day":
+            calls += self.script.every_day
+        if not calls and reason != "open_day":
+            return 0
+        for call in calls:
+            result = tools.call(call.tool, _resolve(call.args, self.last))
+            self.results.append((call.tool, result.ok))
+            if result.ok:
+                self.last[call.tool] = result.value
+        if reason == "open_day":
+            tools.call("wait_for_next_day")
+        return 1

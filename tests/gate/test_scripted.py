@@ -1,0 +1,36 @@
+"""The scripted policy plays its script through the real tool layer, with `$tool.key` references."""
+
+from __future__ import annotations
+
+import pytest
+
+from bridge.compose import build_sim
+from bridge.errors import ConfigError
+from bridge.policies.scripted import ScriptedPolicy, load_script
+from bridge.settings import SimSettings
+
+
+def test_a_script_orders_then_references_the_quote(tmp_path) -> None:
+    script = tmp_path / "s.json"
+    script.write_text("""{"days": [{"day": 2, "calls": [
+        {"tool": "request_quote", "args": {"supplier": "quickmart", "items": {"coke-12oz": 100}}},
+        {"tool": "place_order", "args": {"quote_id": "$request_quote.quote_id"}}]}],
+      "every_day": [{"tool": "check_balance"}]}""")
+    sim = build_sim(SimSettings(policy=f"scripted:{script}", days=5, out_dir=tmp_path, run_name="r", charts=False))
+    sim.run()
+    policy = sim.policy
+    assert isinstance(policy, ScriptedPolicy)
+    assert policy.results[:3] == [("check_balance", True), ("request_quote", True), ("place_order", True)]
+    assert sum(1 for tool, _ in policy.results if tool == "check_balance") == 5
+    orders = list(sim.ledger.orders.values())
+    assert len(orders) == 1 and orders[0].supplier == "quickmart"
+    assert sim.ledger.storage().get("coke-12oz") == 100  # delivered within the five days
+
+
+def test_script_errors_are_one_line(tmp_path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[days]]\nday = 0\n')
+    with pytest.raises(ConfigError, match=r"days\.0\.day"):
+        load_script(bad)
+    with pytest.raises(ConfigError, match="script file"):
+        load_script(tmp_path / "missing.toml")
