@@ -21,8 +21,8 @@ from bridge.policies.demand import PRIOR_RATE, LearnedDemand
 from bridge.tools.executor import Toolbox
 
 PRICE_GRID = (0.45, 0.55, 0.65, 0.75, 0.85, 0.95, 1.05, 1.15, 1.3, 1.45, 1.6, 1.8, 2.0, 2.4)
-EXPLORE_LEVELS = (1.0, 0.7, 1.3)
-EXPLORE_DAYS = 12  # days of rotating price levels for a new product
+EXPLORE_LEVELS = (1.0,)  # a product on trial sells at the usual retail price; its slope comes from its category
+EXPLORE_DAYS = 12  # days a new product sells at its trial price level(s) before the dither starts
 EXPLORE_BONUS = 0.5  # upper-confidence bonus on the estimated rate of a little-tried product
 DITHER = 0.12
 DITHER_DAYS = 3  # days at each side of the dither
@@ -287,9 +287,10 @@ class BaselinePolicy:
         return out
 
     def _target_price(self, sku: str) -> int:
-        """Trial products rotate through price levels day by day; after the trial, the price
-        alternates a little either side of the estimated optimum. Day-by-day variation keeps the
-        price experiment uncorrelated with seasons, weather runs and assortment changes."""
+        """A product on trial sells at the reference price (its demand level is what the trial
+        measures; its elasticity comes from its category's pooled evidence); after the trial the
+        price alternates a little either side of the estimated optimum, every few days, which keeps
+        the price experiment uncorrelated with seasons, weather runs and assortment changes."""
         if not self.explore:
             return self.best_price(sku)
         ref = self.products[sku]["reference_price_cents"]
