@@ -47,3 +47,19 @@ def test_bad_input_gets_one_clear_line_and_a_nonzero_exit(tmp_path: Path) -> Non
         lines = [ln for ln in out.stderr.splitlines() if ln.strip() and not ln.startswith("usage:")]
         assert len(lines) == 1 and words in lines[0], (args, out.stderr)
         assert "Traceback" not in out.stderr
+
+
+def test_bench_policy_prints_the_table_and_the_ratio(tmp_path: Path) -> None:
+    out = vend("bench", "policy", "--seeds", "2", "--days", "20", "--json", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    table = {row["policy"]: row for row in json.loads(out.stdout)["table"]}
+    assert set(table) == {"baseline", "oracle"}
+    assert table["oracle"]["runs"] == 2 and table["oracle"]["mean_net_worth_cents"] > 0
+    text = vend("bench", "policy", "--seeds", "2", "--days", "20", "--workers", "1", cwd=tmp_path)
+    assert "baseline / oracle mean net worth:" in text.stdout
+
+
+def test_bench_speed_prints_figures(tmp_path: Path) -> None:
+    out = vend("bench", "speed", "--repeat", "1", "--days", "15", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "sim days/s" in out.stdout and "machine calibration" in out.stdout

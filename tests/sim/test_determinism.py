@@ -30,3 +30,16 @@ def test_the_oracle_is_deterministic_too(make_sim) -> None:
         sim.run()
         hashes.add(sim.summary()["state_hash"])
     assert len(hashes) == 1
+
+
+def test_a_run_ends_at_its_message_cap(make_sim, tmp_path) -> None:
+    scenario = tmp_path / "capped.toml"
+    from importlib import resources
+
+    text = resources.files("sim_backend").joinpath("scenarios/vb1.toml").read_text()
+    scenario.write_text(text.replace("max_messages = 2000", "max_messages = 5"))
+    sim = make_sim(scenario=str(scenario), days=60)
+    outcome = sim.run()
+    assert outcome.ended_by == "message_cap"
+    assert outcome.messages == 5
+    assert outcome.days_run < 60
