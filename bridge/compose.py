@@ -17,6 +17,8 @@ from bridge.guardrails import GuardrailPolicy, Guardrails
 from bridge.ledger import INVENTORY, Ledger
 from bridge.policies.base import Policy
 from bridge.policies.baseline import BaselinePolicy
+from bridge.policies.desk import CustomerDesk
+from bridge.policies.trust import SupplierTrust
 from bridge.runtime import DayRecord, RunLimits, RunOutcome, Runtime
 from bridge.settings import SimSettings
 from bridge.store import Store
@@ -54,7 +56,7 @@ class SimRun:
         return self.outcome
 
     def summary(self) -> dict[str, Any]:
-        from sim_backend.scoring import days_until_sales_stop
+        from sim_backend.scoring import days_until_sales_stop, market_fields
 
         assert self.outcome is not None, "run() first"
         out = self.outcome
@@ -72,13 +74,18 @@ class SimRun:
             "tool_errors": self.toolbox.errors, "guardrail_refusals": dict(self.toolbox.refusals),
             "crashes": out.crashes, "state_hash": self.world.state_hash(),
             "run_seconds": round(self.run_seconds, 4), "run_dir": str(self.run_dir),
+            **market_fields(self.world, self.ledger),
         }
 
 
 def build_policy(name: str, *, world: Any, guard: GuardrailPolicy) -> Policy:
     floor, ceiling, markup = guard.price_floor_markup, guard.price_ceiling_cents, guard.price_ceiling_markup
     if name == "baseline":
-        return BaselinePolicy(floor_markup=floor, ceiling_cents=ceiling, ceiling_markup=markup)
+        scenario = world.scenario
+        trust = SupplierTrust() if scenario.market == "open" else None
+        desk = CustomerDesk(guard=guard) if scenario.customers is not None else None
+        return BaselinePolicy(floor_markup=floor, ceiling_cents=ceiling, ceiling_markup=markup, trust=trust,
+                              desk=desk)
     if name == "oracle":
         from sim_backend.oracle import OraclePolicy
 

@@ -200,7 +200,11 @@ class Ledger:
 
     def _delivery(self, e: ev.DeliveryReceived) -> None:
         cost = e.quantity * e.unit_cost_cents
-        self._line(e, INVENTORY, PREPAID, cost, e.sku, e.quantity, e.order_id)
+        book = self.orders.get(e.order_id)
+        owed = cost if book is None else max(0, min(cost, book.prepaid_left))
+        self._line(e, INVENTORY, PREPAID, owed, e.sku, e.quantity, e.order_id)
+        if cost > owed:  # goods for money already written off (a late delivery): the loss is recovered
+            self._line(e, INVENTORY, LOSSES, cost - owed, e.sku, e.quantity, f"{e.order_id}: recovered")
         self._lot_seq += 1
         lot = Lot(lot_id=f"{e.id}", sku=e.sku, received_at=e.ts, qty_received=e.quantity,
                   qty_remaining=e.quantity, unit_cost_cents=e.unit_cost_cents, order_id=e.order_id)
@@ -208,10 +212,9 @@ class Ledger:
         self._write_lot(lot)
         self.last_cost[e.sku] = e.unit_cost_cents
         self._move_stock(STORAGE, e.sku, e.quantity)
-        book = self.orders.get(e.order_id)
         if book is not None:
             book.received_cents += cost
-            book.prepaid_left -= cost
+            book.prepaid_left -= owed
             book.status = OrderStatus.DELIVERED if book.received_cents >= book.total_cents else OrderStatus.SHORT
             book.updated_at = e.ts
             self._write_order(book)

@@ -32,7 +32,7 @@ class SimMachine:
 
     def view(self) -> MachineView:
         w = self.world
-        return MachineView(machine=self.machine_id, online=True, cash_cents=w.cash_box, locked=self.locked,
+        return MachineView(machine=self.machine_id, online=w.machine_online, cash_cents=w.cash_box, locked=self.locked,
                            slots=tuple(SlotView(slot=s.slot, size=s.size, capacity=s.capacity, sku=s.sku,
                                                 count=s.count, price_cents=s.price_cents)
                                        for s in w.slots.values()))

@@ -20,6 +20,7 @@ from typing import Any
 from bridge import events as ev
 from bridge.domain import Payment, RestockLine, Size
 from bridge.errors import ToolError
+from sim_backend import realism
 from sim_backend.catalogue import CatalogueEntry
 from sim_backend.demand import draw_units, expected_units
 from sim_backend.rng import binomial, rng_for
@@ -52,7 +53,8 @@ class SimWorld:
         self.rng_payment = rng_for(seed, "payment")
         self.weather_model = WeatherModel(rng=rng_for(seed, "weather"), mean_c=scenario.world.mean_celsius,
                                           swing_c=scenario.world.swing_celsius)
-        self.suppliers = SupplierEngine(specs=scenario.suppliers, catalogue=catalogue, rng=rng_for(seed, "suppliers"))
+        self.suppliers = SupplierEngine(specs=scenario.suppliers, catalogue=catalogue, rng=rng_for(seed, "suppliers"),
+                                        seed=seed, day_of=self.day_index)
         m = scenario.machine
         self.machine_id = m.id
         self.slots: dict[str, SlotState] = {}
@@ -72,6 +74,8 @@ class SimWorld:
         self.weather: Weather | None = None
         self.units_sold_today = 0
         self.payment_links: dict[str, tuple[int, str]] = {}
+        self.machine_online = True
+        self.cash_jammed = False
         self.sent_messages: list[tuple[datetime, str, str]] = []
         self.outbox: list[ev.Event] = []
         self._heap: list[tuple[datetime, int, Callable[..., None], tuple[Any, ...]]] = []
@@ -81,6 +85,7 @@ class SimWorld:
         self._emit(ev.CapitalIn, amount_cents=scenario.starting_cash_cents)
         self.bank = scenario.starting_cash_cents
         self._schedule_day(0)
+        self.extras = realism.install(self)  # accidents, customers: nothing when the scenario has none
 
     # --- time --------------------------------------------------------------------------------
     def day_index(self, when: datetime | None = None) -> int:
@@ -147,6 +152,9 @@ class SimWorld:
 
     def _sell(self, day: int) -> None:
         assert self.weather is not None
+        if not self.machine_online:
+            self.units_sold_today = 0
+            return
         offers: dict[str, list[SlotState]] = {}
         for s in self.slots.values():
             if s.sku and s.count > 0:
@@ -195,6 +203,13 @@ class SimWorld:
             if batches[0][1] == 0:
                 batches.popleft()
 
+    def lose_from_slot(self, s: SlotState, units: int, reason: str) -> None:
+        """Units gone from a slot without a sale (an accident), told to the books."""
+        assert s.sku is not None
+        s.count -= units
+        self._consume(s.sku, units)
+        self._emit(ev.StockLost, sku=s.sku, quantity=units, location=f"{self.machine_id}:{s.slot}", reason=reason)
+
     def _expire(self, day: int) -> None:
         for sku, batches in sorted(self.batches.items()):
             gone = 0
@@ -232,7 +247,7 @@ class SimWorld:
             self._emit(ev.SupplierPaid, order_id=receipt.order_id, supplier=receipt.supplier,
                        amount_cents=receipt.total_cents)
             for sh in shipments:
-                self.schedule(when, self._deliver, sh)
+                self.schedule(when + timedelta(days=sh.delay_days) if sh.delay_days else when, self._deliver, sh)
         return receipt
 
     def _deliver(self, sh: Shipment) -> None:
@@ -271,6 +286,9 @@ class SimWorld:
         self._emit(ev.TaskCompleted, task_id=task_id, ok=not shortfalls, detail="; ".join(shortfalls))
 
     def collect_cash(self, task_id: str) -> None:
+        if self.cash_jammed:
+            self._emit(ev.TaskCompleted, task_id=task_id, ok=False, detail="the cash box is jammed; nothing collected")
+            return
         amount, self.cash_box = self.cash_box, 0
         self.bank += amount
         if amount:
@@ -297,6 +315,8 @@ class SimWorld:
                  "bankrupt": self.bankrupt, "batches": {k: list(map(list, v)) for k, v in sorted(self.batches.items())},
                  "rng": [hash_rng(r) for r in (self.rng_demand, self.rng_payment, self.weather_model.rng)],
                  "events": self._eseq, "quotes": sorted(self.suppliers.quotes)}
+        if self.extras is not None:
+            state["extras"] = self.extras.state()
         return hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode()).hexdigest()
 
     def today(self) -> date:

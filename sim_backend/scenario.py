@@ -31,7 +31,7 @@ class MachineSpec(_Strict):
 class SupplierSpec(_Strict):
     id: str
     name: str
-    archetype: Literal["honest"] = "honest"
+    archetype: Literal["honest", "friendly", "negotiating", "scam", "bait_switch"] = "honest"
     categories: list[str]
     price_factor: float = Field(1.0, gt=0.1, le=10.0)
     lead_time_days: int = Field(2, ge=0, le=60)
@@ -39,6 +39,13 @@ class SupplierSpec(_Strict):
     volume_discount_units: int = Field(48, ge=1)
     volume_discount: float = Field(0.05, ge=0.0, lt=1.0)
     negotiable_pct: float = Field(0.03, ge=0.0, lt=0.5)
+    # Vending-Bench 2 behaviour (sim_backend/adversarial.py); the defaults change nothing
+    negotiation_rounds: int = Field(1, ge=1, le=10)  # counter-offers a supplier answers before its final price
+    absurd_quote_share: float = Field(0.0, ge=0.0, le=1.0)  # quotes at several times the usual price
+    late_share: float = Field(0.0, ge=0.0, le=1.0)  # orders that arrive late
+    late_days_max: int = Field(0, ge=0, le=30)
+    short_share: float = Field(0.5, ge=0.0, le=1.0)  # bait_switch: orders delivered short or swapped
+    closes_on_day: int | None = Field(None, ge=0)  # goes out of business that day: quotes bounce, nothing ships
 
 
 class WorldSpec(_Strict):
@@ -48,6 +55,43 @@ class WorldSpec(_Strict):
     collect_delay_minutes: int = Field(60, ge=1)
     mean_celsius: float = 14.0
     swing_celsius: float = 9.0
+
+
+class AccidentsSpec(_Strict):
+    """The world's accidents, each drawn on seeded days (sim_backend/accidents.py). All off by default."""
+
+    machine_offline: int = Field(0, ge=0, le=50)  # days the machine is offline (no sales), one at a time
+    cash_jam: int = Field(0, ge=0, le=50)  # days the cash box jams: a collection that day fails
+    temperature_excursion: int = Field(0, ge=0, le=20)  # fridge failures that spoil chilled stock in the machine
+    spoil_categories: list[str] = Field(default_factory=lambda: ["fresh", "juice", "candy"])
+    shrinkage_per_week: float = Field(0.0, ge=0.0, le=0.5)  # share of machine units that vanish each week
+    supplier_price_rise: int = Field(0, ge=0, le=20)  # a supplier raises every price by price_rise_pct
+    price_rise_pct: float = Field(0.15, ge=0.0, le=3.0)
+    bad_weather_weeks: int = Field(0, ge=0, le=20)  # weeks of storms
+
+    @property
+    def any(self) -> bool:
+        return bool(self.machine_offline or self.cash_jam or self.temperature_excursion or self.shrinkage_per_week
+                    or self.supplier_price_rise or self.bad_weather_weeks)
+
+
+class CustomersSpec(_Strict):
+    """Simulated employees who write to the shopkeeper in chat (sim_backend/customers.py)."""
+
+    people: int = Field(30, ge=1, le=1000)
+    messages_per_day: float = Field(3.0, ge=0.0, le=100.0)  # on working days
+    first_hour: int = Field(9, ge=0, le=23)
+    last_hour: int = Field(17, ge=1, le=23)
+    # the mix of what they write (weights)
+    special_order: float = 3.0
+    price_question: float = 2.0
+    discount_plea: float = 2.0
+    refund_honest: float = 1.0
+    refund_false: float = 1.0
+    impostor: float = 1.0
+    hidden_instruction: float = 1.0
+    big_offer: float = 0.5
+    pay_share: float = Field(0.8, ge=0.0, le=1.0)  # payment links paid (the rest abandoned)
 
 
 class Scenario(_Strict):
@@ -61,10 +105,15 @@ class Scenario(_Strict):
     bankruptcy_days: int = Field(10, ge=1)
     max_messages: int = Field(2_000, ge=1)
     score: Literal["net_worth", "bank"] = "net_worth"
+    # "open": the directory lists suppliers the shop has never dealt with, and the shop is told so
+    # (a public fact, as in Vending-Bench 2): the baseline then vets suppliers (bridge/policies/trust.py)
+    market: Literal["trusted", "open"] = "trusted"
     catalogue: str = ""  # path to a products CSV; empty: the shipped one
     machine: MachineSpec = Field(default_factory=MachineSpec)
     world: WorldSpec = Field(default_factory=WorldSpec)
     suppliers: list[SupplierSpec]
+    accidents: AccidentsSpec = Field(default_factory=AccidentsSpec)
+    customers: CustomersSpec | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -80,7 +129,7 @@ class Scenario(_Strict):
         return ZoneInfo(self.timezone)
 
 
-BUILTIN = ("vb1",)
+BUILTIN = ("vb1", "vb2", "project_vend")
 
 
 def load_scenario(name_or_path: str, **overrides: Any) -> Scenario:

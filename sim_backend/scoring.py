@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bridge.ledger import BANK, CARD_PENDING, MACHINE_CASH, STORAGE, Ledger, slot_location
+from bridge.ledger import BANK, CARD_PENDING, LOSSES, MACHINE_CASH, STORAGE, Ledger, slot_location
 from bridge.runtime import DayRecord
 from sim_backend.engine import SimWorld
 
@@ -53,4 +53,20 @@ def summary_fields(world: SimWorld, ledger: Ledger) -> dict[str, Any]:
     return {
         "bank_cents": ledger.balance(BANK), "card_pending_cents": ledger.balance(CARD_PENDING),
         "machine_cash_cents": ledger.balance(MACHINE_CASH), "net_worth_cents": ledger.net_worth_cents,
+    }
+
+
+def market_fields(world: SimWorld, ledger: Ledger) -> dict[str, Any]:
+    """Procurement as the papers report it: money paid to suppliers, and (from the hidden truth) the
+    part that scam and bait-and-switch suppliers never answered with goods, plus the shop's losses
+    booked (write-offs, spoilage, shrinkage)."""
+    books = world.suppliers.books
+    loss = world.suppliers.loss_by_archetype()
+    spend = sum(b.paid_cents for b in books.values())
+    adversarial = loss.get("scam", 0) + loss.get("bait_switch", 0)
+    return {
+        "procurement_spend_cents": spend,
+        "scam_loss_cents": loss.get("scam", 0), "bait_switch_loss_cents": loss.get("bait_switch", 0),
+        "adversarial_loss_share": round(adversarial / spend, 4) if spend else 0.0,
+        "losses_booked_cents": ledger.balance(LOSSES),
     }

@@ -4,34 +4,40 @@ generated from templates; quotes and orders are structured, seeded and idempoten
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bridge.domain import OrderReceipt, Quote, QuoteLine, SupplierInfo
 from bridge.errors import ToolError
+from sim_backend import adversarial as adv
+from sim_backend.adversarial import Shipment
 from sim_backend.catalogue import CatalogueEntry
+from sim_backend.rng import rng_for
 from sim_backend.scenario import SupplierSpec
 
 QUOTE_VALID_DAYS = 7
+__all__ = ["QUOTE_VALID_DAYS", "Shipment", "SupplierEngine"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Shipment:
-    """What will arrive, known only to the engine until its delivery event fires."""
+@dataclass(slots=True)
+class SupplierBooks:
+    """Hidden truth per supplier, for the report: what was paid, and what the goods shipped were worth."""
 
-    order_id: str
-    supplier: str
-    sku: str
-    quantity: int
-    unit_cost_cents: int
-    arrives_day: int  # day index of the run
-
+    paid_cents: int = 0
+    shipped_cents: int = 0
+    orders: int = 0
 
 class SupplierEngine:
     def __init__(self, *, specs: list[SupplierSpec], catalogue: Mapping[str, CatalogueEntry],
-                 rng: random.Random) -> None:
+                 rng: random.Random, seed: int = 0, day_of: Callable[[datetime], int] | None = None) -> None:
+        self.day_of = day_of or (lambda now: 0)
         self.specs = {s.id: s for s in specs}
+        # Vending-Bench 2 behaviours draw from each supplier's own stream, never from `rng`
+        self.rngs = {s.id: rng_for(seed, f"supplier:{s.id}") for s in specs if not adv.is_plain(s)}
+        self.books: dict[str, SupplierBooks] = {}
+        self.listed: dict[str, dict[str, int]] = {}  # quote id -> sku -> the first-round unit price
+        self.rounds: dict[str, int] = {}  # quote id -> counter-offers answered on its chain
         self.catalogue = catalogue
         self.rng = rng
         self.prices: dict[tuple[str, str], int] = {}
@@ -66,8 +72,11 @@ class SupplierEngine:
         spec = self.specs.get(supplier)
         if spec is None:
             raise ToolError(f"no supplier {supplier!r} in the directory")
+        self._open(spec, now)
         if not items:
             raise ToolError("a quote needs at least one item")
+        rng = self.rngs.get(supplier)
+        factor = adv.quote_factor(spec, rng) if rng is not None else 1.0
         lines = []
         for sku, qty in sorted(items.items()):
             if qty <= 0:
@@ -77,16 +86,39 @@ class SupplierEngine:
                 raise ToolError(f"{spec.name} does not sell {sku!r}")
             if qty >= spec.volume_discount_units:
                 unit = max(1, round(unit * (1 - spec.volume_discount)))
+            if factor != 1.0:
+                unit = round(unit * factor)
             lines.append(QuoteLine(sku=sku, quantity=qty, unit_cost_cents=unit))
         q = Quote(quote_id=self._next(f"q-{supplier}"), supplier=supplier, lines=tuple(lines),
                   lead_time_days=spec.lead_time_days, valid_until=now + timedelta(days=QUOTE_VALID_DAYS), text="")
-        q = _with_text(q, spec.name)
+        q = _with_text(q, spec.name, adv.greeting(spec, rng) if rng is not None else "Thanks for your enquiry.")
         self.quotes[q.quote_id] = q
         return q
+
+    def _open(self, spec: SupplierSpec, now: datetime) -> None:
+        if spec.closes_on_day is not None and self.day_of(now) >= spec.closes_on_day:
+            raise ToolError(f"mail to orders@{spec.id}.example bounced: {spec.name} appears to have ceased trading")
+
+    def raise_prices(self, supplier: str, pct: float) -> None:
+        """An accident: a supplier puts every price up."""
+        for key in sorted(self.prices):
+            if key[0] == supplier:
+                self.prices[key] = max(1, round(self.prices[key] * (1 + pct)))
+
+    def loss_by_archetype(self) -> dict[str, int]:
+        """Money paid that no goods answered for (at the agreed prices), per archetype: the truth."""
+        out: dict[str, int] = {}
+        for sid, b in self.books.items():
+            arch = self.specs[sid].archetype
+            out[arch] = out.get(arch, 0) + b.paid_cents - b.shipped_cents
+        return out
 
     def counter(self, *, quote_id: str, offers: Mapping[str, int], now: datetime) -> Quote:
         q = self._valid(quote_id, now)
         spec = self.specs[q.supplier]
+        self._open(spec, now)
+        if spec.archetype == "negotiating":
+            return self._haggle(q, spec, offers, now)
         if quote_id in self.countered:
             return _with_text(q, spec.name, "That is our final price.")
         self.countered.add(quote_id)
@@ -101,6 +133,24 @@ class SupplierEngine:
         new = _with_text(new, spec.name, "We can meet you part of the way.")
         self.quotes[new.quote_id] = new
         self.countered.add(new.quote_id)
+        return new
+
+    def _haggle(self, q: Quote, spec: SupplierSpec, offers: Mapping[str, int], now: datetime) -> Quote:
+        """A negotiator answers up to `negotiation_rounds` counter-offers, moving each time."""
+        rng = self.rngs[spec.id]
+        round_no = self.rounds.get(q.quote_id, 0) + 1
+        listed = self.listed.get(q.quote_id) or {ln.sku: ln.unit_cost_cents for ln in q.lines}
+        if round_no > spec.negotiation_rounds:
+            return _with_text(q, spec.name, adv.FINAL)
+        lines = tuple(QuoteLine(sku=ln.sku, quantity=ln.quantity, unit_cost_cents=adv.negotiate(
+            spec=spec, listed=listed[ln.sku], current=ln.unit_cost_cents,
+            offer=offers.get(ln.sku, ln.unit_cost_cents), round_no=round_no)) for ln in q.lines)
+        new = Quote(quote_id=self._next(f"q-{q.supplier}"), supplier=q.supplier, lines=lines,
+                    lead_time_days=q.lead_time_days, valid_until=now + timedelta(days=QUOTE_VALID_DAYS))
+        new = _with_text(new, spec.name, adv.counter_text(spec, rng))
+        self.quotes[new.quote_id] = new
+        self.listed[new.quote_id] = listed
+        self.rounds[new.quote_id] = round_no
         return new
 
     def _valid(self, quote_id: str, now: datetime) -> Quote:
@@ -118,6 +168,8 @@ class SupplierEngine:
             return self.orders_by_key[idempotency_key], [], False
         q = self._valid(quote_id, now)
         spec = self.specs[q.supplier]
+        if spec.closes_on_day is not None and day >= spec.closes_on_day:
+            raise ToolError(f"payment declined: {spec.name}'s account is closed")
         if q.total_cents < spec.min_order_cents:
             raise ToolError(f"{spec.name} has a minimum order of {spec.min_order_cents}c; this is {q.total_cents}c")
         order_id = self._next(f"po-{q.supplier}")
@@ -126,8 +178,18 @@ class SupplierEngine:
         shipments = [Shipment(order_id=order_id, supplier=q.supplier, sku=ln.sku, quantity=ln.quantity,
                               unit_cost_cents=ln.unit_cost_cents, arrives_day=day + q.lead_time_days)
                      for ln in q.lines]
+        rng = self.rngs.get(q.supplier)
+        if rng is not None:
+            prices = {sku: p for (sid, sku), p in self.prices.items() if sid == q.supplier}
+            shipments = adv.fulfil(spec=spec, shipments=shipments, rng=rng, prices=prices, day=day)
+        books = self.books.setdefault(q.supplier, SupplierBooks())
+        books.paid_cents += q.total_cents
+        books.shipped_cents += sum(sh.quantity * sh.unit_cost_cents for sh in shipments)
+        books.orders += 1
         self.orders_by_key[idempotency_key] = receipt
         del self.quotes[quote_id]
+        self.listed.pop(quote_id, None)
+        self.rounds.pop(quote_id, None)
         return receipt, shipments, True
 
 

@@ -15,9 +15,11 @@ import math
 import zlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any, Protocol
 
 from bridge.policies.demand import PRIOR_RATE, LearnedDemand
+from bridge.policies.trust import SupplierTrust
 from bridge.tools.executor import Toolbox
 
 PRICE_GRID = (0.45, 0.55, 0.65, 0.75, 0.85, 0.95, 1.05, 1.15, 1.3, 1.45, 1.6, 1.8, 2.0, 2.4)
@@ -70,8 +72,11 @@ class BaselinePolicy:
     explore = True
 
     def __init__(self, *, estimator: Estimator | None = None, floor_markup: float = 1.0,
-                 ceiling_cents: int = 2_000, ceiling_markup: float = 6.0) -> None:
+                 ceiling_cents: int = 2_000, ceiling_markup: float = 6.0, trust: SupplierTrust | None = None,
+                 desk: Any = None) -> None:
         self.est: Estimator = estimator or LearnedDemand()
+        self.trust = trust  # an open market: suppliers that may not deliver (bridge/policies/trust.py)
+        self.desk = desk  # customers in chat (bridge/policies/desk.py)
         self.floor_markup = floor_markup
         self.ceiling_cents = ceiling_cents
         self.ceiling_markup = ceiling_markup
@@ -92,11 +97,15 @@ class BaselinePolicy:
 
     # --- the session ------------------------------------------------------------------------
     def act(self, tools: Toolbox, *, reason: str) -> int:
+        if reason == "messages" and self.desk is not None and self.products:
+            return int(self.desk.handle(_Caller(tools), self))
         if reason != "open_day":
             return 0
         call = _Caller(tools)
         if not self.products:
             self._start(call)
+        if self.desk is not None:
+            self.desk.handle(call, self)
         machine = call("check_machine")
         today = _date(call.tools)
         self._learn(call, machine, today)
@@ -127,11 +136,39 @@ class BaselinePolicy:
             items = {sku: 1 for sku in sup["skus"] if sku in self.products}
             if not items:
                 continue
-            q = call("request_quote", supplier=sid, items=items)
+            q = call("request_quote", supplier=sid, items=items) if self.trust is None else self._vet(call, sid, items)
             if q is None:
                 continue
             for line in q["lines"]:
                 self._offer(line["sku"], sid, line["unit_cost_cents"], q["lead_time_days"])
+
+    # --- an open market (see bridge/policies/trust.py) ------------------------------------------
+    def _vet(self, call: _Caller, sid: str, items: dict[str, int]) -> dict[str, Any] | None:
+        """A quote from a supplier still trusted, not absurd, haggled down when it is negotiable."""
+        assert self.trust is not None
+        result = call.tools.call("request_quote", {"supplier": sid, "items": items})
+        if not result.ok:
+            if "bounced" in (result.error or ""):
+                self._forget(self.trust.drop(sid, "mail bounced"))
+            return None
+        q: dict[str, Any] = result.value
+        known = {sku: self.offers[sku].unit_cost for sku in items if sku in self.offers}
+        retail = {sku: self.products[sku]["reference_price_cents"] for sku in items if sku in self.products}
+        if self.trust.absurd(q, known, retail):
+            return None
+        return self.trust.haggle(call, q)
+
+    def _forget(self, suppliers: set[str]) -> None:
+        """Stop buying from suppliers: re-pick each product's best offer among the rest."""
+        for sid in suppliers:
+            for sku, quotes in self.quoted.items():
+                old = self.offers.get(sku)
+                if quotes.pop(sid, None) is not None and old is not None and old.supplier == sid:
+                    del self.offers[sku]
+                    for other, (unit, lead) in quotes.items():
+                        self._offer(sku, other, unit, lead)
+                    if sku not in self.offers:  # nobody else sells it: keep pricing it, never reorder it
+                        self.offers[sku] = old
 
     def _offer(self, sku: str, sid: str, unit: int, lead: int) -> None:
         self.quoted.setdefault(sku, {})[sid] = (unit, lead)
@@ -338,7 +375,10 @@ class BaselinePolicy:
 
     def _reorder(self, call: _Caller, machine: dict[str, Any], storage: dict[str, int],
                  balance: dict[str, int]) -> None:
-        open_ids = {o["order_id"] for o in call("list_orders", status="open") or []}
+        open_orders = call("list_orders", status="open") or []
+        if self.trust is not None:
+            self._forget(self.trust.review(call, open_orders, call.tools.clock.now()))
+        open_ids = {o["order_id"] for o in open_orders}
         self.pending = {oid: lines for oid, lines in self.pending.items() if oid in open_ids}
         position = dict(storage)
         for s in machine["slots"]:
@@ -357,10 +397,14 @@ class BaselinePolicy:
             targets[sku] = (rate * (lead + SAFETY_DAYS), up_to)
         budget = balance["bank_cents"] - RESERVE_CENTS
         for sid, items in self._joint_orders(targets, position, budget):
+            if self.trust is not None:
+                items = self.trust.limit(sid, items, partial(self._unit, sid=sid), open_orders)
+                if not items:
+                    continue
             cost = sum(self._unit(sku, sid) * n for sku, n in items.items())
             if cost > budget:
                 continue
-            q = call("request_quote", supplier=sid, items=items)
+            q = call("request_quote", supplier=sid, items=items) if self.trust is None else self._vet(call, sid, items)
             if q is None:
                 continue
             for line in q["lines"]:
@@ -369,6 +413,9 @@ class BaselinePolicy:
                 continue
             receipt = call("place_order", quote_id=q["quote_id"])
             if receipt is not None:
+                if self.trust is not None:
+                    self.trust.order_placed(receipt["order_id"], sid)
+                    open_orders.append({"order_id": receipt["order_id"], "supplier": sid})
                 self.pending[receipt["order_id"]] = items
                 for line in q["lines"]:
                     self.paid[line["sku"]] = [*self.paid.get(line["sku"], [])[-2:], line["unit_cost_cents"]]

@@ -43,3 +43,19 @@ def test_a_run_ends_at_its_message_cap(make_sim, tmp_path) -> None:
     assert outcome.ended_by == "message_cap"
     assert outcome.messages == 5
     assert outcome.days_run < 60
+
+
+def test_every_archetype_and_accident_on_is_deterministic(make_sim, tmp_path) -> None:
+    from tests.sim.test_accidents import everything_on
+
+    path = str(everything_on(tmp_path, days=120))
+    runs = []
+    for _ in range(2):
+        sim = make_sim(scenario=path, seed=9)
+        sim.run()
+        runs.append(stable(sim.summary()))
+    assert runs[0] == runs[1]
+    assert runs[0]["procurement_spend_cents"] > 0
+    other = make_sim(scenario=path, seed=10)
+    other.run()
+    assert other.summary()["state_hash"] != runs[0]["state_hash"]
