@@ -72,6 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
                           "dask://host:port); ray and dask need the extra vendbridge[sweep]")
     pol.add_argument("--json", action="store_true")
 
+    db = sub.add_parser("db", help="the store's database: schema migrations")
+    dsub = db.add_subparsers(dest="db_command", required=True, parser_class=OneLineParser)
+    for name, text in (("upgrade", "migrate the schema to the newest revision"),
+                       ("current", "print the schema revision the database is at")):
+        p = dsub.add_parser(name, help=text)
+        p.add_argument("--db", default="", help="SQLAlchemy URL (default: $VEND_DB_URL)")
+
     gate = sub.add_parser("gate", help="the rollout gate: run a policy over the gate's scenarios and seeds in "
                                        "simulation; exit 1 unless every rule holds")
     gate.add_argument("--config", type=Path, default=Path("ops/gate.toml"), help="gate file (default ops/gate.toml)")
@@ -93,6 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bridge import bench
 
             return bench.run(args)
+        if args.command == "db":
+            return _db(args)
         if args.command == "gate":
             from bridge.gate.cli import run_gate_command
 
@@ -105,6 +114,42 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     parser.error(f"unknown command {args.command}")
     return 2
+
+
+def _db(args: argparse.Namespace) -> int:
+    import os
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bridge.store import migrate
+
+    url = args.db or os.environ.get("VEND_DB_URL", "")
+    if not url:
+        raise ConfigError("no database: give --db URL or set VEND_DB_URL")
+    try:
+        if args.db_command == "upgrade":
+            print(f"schema at revision {migrate.upgrade(url)} (head {migrate.HEAD})")
+            return 0
+        engine = create_engine(url)
+        try:
+            with engine.connect() as conn:
+                print(migrate.current_revision(conn) or "none")
+        finally:
+            engine.dispose()
+        return 0
+    except SQLAlchemyError as err:
+        raise ConfigError(f"database {_masked(url)}: {str(err.orig if hasattr(err, 'orig') else err).strip()}"
+                          .splitlines()[0]) from None
+
+
+def _masked(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "(unparsable URL)"
 
 
 def _sim(args: argparse.Namespace) -> int:

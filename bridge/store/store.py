@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Table, event, select, text
 from sqlalchemy.engine import Engine
-from sqlmodel import SQLModel, create_engine
+from sqlmodel import create_engine
 
 from bridge.store import tables as t
 
@@ -64,7 +64,9 @@ class Store:
     def __init__(self, *, url: str, fresh: bool = False) -> None:
         self.url = url
         self.engine = make_engine(url)
-        SQLModel.metadata.create_all(self.engine, tables=list(TABLES.values()))
+        from bridge.store.migrate import ensure_schema
+
+        self.schema = ensure_schema(self.engine, list(TABLES.values()))  # created, current or upgraded
         self.fresh = fresh
         self._appends: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self._upserts: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = defaultdict(dict)

@@ -11,8 +11,9 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def ledger(tmp_path):
-    store = Store(url=f"sqlite:///{tmp_path / 'books.db'}")
+def ledger(db_url: str):
+    """Every test here runs on SQLite and on a real PostgreSQL (the `db_url` fixture)."""
+    store = Store(url=db_url)
     return Ledger(shop="main", store=store)
 
 
@@ -78,8 +79,8 @@ def test_a_write_off_books_the_missing_goods_as_a_loss(ledger: Ledger) -> None:
     assert ledger.orders["po9"].status == "lost"
 
 
-def test_the_store_refuses_naive_times(tmp_path) -> None:
-    store = Store(url=f"sqlite:///{tmp_path / 'b.db'}")
+def test_the_store_refuses_naive_times(db_url: str) -> None:
+    store = Store(url=db_url)
     store.append("processed_event", {"event_id": "x", "shop": "main", "kind": "k",
                                      "ts": datetime(2026, 1, 1)})  # noqa: DTZ001 - the point of the test
     with pytest.raises(ValueError, match="naive"):
