@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
+from sqlalchemy import text
+
 from bridge import events as ev
 from bridge.domain import OrderReceipt, OrderStatus, Payment
 from bridge.store import Store
@@ -91,6 +93,63 @@ class Ledger:
             ev.CapitalIn: self._capital, ev.TaskCompleted: self._task_completed,
             ev.FeeMissed: self._fee_missed,
         }
+
+    @classmethod
+    def load(cls, *, shop: str, store: Store, tz: tzinfo = UTC) -> Ledger:
+        """The books as the store has them: after a restart the live shop carries on from here.
+        (Whatever was buffered and not flushed before a crash was never acknowledged to its
+        sender, so it arrives again and is recorded then.)"""
+        led = cls(shop=shop, store=store, tz=tz)
+        with store.engine.connect() as conn:
+            for debit, credit, amount in conn.execute(text(
+                    "SELECT debit, credit, SUM(amount_cents) FROM ledger_line WHERE shop = :s GROUP BY debit, credit"),
+                    {"s": shop}):
+                led.balances[debit] += int(amount)
+                led.balances[credit] -= int(amount)
+        for row in store.rows("stock_level", shop=shop):
+            if row["count"]:
+                led.stock[(row["location"], row["sku"])] = row["count"]
+                if row["location"] == STORAGE:
+                    led._storage[row["sku"]] = row["count"]
+        lots = sorted(store.rows("inventory_lot", shop=shop), key=lambda r: (r["received_at"], r["lot_id"]))
+        for r in lots:
+            led.last_cost[r["sku"]] = r["unit_cost_cents"]
+            if r["qty_remaining"] > 0:
+                led.lots[r["sku"]].append(Lot(lot_id=r["lot_id"], sku=r["sku"], received_at=r["received_at"],
+                                              qty_received=r["qty_received"], qty_remaining=r["qty_remaining"],
+                                              unit_cost_cents=r["unit_cost_cents"], order_id=r["order_id"]))
+        for r in store.rows("purchase_order", shop=shop):
+            book = OrderBook(order_id=r["order_id"], supplier=r["supplier"], status=r["status"],
+                             created_at=r["created_at"], updated_at=r["updated_at"], expected_at=r["expected_at"],
+                             total_cents=r["total_cents"], received_cents=r["received_cents"],
+                             lines_json=r["lines_json"])
+            led.orders[book.order_id] = book
+        for book in led.orders.values():
+            book.prepaid_left = led._prepaid_of(book.order_id)
+        for r in store.rows("task", shop=shop, status="open"):
+            led._tasks[r["task_id"]] = (r["kind"], r["created_at"], json.loads(r["payload_json"]))
+        with store.engine.connect() as conn:
+            for ts, sku, units, amount in conn.execute(text(
+                    "SELECT ts, sku, units, amount_cents FROM ledger_line WHERE shop = :s AND credit = :r AND units > 0"),
+                    {"s": shop, "r": REVENUE}):
+                when = ts if isinstance(ts, datetime) else datetime.fromisoformat(str(ts))
+                when = when.replace(tzinfo=UTC) if when.tzinfo is None else when
+                day = led.daily[when.astimezone(tz).date()]
+                row = day.setdefault(sku, [0, 0])
+                row[0] += units
+                row[1] += amount
+                led.units_sold_total += units
+        return led
+
+    def _prepaid_of(self, order_id: str) -> int:
+        """Money paid for an order and not yet turned into goods or written off (lines carry the
+        order id as their memo)."""
+        with self.store.engine.connect() as conn:
+            paid = conn.execute(text(
+                "SELECT COALESCE(SUM(CASE WHEN debit = :p THEN amount_cents ELSE -amount_cents END), 0) "
+                "FROM ledger_line WHERE shop = :s AND (debit = :p OR credit = :p) AND (memo = :o OR memo LIKE :like)"),
+                {"s": self.shop, "p": PREPAID, "o": order_id, "like": f"{order_id}:%"}).scalar()
+        return int(paid or 0)
 
     # --- recording --------------------------------------------------------------------------
     def record(self, event: ev.Event) -> bool:

@@ -30,3 +30,23 @@ def test_truth_and_ledger_agree_at_every_close_of_a_year(make_sim, policy) -> No
     rows = sim.store.rows("day_close")
     assert len(rows) == 365
     assert rows[-1]["net_worth_cents"] == sim.ledger.net_worth_cents
+
+
+def test_the_books_reload_from_the_store_after_a_restart(make_sim) -> None:
+    from bridge.ledger import Ledger
+    from bridge.store import Store
+
+    sim = make_sim(seed=9, days=80)
+    sim.run()
+    before = sim.ledger
+    again = Ledger.load(shop=before.shop, store=Store(url=sim.store.url), tz=before.tz)
+    assert dict(again.balances) == {k: v for k, v in before.balances.items() if v}
+    assert again.storage() == before.storage()
+    assert {k: v for k, v in again.stock.items() if v} == {k: v for k, v in before.stock.items() if v}
+    assert {s: [(lot.qty_remaining, lot.unit_cost_cents) for lot in lots] for s, lots in again.lots.items() if lots} == \
+        {s: [(lot.qty_remaining, lot.unit_cost_cents) for lot in lots] for s, lots in before.lots.items() if lots}
+    assert {o: (b.status, b.prepaid_left) for o, b in again.orders.items()} == \
+        {o: (str(b.status), b.prepaid_left) for o, b in before.orders.items()}
+    assert again.units_sold_total == before.units_sold_total
+    assert again.daily == before.daily
+    assert again.open_tasks().keys() == before.open_tasks().keys()
