@@ -134,10 +134,9 @@ class Ledger:
                     {"s": shop, "r": REVENUE}):
                 when = ts if isinstance(ts, datetime) else datetime.fromisoformat(str(ts))
                 when = when.replace(tzinfo=UTC) if when.tzinfo is None else when
-                day = led.daily[when.astimezone(tz).date()]
-                row = day.setdefault(sku, [0, 0])
-                row[0] += units
-                row[1] += amount
+                sold = led.daily[when.astimezone(tz).date()].setdefault(sku, [0, 0])
+                sold[0] += units
+                sold[1] += amount
                 led.units_sold_total += units
         return led
 
