@@ -183,6 +183,21 @@ class TaskCompleted(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ApprovalDecided(Event):
+    """A person with the approver role decided on an approval request. `subject` names what was
+    approved ("order:<quote_id>", "refund:<payment_ref>") and `amount_cents` the most it covers;
+    only an adapter that checked the person's role (a Slack user group) emits this."""
+
+    kind: ClassVar[str] = "approval_decided"
+    approval_id: str
+    subject: str
+    approved: bool
+    approver: str
+    amount_cents: int
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Alarm(Event):
     kind: ClassVar[str] = "alarm"
     source: str

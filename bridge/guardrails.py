@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bridge.domain import Quote
 from bridge.errors import ApprovalRequired, ConfigError, GuardrailRefusal
+from bridge.events import ApprovalDecided
 
 
 class PolicyFile(BaseModel):
@@ -104,6 +105,10 @@ class GuardContext(Protocol):
 
     def now(self) -> datetime: ...
 
+    def approval(self, approval_id: str) -> ApprovalDecided | None:
+        """A decision a person with the approver role made (from an ApprovalDecided event)."""
+        ...
+
 
 _COORDINATION = re.compile(
     r"\b(fix|match|coordinate|align|agree on|keep)\b.{0,40}\b(price|prices|pricing)\b|"
@@ -164,10 +169,26 @@ class Guardrails:
             raise GuardrailRefusal("order_cap", f"{total}c is above the per-order cap of {p.order_cap_cents}c")
         if ctx.spent_today_cents() + total > p.daily_spend_cap_cents:
             raise GuardrailRefusal("daily_spend_cap", f"today's spend would exceed {p.daily_spend_cap_cents}c")
-        if total > p.approval_threshold_cents and not args.get("approval_id"):
-            raise ApprovalRequired("approval_threshold",
-                                   f"{total}c is above {p.approval_threshold_cents}c: ask a person with the "
-                                   f"{p.approver_role!r} role to approve")
+        if total > p.approval_threshold_cents:
+            self._approved(ctx, args.get("approval_id") or "", f"order:{quote.quote_id}", total,
+                           rule="approval_threshold",
+                           reason=f"{total}c is above {p.approval_threshold_cents}c: ask a person with the "
+                                  f"{p.approver_role!r} role to approve (request_approval)")
+
+    def _approved(self, ctx: GuardContext, approval_id: str, subject: str, amount: int, *, rule: str,
+                  reason: str) -> None:
+        """An approval counts only if a person with the role approved this very subject, for at least
+        this amount: an id typed by anyone, or an approval of something else, does not."""
+        if not approval_id:
+            raise ApprovalRequired(rule, reason)
+        found = ctx.approval(approval_id)
+        if found is None:
+            raise ApprovalRequired(rule, f"no approval {approval_id!r} has been given; {reason}")
+        if not found.approved:
+            raise GuardrailRefusal(rule, f"approval {approval_id} was rejected by {found.approver}")
+        if found.subject != subject or found.amount_cents < amount:
+            raise ApprovalRequired(rule, f"approval {approval_id} covers {found.subject} up to "
+                                         f"{found.amount_cents}c, not {subject} for {amount}c")
 
     def refund(self, ctx: GuardContext, args: dict[str, Any]) -> None:
         p = self.policy
@@ -175,7 +196,10 @@ class Guardrails:
         if amount <= 0:
             raise GuardrailRefusal("refund_positive", "a refund must be above zero")
         if amount > p.refund_cap_cents:
-            raise GuardrailRefusal("refund_cap", f"{amount}c is above the per-refund cap of {p.refund_cap_cents}c")
+            self._approved(ctx, args.get("approval_id") or "", f"refund:{args.get('payment_ref', '')}", amount,
+                           rule="refund_cap",
+                           reason=f"{amount}c is above the per-refund cap of {p.refund_cap_cents}c: ask a person "
+                                  f"with the {p.approver_role!r} role to approve (request_approval)")
         if ctx.refunded_today_cents() + amount > p.refund_daily_cap_cents:
             raise GuardrailRefusal("refund_daily_cap", f"today's refunds would exceed {p.refund_daily_cap_cents}c")
 

@@ -95,6 +95,14 @@ class PhysicalWork(Protocol):
     def request_cash_collection(self, *, machine: str) -> TaskReceipt: ...
 
 
+class Approvals(Protocol):
+    def request_approval(self, *, subject: str, amount_cents: int, summary: str, beneficiary: str = "") -> str:
+        """Ask a person with the approver role to approve `subject` (up to `amount_cents`); returns the
+        approval id. The decision arrives later as an ApprovalDecided event. `beneficiary` (a customer
+        a refund would pay) may never approve it."""
+        ...
+
+
 class EventSource(Protocol):
     def drain(self) -> list[Event]:
         """Events that happened since the last call, without waiting."""
@@ -152,3 +160,4 @@ class Backend:
     procurement: Procurement
     physical: PhysicalWork
     events: EventSource
+    approvals: Approvals | None = None  # live: people approve above the thresholds; sim: none

@@ -118,7 +118,7 @@ class Runtime:
             self._act("weekly_review")
 
     def reminders(self) -> None:
-        if self.tools.inbox and not self.outcome.ended_by:
+        if (self.tools.inbox or self.tools.notices) and not self.outcome.ended_by:
             self._act("messages")
 
     def close_day(self) -> None:

@@ -1,0 +1,99 @@
+"""The Slack side of the bridge, wired: one bolt App, its listeners, the ports it implements, and
+the two ways Slack reaches it (HTTP at POST /slack/events, or Socket Mode).
+
+    slack = SlackBridge(settings=SlackSettings.from_env(), clock=clock, ledger=ledger, machines=machines)
+    backend = Backend(..., chat=slack.chat, physical=slack.physical, approvals=slack.approvals, ...)
+    http_app = build_http_app(routes=[slack.http_route()])      # HTTP mode
+    slack.socket_mode().start()                                   # or Socket Mode
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from slack_bolt import App, BoltRequest
+from slack_sdk import WebClient
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from bridge.ledger import Ledger
+from bridge.ports import Clock, Machine
+from hardware_adapters.live import EventQueue
+from hardware_adapters.slack.board import Board
+from hardware_adapters.slack.client import OpsGroup, web_client
+from hardware_adapters.slack.customers import ConversationHandlers, SlackChat
+from hardware_adapters.slack.home import Dashboard
+from hardware_adapters.slack.ops import OpsHandlers, SlackApprovals, SlackPhysicalWork
+from hardware_adapters.slack.parts import SlackParts
+from hardware_adapters.slack.settings import SlackSettings
+
+EVENTS_PATH = "/slack/events"
+
+
+class SlackBridge:
+    def __init__(self, *, settings: SlackSettings, clock: Clock, ledger: Ledger,
+                 machines: Mapping[str, Machine] | None = None, events: EventQueue | None = None,
+                 client: WebClient | None = None, process_before_response: bool = True) -> None:
+        """`process_before_response`: run listeners before answering Slack (they are quick; tests
+        see their effects when the request returns). `events`: where Slack's events go."""
+        self.settings = settings
+        self.client = client or web_client(token=settings.bot_token, base_url=settings.base_url,
+                                           max_retries=settings.max_retries)
+        self.events = events if events is not None else EventQueue()
+        self.parts = SlackParts(settings=settings, client=self.client, board=Board(),
+                                ops=OpsGroup(client=self.client, usergroup=settings.ops_usergroup), clock=clock,
+                                events=self.events, machines=dict(machines or {}))
+        self.chat = SlackChat(parts=self.parts)
+        self.physical = SlackPhysicalWork(parts=self.parts)
+        self.approvals = SlackApprovals(parts=self.parts)
+        self.dashboard = Dashboard(parts=self.parts, ledger=ledger)
+        self.app = App(client=self.client, signing_secret=settings.signing_secret,
+                       process_before_response=process_before_response)
+        self._register()
+
+    def _register(self) -> None:
+        app = self.app
+        talk = ConversationHandlers(parts=self.parts)
+        ops = OpsHandlers(parts=self.parts)
+        app.event("message")(talk.message)
+        app.event("app_mention")(talk.app_mention)
+        app.event("app_home_opened")(self.dashboard.app_home_opened)
+        app.action("task_done")(ops.task_done)
+        app.action("task_cant")(ops.task_cant)
+        app.action("approval_approve")(ops.approve)
+        app.action("approval_reject")(ops.reject)
+        app.action("relay_paste")(talk.relay_paste)
+        app.view("restock_counts")(ops.restock_counts)
+        app.view("cash_count")(ops.cash_count)
+        app.view("task_cant")(ops.task_cant_reason)
+        app.view("relay_reply")(talk.relay_reply)
+
+    # --- HTTP mode ----------------------------------------------------------------------------------
+    def http_route(self) -> Route:
+        """`POST /slack/events` for the bridge's one HTTP app: Events API and interactivity. Bolt
+        checks the signature and the timestamp (5 minutes) and answers 401 otherwise."""
+        app = self.app
+
+        async def slack_events(request: Request) -> Response:
+            body = await request.body()
+            bolt_req = BoltRequest(body=body.decode("utf-8"), query=dict(request.query_params),
+                                   headers={k: [v] for k, v in request.headers.items()})
+            resp = await run_in_threadpool(app.dispatch, bolt_req)
+            return Response(status_code=resp.status, content=resp.body,
+                            headers=resp.first_headers_without_set_cookie())
+
+        return Route(EVENTS_PATH, slack_events, methods=["POST"])
+
+    # --- Socket Mode --------------------------------------------------------------------------------
+    def socket_mode(self, **options: Any) -> Any:
+        """A Socket Mode handler (slack_bolt's builtin client); `.start()` blocks, `.connect()` doesn't."""
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        if not self.settings.app_token:
+            from bridge.errors import ConfigError
+
+            raise ConfigError("Slack Socket Mode needs SLACK_APP_TOKEN (an xapp- app-level token)")
+        return SocketModeHandler(self.app, app_token=self.settings.app_token, web_client=self.client, **options)

@@ -1,0 +1,114 @@
+"""Block Kit for the ops channel and the modals. Outside text (a supplier's or the shopkeeper's)
+is shown as plain_text or escaped mrkdwn, so it can never ping a channel or fake a link."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hardware_adapters.slack.board import SlackApproval, SlackTask, SupplierRelay
+
+Block = dict[str, Any]
+
+
+def escape(text: str) -> str:
+    """Slack's three control characters, as its formatting docs ask."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text[:3000] or " ", "emoji": False}
+
+
+def _section(mrkdwn: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn[:3000]}}
+
+
+def _button(text: str, action_id: str, value: str, style: str = "") -> Block:
+    b: Block = {"type": "button", "text": _plain(text), "action_id": action_id, "value": value}
+    if style:
+        b["style"] = style
+    return b
+
+
+def money(cents: int) -> str:
+    return f"{'-' if cents < 0 else ''}${abs(cents) // 100:,}.{abs(cents) % 100:02d}"
+
+
+def task_text(task: SlackTask) -> str:
+    if task.kind == "restock":
+        lines = ", ".join(f"{ln.slot}: +{ln.count} {ln.sku}" for ln in task.lines)
+        return f"Restock {task.machine} ({task.task_id}): {lines}"
+    return f"Collect the cash from {task.machine} ({task.task_id})"
+
+
+def task_message(task: SlackTask) -> list[Block]:
+    detail = [f"• `{ln.slot}`: add {ln.count} x {escape(ln.sku)}"
+              + (f" at {money(ln.price_cents)}" if ln.price_cents else "") for ln in task.lines]
+    head = escape(task_text(task))
+    blocks = [_section(f"*{head}*" + ("\n" + "\n".join(detail) if detail else ""))]
+    if task.note:
+        blocks.append({"type": "context", "elements": [_plain(task.note)]})
+    if task.status == "open":
+        blocks.append({"type": "actions", "block_id": "task", "elements": [
+            _button("Done", "task_done", task.task_id, "primary"), _button("Can't", "task_cant", task.task_id)]})
+    else:
+        blocks.append({"type": "context", "elements": [
+            {"type": "mrkdwn", "text": f"{task.status} by <@{task.done_by}>"}]})
+    return blocks
+
+
+def restock_modal(task: SlackTask) -> Block:
+    inputs = [{"type": "input", "block_id": f"slot:{ln.slot}", "label": _plain(f"{ln.slot}: {ln.sku} placed"),
+               "element": {"type": "number_input", "action_id": "count", "is_decimal_allowed": False,
+                           "min_value": "0", "initial_value": str(ln.count)}} for ln in task.lines]
+    return {"type": "modal", "callback_id": "restock_counts", "private_metadata": task.task_id,
+            "title": _plain("Restock done"), "submit": _plain("Confirm"), "close": _plain("Cancel"),
+            "blocks": [_section("Count what you actually placed in each slot."), *inputs]}
+
+
+def cash_modal(task: SlackTask) -> Block:
+    return {"type": "modal", "callback_id": "cash_count", "private_metadata": task.task_id,
+            "title": _plain("Cash collected"), "submit": _plain("Confirm"), "close": _plain("Cancel"),
+            "blocks": [{"type": "input", "block_id": "amount", "label": _plain("Cash counted, in dollars"),
+                        "element": {"type": "number_input", "action_id": "amount", "is_decimal_allowed": True,
+                                    "min_value": "0"}}]}
+
+
+def reason_modal(task_id: str) -> Block:
+    return {"type": "modal", "callback_id": "task_cant", "private_metadata": task_id,
+            "title": _plain("Can't do it"), "submit": _plain("Send"), "close": _plain("Cancel"),
+            "blocks": [{"type": "input", "block_id": "reason", "label": _plain("What is in the way?"),
+                        "element": {"type": "plain_text_input", "action_id": "reason", "multiline": True}}]}
+
+
+def approval_message(a: SlackApproval) -> list[Block]:
+    head = f"*Approval {a.approval_id}*: `{escape(a.subject)}` up to {money(a.amount_cents)}"
+    blocks = [_section(head), {"type": "context", "elements": [_plain(a.summary)]}]
+    if a.status == "pending":
+        blocks.append({"type": "actions", "block_id": "approval", "elements": [
+            _button("Approve", "approval_approve", a.approval_id, "primary"),
+            _button("Reject", "approval_reject", a.approval_id, "danger")]})
+    else:
+        blocks.append({"type": "context", "elements": [
+            {"type": "mrkdwn", "text": f"{a.status} by <@{a.decided_by}>"}]})
+    return blocks
+
+
+def relay_message(r: SupplierRelay) -> list[Block]:
+    return [_section(f"*To send to supplier `{escape(r.supplier)}`* ({r.relay_id}). Reply in this thread "
+                     "with what they answer, or paste it:"),
+            {"type": "section", "text": _plain(r.text)},
+            {"type": "actions", "block_id": "relay", "elements": [
+                _button("Paste reply", "relay_paste", r.relay_id)]}]
+
+
+def relay_modal(r: SupplierRelay) -> Block:
+    return {"type": "modal", "callback_id": "relay_reply", "private_metadata": r.relay_id,
+            "title": _plain("Supplier's reply"), "submit": _plain("Send to shopkeeper"), "close": _plain("Cancel"),
+            "blocks": [{"type": "input", "block_id": "reply", "label": _plain(f"What {r.supplier} answered"),
+                        "element": {"type": "plain_text_input", "action_id": "reply", "multiline": True}}]}
+
+
+def as_json(blocks: list[Block]) -> str:
+    return json.dumps(blocks)

@@ -1,0 +1,281 @@
+"""Ops staff in Slack: physical tasks (restock, cash collection) and approvals.
+
+`SlackPhysicalWork` (the PhysicalWork port) and `SlackApprovals` (the Approvals port) post
+interactive messages to the ops channel. The button and modal handlers act only for members of
+the ops user group (asked from Slack with the clicking user's id, which Slack signs into the
+request); anyone else gets an ephemeral refusal and nothing changes. A task is done only when a
+person confirms it: their counts become Restocked / CashCollected events and TaskCompleted, and
+a disagreement with the machine's telemetry raises an Alarm.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from bridge import events as ev
+from bridge.domain import RestockLine, TaskReceipt
+from bridge.errors import AdapterError, ToolError
+from hardware_adapters.slack import blocks
+from hardware_adapters.slack.board import SlackApproval, SlackTask
+from hardware_adapters.slack.parts import SlackParts
+
+log = logging.getLogger(__name__)
+NOT_OPS = "Only members of the ops group can do that."
+
+
+class SlackPhysicalWork:
+    def __init__(self, *, parts: SlackParts) -> None:
+        self.parts = parts
+
+    def request_restock(self, *, machine: str, lines: Sequence[RestockLine], note: str = "") -> TaskReceipt:
+        if not lines or len({ln.slot for ln in lines}) != len(lines):
+            raise ToolError("a restock names each slot once, and at least one")
+        if any(ln.count <= 0 for ln in lines):
+            raise ToolError("restock counts must be positive")
+        before = self._slot_counts(machine)
+        task = SlackTask(task_id=self.parts.board.next_id("slack-task"), kind="restock", machine=machine,
+                         lines=tuple(lines), note=note, telemetry_before=before)
+        return self._post(task)
+
+    def request_cash_collection(self, *, machine: str) -> TaskReceipt:
+        task = SlackTask(task_id=self.parts.board.next_id("slack-task"), kind="collect_cash", machine=machine,
+                         cash_expected=self._cash(machine))
+        return self._post(task)
+
+    def _post(self, task: SlackTask) -> TaskReceipt:
+        p = self.parts
+        sent = p.api("chat_postMessage", channel=p.settings.ops_channel, text=blocks.task_text(task),
+                     blocks=blocks.task_message(task))
+        task.channel, task.ts = sent["channel"], sent["ts"]
+        with p.board.lock:
+            p.board.tasks[task.task_id] = task
+        return TaskReceipt(task_id=task.task_id, kind=task.kind, due_at=None)
+
+    def _slot_counts(self, machine: str) -> dict[str, int]:
+        m = self.parts.machines.get(machine)
+        return {s.slot: s.count for s in m.view().slots} if m is not None else {}
+
+    def _cash(self, machine: str) -> int | None:
+        m = self.parts.machines.get(machine)
+        return m.view().cash_cents if m is not None else None
+
+
+class SlackApprovals:
+    def __init__(self, *, parts: SlackParts) -> None:
+        self.parts = parts
+
+    def request_approval(self, *, subject: str, amount_cents: int, summary: str, beneficiary: str = "") -> str:
+        p = self.parts
+        a = SlackApproval(approval_id=p.board.next_id("approval"), subject=subject, amount_cents=amount_cents,
+                          summary=summary, beneficiary=beneficiary)
+        sent = p.api("chat_postMessage", channel=p.settings.ops_channel,
+                     text=f"Approval needed: {subject} up to {blocks.money(amount_cents)}",
+                     blocks=blocks.approval_message(a))
+        a.channel, a.ts = sent["channel"], sent["ts"]
+        with p.board.lock:
+            p.board.approvals[a.approval_id] = a
+        return a.approval_id
+
+
+class OpsHandlers:
+    """Bolt listeners for the ops buttons and modals (registered by `bridge_app`)."""
+
+    def __init__(self, *, parts: SlackParts) -> None:
+        self.parts = parts
+
+    # --- buttons ---------------------------------------------------------------------------------
+    def _clicker(self, body: dict[str, Any]) -> tuple[str, str, str]:
+        action = body["actions"][0]
+        channel = (body.get("channel") or {}).get("id") or body.get("container", {}).get("channel_id", "")
+        return body["user"]["id"], channel, str(action.get("value", ""))
+
+    def task_done(self, ack: Any, body: dict[str, Any]) -> None:
+        ack()
+        self._open_task_modal(body, done=True)
+
+    def task_cant(self, ack: Any, body: dict[str, Any]) -> None:
+        ack()
+        self._open_task_modal(body, done=False)
+
+    def _open_task_modal(self, body: dict[str, Any], *, done: bool) -> None:
+        p = self.parts
+        user, channel, task_id = self._clicker(body)
+        if not p.ops.is_member(user):
+            p.refuse(channel=channel, user=user, text=NOT_OPS)
+            return
+        task = p.board.tasks.get(task_id)
+        if task is None or task.status != "open":
+            p.refuse(channel=channel, user=user, text=f"Task {task_id} is not open any more.")
+            return
+        if not done:
+            view = blocks.reason_modal(task_id)
+        elif task.kind == "restock":
+            view = blocks.restock_modal(task)
+        else:
+            with p.board.lock:  # cash sold since the request is in the box too
+                now = self._cash(task.machine)
+                if now is not None and (task.cash_expected is None or now > task.cash_expected):
+                    task.cash_expected = now
+            view = blocks.cash_modal(task)
+        p.api("views_open", trigger_id=body["trigger_id"], view=view)
+
+    def _cash(self, machine: str) -> int | None:
+        m = self.parts.machines.get(machine)
+        return m.view().cash_cents if m is not None else None
+
+    def approve(self, ack: Any, body: dict[str, Any]) -> None:
+        ack()
+        self._decide(body, approved=True)
+
+    def reject(self, ack: Any, body: dict[str, Any]) -> None:
+        ack()
+        self._decide(body, approved=False)
+
+    def _decide(self, body: dict[str, Any], *, approved: bool) -> None:
+        p = self.parts
+        user, channel, approval_id = self._clicker(body)
+        if not p.ops.is_member(user):
+            p.refuse(channel=channel, user=user, text=NOT_OPS)
+            return
+        with p.board.lock:
+            a = p.board.approvals.get(approval_id)
+            if a is None or a.status != "pending":
+                p.refuse(channel=channel, user=user, text=f"Approval {approval_id} is not pending.")
+                return
+            if user == a.beneficiary:
+                p.refuse(channel=channel, user=user, text="You cannot decide on a request that pays you.")
+                return
+            a.status, a.decided_by = ("approved" if approved else "rejected"), user
+        p.emit(ev.ApprovalDecided(id=f"slack:{approval_id}", ts=p.clock.now(), shop=p.shop, approval_id=approval_id,
+                                  subject=a.subject, approved=approved, approver=user, amount_cents=a.amount_cents,
+                                  detail=f"{a.status} by {user}"))
+        p.api("chat_update", channel=a.channel, ts=a.ts, text=f"{a.subject}: {a.status}",
+              blocks=blocks.approval_message(a))
+
+    # --- modals ----------------------------------------------------------------------------------
+    def _submitter_task(self, ack: Any, body: dict[str, Any]) -> SlackTask | None:
+        """The open task a modal confirms, if its submitter may act; else the modal says why."""
+        p = self.parts
+        user, task_id = body["user"]["id"], body["view"]["private_metadata"]
+        if not p.ops.is_member(user):
+            ack(response_action="errors", errors=self._errors(body, NOT_OPS))
+            return None
+        task = p.board.tasks.get(task_id)
+        if task is None or task.status != "open":
+            ack(response_action="errors", errors=self._errors(body, f"Task {task_id} is not open any more."))
+            return None
+        return task
+
+    def _claim(self, ack: Any, body: dict[str, Any], task: SlackTask) -> bool:
+        """Take the task for this submission, so two people confirming at once book it once."""
+        with self.parts.board.lock:
+            if task.status == "open":
+                task.status = "closing"
+                return True
+        ack(response_action="errors", errors=self._errors(body, f"Task {task.task_id} is not open any more."))
+        return False
+
+    @staticmethod
+    def _errors(body: dict[str, Any], text: str) -> dict[str, str]:
+        values = body["view"]["state"]["values"]
+        return {block_id: text for block_id in values} or {"_": text}
+
+    def restock_counts(self, ack: Any, body: dict[str, Any]) -> None:
+        task = self._submitter_task(ack, body)
+        if task is None:
+            return
+        values = body["view"]["state"]["values"]
+        placed: dict[str, int] = {}
+        errors: dict[str, str] = {}
+        for ln in task.lines:
+            raw = str(values.get(f"slot:{ln.slot}", {}).get("count", {}).get("value") or "")
+            if not raw.isdigit():
+                errors[f"slot:{ln.slot}"] = "A whole number of units, 0 or more."
+            else:
+                placed[ln.slot] = int(raw)
+        if errors:
+            ack(response_action="errors", errors=errors)
+            return
+        if not self._claim(ack, body, task):
+            return
+        ack()
+        self._finish(task, body["user"]["id"], ok=all(placed[ln.slot] == ln.count for ln in task.lines),
+                     detail=self._restocked(task, placed))
+
+    def _restocked(self, task: SlackTask, placed: dict[str, int]) -> str:
+        p = self.parts
+        now, machine = p.clock.now(), p.machines.get(task.machine)
+        telemetry = {s.slot: s.count for s in machine.view().slots} if machine is not None else {}
+        notes, mismatches = [], []
+        for ln in task.lines:
+            n = placed[ln.slot]
+            if n:
+                p.emit(ev.Restocked(id=f"slack:{task.task_id}:{ln.slot}", ts=now, shop=p.shop, machine=task.machine,
+                                    slot=ln.slot, sku=ln.sku, count=n, task_id=task.task_id))
+                if ln.price_cents and machine is not None:
+                    machine.set_price(ln.slot, ln.price_cents)
+            if n != ln.count:
+                notes.append(f"{ln.slot}: placed {n} of {ln.count} {ln.sku}")
+            if ln.slot in telemetry and ln.slot in task.telemetry_before:
+                expected = task.telemetry_before[ln.slot] + n
+                if telemetry[ln.slot] != expected:
+                    mismatches.append(f"{ln.slot}: confirmed {n} placed, so {expected} expected, "
+                                      f"machine reports {telemetry[ln.slot]}")
+        if mismatches:
+            p.emit(ev.Alarm(id=f"slack:{task.task_id}:mismatch", ts=now, shop=p.shop, source="slack",
+                            code="restock_mismatch", detail=f"{task.task_id} {task.machine}: " + "; ".join(mismatches)))
+        return "; ".join(notes + mismatches)
+
+    def cash_count(self, ack: Any, body: dict[str, Any]) -> None:
+        task = self._submitter_task(ack, body)
+        if task is None:
+            return
+        raw = str(body["view"]["state"]["values"].get("amount", {}).get("amount", {}).get("value") or "")
+        try:
+            cents = int((Decimal(raw) * 100).to_integral_exact())
+        except (InvalidOperation, ValueError):
+            cents = -1
+        if cents < 0:
+            ack(response_action="errors", errors={"amount": "An amount in dollars, like 12.50."})
+            return
+        if not self._claim(ack, body, task):
+            return
+        ack()
+        p = self.parts
+        now = p.clock.now()
+        if cents:
+            p.emit(ev.CashCollected(id=f"slack:{task.task_id}:cash", ts=now, shop=p.shop, machine=task.machine,
+                                    amount_cents=cents, task_id=task.task_id))
+        detail = f"collected {cents}c"
+        if task.cash_expected is not None and task.cash_expected != cents:
+            detail += f"; machine reported {task.cash_expected}c"
+            p.emit(ev.Alarm(id=f"slack:{task.task_id}:mismatch", ts=now, shop=p.shop, source="slack",
+                            code="cash_mismatch", detail=f"{task.task_id} {task.machine}: counted {cents}c, "
+                                                         f"machine reported {task.cash_expected}c"))
+        self._finish(task, body["user"]["id"], ok=True, detail=detail)
+
+    def task_cant_reason(self, ack: Any, body: dict[str, Any]) -> None:
+        task = self._submitter_task(ack, body)
+        if task is None:
+            return
+        reason = str(body["view"]["state"]["values"].get("reason", {}).get("reason", {}).get("value") or "")
+        if not self._claim(ack, body, task):
+            return
+        ack()
+        self._finish(task, body["user"]["id"], ok=False, detail=f"can't: {reason.strip() or 'no reason given'}",
+                     status="failed")
+
+    def _finish(self, task: SlackTask, user: str, *, ok: bool, detail: str, status: str = "done") -> None:
+        p = self.parts
+        with p.board.lock:
+            task.status, task.done_by = status, user
+        p.emit(ev.TaskCompleted(id=f"slack:{task.task_id}:done", ts=p.clock.now(), shop=p.shop,
+                                task_id=task.task_id, ok=ok, detail=detail))
+        try:
+            p.api("chat_update", channel=task.channel, ts=task.ts, text=f"{blocks.task_text(task)}: {status}",
+                  blocks=blocks.task_message(task))
+        except AdapterError:  # the confirmation counts even if the message cannot be updated
+            log.warning("could not update the message of %s", task.task_id)
