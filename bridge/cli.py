@@ -87,6 +87,27 @@ def build_parser() -> argparse.ArgumentParser:
     gate.add_argument("--workers", type=_positive, help="processes (default: the file's, else every core)")
     gate.add_argument("--backend", default="process", help="process, ray or dask (as for bench policy)")
     gate.add_argument("--json", action="store_true", help="print the verdict as one JSON object on stdout")
+
+    ing = bsub.add_parser("ingest", help="emulated machines through a real mosquitto into the ledger: events/s, "
+                                         "publish-to-commit latency, and the broker's raw subscriber rate")
+    ing.add_argument("--rate", type=_positive, default=2500, help="offered vend events per second (default 2500)")
+    ing.add_argument("--seconds", type=float, default=4.0, help="seconds per throughput phase (default 4)")
+    ing.add_argument("--machines", type=_positive, default=4, help="emulated machines (default 4)")
+    ing.add_argument("--latency-rate", type=_positive, default=200, help="rate of the latency phase (default 200)")
+    ing.add_argument("--latency-seconds", type=float, default=4.0)
+    ing.add_argument("--json", action="store_true")
+
+    emu = sub.add_parser("emulate-machine", add_help=False,
+                         help="run an emulated machine against a broker (see 'vend emulate-machine --help')")
+    emu.add_argument("args", nargs=argparse.REMAINDER)
+
+    live = sub.add_parser("live", help="run the live bridge with the adapters a config file names")
+    live.add_argument("--config", type=Path, required=True, help="TOML file (see ops/live.example.toml)")
+
+    status = sub.add_parser("status", help="sales, dead letters and machines from a store")
+    status.add_argument("--db", required=True, help="SQLAlchemy URL of the store, e.g. sqlite:///vend-live.db")
+    status.add_argument("--shop", default="main")
+    status.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     return parser
 
 
@@ -102,6 +123,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return bench.run(args)
         if args.command == "db":
             return _db(args)
+        if args.command == "emulate-machine":
+            from hardware_adapters.emulator import main as emulate
+
+            return emulate(args.args)
+        if args.command == "live":
+            from bridge.compose_live import run_live
+
+            return run_live(args.config)
+        if args.command == "status":
+            return _status(args)
         if args.command == "gate":
             from bridge.gate.cli import run_gate_command
 
@@ -177,6 +208,21 @@ def _sim(args: argparse.Namespace) -> int:
         print(json.dumps(summary, default=str))
     else:
         print(format_summary(summary))
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from bridge.compose_live import live_status
+
+    report = live_status(args.db, shop=args.shop)
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    print(f"units sold {report['units_sold']:,}   revenue ${report['revenue_cents'] / 100:,.2f}   "
+          f"dead letters {report['dead_letters']:,}")
+    for m in report["machines"]:
+        slots = "  ".join(f"{s['slot']} {s['count']}@{s['price_cents']}" for s in m["slots"]) or "no snapshot yet"
+        print(f"{m['id']:<12} {'online ' if m['online'] else 'offline'}  {slots}")
     return 0
 
 

@@ -218,3 +218,64 @@ class CapitalIn(Event):
 
     kind: ClassVar[str] = "capital_in"
     amount_cents: int
+
+
+# --- live machine telemetry (MQTT device contract) ----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DoorChanged(Event):
+    """The machine's door opened or closed (a restock or service session)."""
+
+    kind: ClassVar[str] = "door"
+    machine: str
+    open: bool
+    session: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TemperatureReading(Event):
+    kind: ClassVar[str] = "temperature"
+    machine: str
+    celsius: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SlotCount:
+    slot: str
+    count: int
+    price_cents: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InventorySnapshot(Event):
+    """What the machine itself counts in each slot, at `ts`."""
+
+    kind: ClassVar[str] = "inventory_snapshot"
+    machine: str
+    slots: tuple[SlotCount, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DexAuditReceived(Event):
+    """A DEX/UCS audit from the machine: its own paid-vend counters (for reconciliation)."""
+
+    kind: ClassVar[str] = "dex_audit"
+    machine: str
+    paid_vends: int
+    paid_value_cents: int
+    selection_vends: tuple[tuple[str, int], ...]
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeadLettered(Event):
+    """Input that did not parse or validate; the ingest loop keeps it in the dead-letter table.
+
+    The id is derived from the source, topic and bytes, so a redelivered bad message is kept once."""
+
+    kind: ClassVar[str] = "dead_lettered"
+    source: str
+    topic: str
+    reason: str
+    raw: bytes

@@ -23,7 +23,7 @@ TABLES: dict[str, Table] = {
     str(m.__tablename__): m.__table__  # type: ignore[union-attr]
     for m in (
         t.RunInfo, t.ProcessedEvent, t.LedgerLine, t.InventoryLot, t.StockLevel, t.PurchaseOrder,
-        t.Task, t.ChatMessage, t.AuditLog, t.DeadLetter, t.DayClose,
+        t.Task, t.ChatMessage, t.AuditLog, t.DeadLetter, t.DayClose, t.MachineRow, t.SlotTelemetry,
     )
 }
 # Tables written by upsert (keyed rows whose state changes); the rest are append-only.
@@ -34,6 +34,8 @@ UPSERT_KEYS: dict[str, tuple[str, ...]] = {
     "task": ("task_id",),
     "day_close": ("shop", "day"),
     "run_info": ("run_id",),
+    "machine": ("machine_id",),
+    "slot_telemetry": ("machine_id", "slot"),
 }
 
 
@@ -71,6 +73,7 @@ class Store:
         self._appends: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self._upserts: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = defaultdict(dict)
         self._seen: set[str] = set()
+        self._unseen: set[str] = set()  # ids checked against the database and not found there
         self._statements: dict[tuple[str, bool], Any] = {}
         self.rows_written = 0
 
@@ -86,7 +89,7 @@ class Store:
     def seen(self, event_id: str) -> bool:
         if event_id in self._seen:
             return True
-        if self.fresh:
+        if self.fresh or event_id in self._unseen:
             return False
         with self.engine.connect() as conn:
             found = conn.execute(
@@ -100,6 +103,21 @@ class Store:
 
     def mark_seen(self, event_id: str) -> None:
         self._seen.add(event_id)
+        self._unseen.discard(event_id)
+
+    def prefetch_seen(self, event_ids: Iterable[str]) -> None:
+        """Check a batch of ids against the database in one query, so `seen` answers from memory."""
+        todo = [i for i in set(event_ids) if i not in self._seen and i not in self._unseen]
+        if self.fresh or not todo:
+            return
+        col = TABLES["processed_event"].c.event_id
+        found: set[str] = set()
+        with self.engine.connect() as conn:
+            for start in range(0, len(todo), 500):
+                part = todo[start:start + 500]
+                found.update(r[0] for r in conn.execute(select(col).where(col.in_(part))))
+        self._seen.update(found)
+        self._unseen.update(i for i in todo if i not in found)
 
     # --- writing ----------------------------------------------------------------------------
     @property

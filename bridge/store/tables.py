@@ -192,3 +192,30 @@ class DayClose(SQLModel, table=True):
     revenue_cents: int
     units_sold_total: int
     tool_calls: int
+
+
+class MachineRow(SQLModel, table=True):
+    """A live machine as its telemetry has it: online state and the latest readings."""
+
+    __tablename__ = "machine"
+    machine_id: str = Field(primary_key=True)
+    shop: str = Field(index=True)
+    online: bool = False
+    status_at: datetime | None = ts_field(nullable=True)
+    last_seen_at: datetime | None = ts_field(nullable=True)
+    door_open: bool = False
+    temperature_c: float | None = None
+    temperature_at: datetime | None = ts_field(nullable=True)
+
+
+class SlotTelemetry(SQLModel, table=True):
+    """Per-slot count and price: set by each inventory snapshot, moved by vends and restocks after it."""
+
+    __tablename__ = "slot_telemetry"
+    machine_id: str = Field(primary_key=True)
+    slot: str = Field(primary_key=True)
+    shop: str = Field(index=True)
+    count: int
+    price_cents: int
+    snapshot_at: datetime = ts_field()
+    updated_at: datetime = ts_field()

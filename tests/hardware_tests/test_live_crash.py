@@ -1,0 +1,111 @@
+"""`vend live` as a subprocess: a broker restart mid-stream and a SIGKILLed bridge lose and double nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from bridge.store import Store
+from hardware_adapters.emulator import Slot
+from tests.broker import REPO, MosquittoBroker
+from tests.hardware_tests.mqtt_bridge_kit import emulator, wait_db
+
+TOTAL = 900
+
+
+def _config(broker: MosquittoBroker, db: Path, path: Path) -> Path:
+    path.write_text(f"""
+[bridge]
+db = "sqlite:///{db}"
+max_delay_ms = 5
+
+[mqtt]
+host = "{broker.host}"
+port = {broker.port}
+password_env = "TEST_VEND_MQTT_PW"
+reconnect_max_s = 1
+
+[[machines]]
+id = "m1"
+""")
+    return path
+
+
+def _vend(config: Path, broker: MosquittoBroker, *args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "TEST_VEND_MQTT_PW": broker.password("bridge"), "PYTHONPATH": str(REPO)}
+    return subprocess.Popen([sys.executable, "-m", "bridge.cli", *args, "--config", str(config)], cwd=REPO,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_broker_restart_and_bridge_sigkill_lose_and_double_nothing(
+    mosquitto_broker: MosquittoBroker, tmp_path: Path
+) -> None:
+    broker = mosquitto_broker
+    db = tmp_path / "live.db"
+    config = _config(broker, db, tmp_path / "live.toml")
+    Store(url=f"sqlite:///{db}").engine.dispose()  # the schema exists before anyone polls it
+    store = Store(url=f"sqlite:///{db}")
+
+    def sales() -> int:
+        return int(store.scalar("SELECT COUNT(*) FROM processed_event WHERE kind = 'sale'"))
+
+    bridge = _vend(config, broker, "live")
+    # The bridge's session (and its subscriptions) must exist before the device sells anything.
+    assert wait_db(lambda: store.rows("run_info"), bool, timeout=10)
+    dev = emulator(broker, tmp_path, slots={f"A{i}": Slot(count=400, price_cents=100 + i) for i in (1, 2, 3)})
+    dev.start()
+    assert wait_db(lambda: store.rows("machine", machine_id="m1")[0]["online"], bool, timeout=10)
+    worker = threading.Thread(target=dev.run, args=(500.0,), kwargs={"count": TOTAL})
+    stopped = False
+    try:
+        worker.start()
+        assert wait_db(sales, lambda n: n >= 100, timeout=10) >= 100
+        broker.stop()  # mid-stream: the device keeps selling into its outbox, the bridge reconnects
+        broker.start()
+        assert wait_db(sales, lambda n: n >= 400, timeout=20) >= 400
+        bridge.send_signal(signal.SIGKILL)  # mid-stream again: whatever it had not committed was not acked
+        bridge.wait(timeout=10)
+        assert bridge.returncode == -signal.SIGKILL
+        killed_at = sales()
+        assert killed_at < TOTAL
+        worker.join(timeout=30)
+        assert not worker.is_alive() and dev.stats().vends == TOTAL
+        bridge = _vend(config, broker, "live")
+        assert wait_db(sales, lambda n: n >= TOTAL, timeout=30) == TOTAL
+        dev.publish_inventory()
+        assert dev.wait_drained(timeout=10)
+        inventory = dev.inventory()
+        dev.stop()
+        stopped = True
+        assert not wait_db(lambda: store.rows("machine", machine_id="m1")[0]["online"], lambda v: not v, 10)
+        bridge.send_signal(signal.SIGTERM)
+        _out, err = bridge.communicate(timeout=15)
+        assert bridge.returncode == 0, err
+        assert "stopped" in err
+    finally:
+        if bridge.poll() is None:
+            bridge.kill()
+            bridge.wait()
+        if not stopped:
+            dev.stop()
+    # Exactly once: one sale event per vend, one revenue line per sale, the money the machine took.
+    assert sales() == TOTAL
+    lines = store.rows("ledger_line", credit="revenue")
+    assert len(lines) == TOTAL and len({r["event_id"] for r in lines}) == TOTAL
+    took = sum(c.value_cents for c in dev._state.payment_counters.values())
+    assert sum(r["amount_cents"] for r in lines) == took
+    store.engine.dispose()
+    # vend status reads the same store.
+    out = subprocess.run([sys.executable, "-m", "bridge.cli", "status", "--db", f"sqlite:///{db}", "--json"],
+                         cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True,
+                         check=True)
+    report = json.loads(out.stdout)
+    assert report["units_sold"] == TOTAL and report["revenue_cents"] == took and report["dead_letters"] == 0
+    m1 = report["machines"][0]
+    assert m1["id"] == "m1" and m1["online"] is False  # the emulator stopped: its offline status
+    assert {s["slot"]: {"count": s["count"], "price_cents": s["price_cents"]} for s in m1["slots"]} == inventory
