@@ -57,7 +57,7 @@ def build_live(config: LiveConfig, *, on_commit: Callable[[Sequence[ev.Event], f
     store.upsert("run_info", {"run_id": f"live-{now:%Y%m%dT%H%M%S%f}", "shop": b.shop, "started_at": now,
                               "mode": "live", "scenario": "", "policy": "", "seed": 0,
                               "settings_json": config.model_dump_json(include={"bridge", "machines"})})
-    ledger = Ledger(shop=b.shop, store=store, tz=ZoneInfo(b.tz))
+    ledger = Ledger.load(shop=b.shop, store=store, tz=ZoneInfo(b.tz))  # the books so far, after a restart
     book = MachineBook(shop=b.shop, store=store)
     for m in config.machines:
         book.register(m.id)
