@@ -178,6 +178,14 @@ class Rig:
         channel = self.fake.dm_channel_for(user)
         return self.event(self.inbound.message_im(user=user, channel=channel, text=text, at=NOW))
 
+    def typed_dm(self, user: str, text: str) -> dict[str, Any]:
+        """What a user typed in their DM with the app: kept in the fake's history, and its event."""
+        channel = self.fake.dm_channel_for(user)
+        stored = self.fake.add_message(channel, user=user, text=text)
+        envelope = self.inbound.message_im(user=user, channel=channel, text=text, at=NOW)
+        envelope["event"]["ts"] = envelope["event"]["event_ts"] = stored["ts"]
+        return envelope
+
     def click(self, user: str, action_id: str, value: str, *, message_ts: str, channel: str = OPS_CH) -> BoltResponse:
         return self.interact(self.inbound.block_actions(user=user, channel=channel, message_ts=message_ts,
                                                         action_id=action_id, value=value, at=NOW))
