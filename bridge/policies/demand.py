@@ -17,7 +17,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-PRIOR_RATE = 1.5  # units/day at the reference price before any sale is seen
+PRIOR_RATE = 1.5  # units/day at the reference price before any sale is seen, for a $2 product
+PRIOR_REF_CENTS = 200
+PRIOR_PRICE_EXPONENT = 1.0  # unit sales across products fall with their usual price (constant spend)
 PRIOR_ELASTICITY = 2.0
 PRIOR_WEIGHT = 2.0  # pseudo-days behind the prior rate
 RIDGE = 0.15  # pseudo-variance of log price behind the prior elasticity
@@ -151,14 +153,21 @@ class LearnedDemand:
 
     def _fit(self, sku: str) -> tuple[float, float]:
         e_cat = self.category_elasticity(self.categories.get(sku, "")) if sku in self.categories else PRIOR_ELASTICITY
+        prior = self.prior_rate(sku)
         m = self._product_moments(sku)
         if m is None:
-            return PRIOR_RATE * OPTIMISM, e_cat
+            return prior * OPTIMISM, e_cat
         slope = (m.sxy - POOL_WEIGHT * e_cat) / (m.sxx + POOL_WEIGHT)
         e = min(4.0, max(1.1, -slope))
         log_a = m.my + e * m.mx
-        log_a = (m.weight * log_a + PRIOR_WEIGHT * math.log(PRIOR_RATE)) / (m.weight + PRIOR_WEIGHT)
+        log_a = (m.weight * log_a + PRIOR_WEIGHT * math.log(prior)) / (m.weight + PRIOR_WEIGHT)
         return math.exp(log_a), e
+
+    def prior_rate(self, sku: str) -> float:
+        """Before any sale: PRIOR_RATE for a product at the typical price PRIOR_REF_CENTS, and
+        fewer units for dearer products (a customer spends about the same whatever they buy)."""
+        ref = self.refs.get(sku) or PRIOR_REF_CENTS
+        return PRIOR_RATE * (PRIOR_REF_CENTS / ref) ** PRIOR_PRICE_EXPONENT
 
     def rate(self, sku: str, ref: int, price: int) -> float:
         a, e = self.fit(sku, ref)
