@@ -40,7 +40,7 @@ def test_the_books_reload_from_the_store_after_a_restart(make_sim) -> None:
     sim.run()
     before = sim.ledger
     again = Ledger.load(shop=before.shop, store=Store(url=sim.store.url), tz=before.tz)
-    assert dict(again.balances) == {k: v for k, v in before.balances.items() if v}
+    assert {k: v for k, v in again.balances.items() if v} == {k: v for k, v in before.balances.items() if v}
     assert again.storage() == before.storage()
     assert {k: v for k, v in again.stock.items() if v} == {k: v for k, v in before.stock.items() if v}
     assert {s: [(lot.qty_remaining, lot.unit_cost_cents) for lot in lots] for s, lots in again.lots.items() if lots} == \
