@@ -19,6 +19,8 @@ def run(args: argparse.Namespace) -> int:
         return speed(args)
     if args.bench == "policy":
         return policy(args)
+    if args.bench == "ingest":
+        return ingest(args)
     raise SystemExit(f"unknown bench {args.bench}")
 
 
@@ -51,6 +53,28 @@ def speed(args: argparse.Namespace) -> int:
     print(f"  target 0.25 s: {'met' if best <= 0.25 else 'not met'} (ratio {best / 0.25:.2f})")
     print(f"  machine calibration: a 3,000,000-step Python loop takes {calibration:.3f} s here now "
           f"(run time = {best / calibration:.1f} of those loops)")
+    return 0
+
+
+def ingest(args: argparse.Namespace) -> int:
+    from bridge.compose_live import bench_ingest
+
+    r = bench_ingest(rate=args.rate, seconds=args.seconds, machines=args.machines, latency_rate=args.latency_rate,
+                     latency_seconds=args.latency_seconds)
+    if args.json:
+        print(json.dumps(r))
+        return 0
+    names = {"raw": "raw subscriber", "ingest": "bridge -> ledger", "latency": "bridge -> ledger",
+             "rawmax": "raw subscriber", "ingestmax": "bridge -> ledger"}
+    print(f"vend bench ingest: {r['machines']} emulated machines, vend events over MQTT 5 QoS 1 through one "
+          f"mosquitto, SQLite store")
+    print(f"  {'phase':<17} {'offered/s':>9} {'events':>7} {'events/s':>9} {'p50 ms':>7} {'p99 ms':>7}")
+    for p in r["phases"]:
+        offered = f"{p['offered_rate']:,.0f}" if p["offered_rate"] else "unpaced"
+        what = "publish->commit" if "raw" not in p["name"] else "publish->arrival"
+        print(f"  {names[p['name']]:<17} {offered:>9} {p['events']:>7,} {p['rate']:>9,.0f} {p['p50_ms']:>7.1f} "
+              f"{p['p99_ms']:>7.1f}  ({what})")
+    print(f"  bridge / raw rate: {r['ratio_fixed']:.2f} at the offered rate, {r['ratio_unpaced']:.2f} unpaced")
     return 0
 
 

@@ -112,6 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["emulate-machine"]:  # its own parser takes every option after the name
+        from hardware_adapters.emulator import main as emulate
+
+        return emulate(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -123,10 +128,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             return bench.run(args)
         if args.command == "db":
             return _db(args)
-        if args.command == "emulate-machine":
-            from hardware_adapters.emulator import main as emulate
-
-            return emulate(args.args)
         if args.command == "live":
             from bridge.compose_live import run_live
 

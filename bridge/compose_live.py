@@ -126,3 +126,12 @@ def live_status(db_url: str, *, shop: str = "main") -> dict[str, Any]:
         return status_report(store, shop=shop)
     finally:
         store.engine.dispose()
+
+
+def bench_ingest(*, rate: int, seconds: float, machines: int, latency_rate: int,
+                 latency_seconds: float) -> dict[str, Any]:
+    """`vend bench ingest` (see hardware_adapters/ingest_bench.py): figures as one dict."""
+    from hardware_adapters.ingest_bench import run
+
+    return run(rate=rate, seconds=seconds, machines=machines, latency_rate=latency_rate,
+               latency_seconds=latency_seconds)

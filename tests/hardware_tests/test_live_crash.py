@@ -10,10 +10,13 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
+
+from bridge.live import status_report
 from bridge.store import Store
 from hardware_adapters.emulator import Slot
 from tests.broker import REPO, MosquittoBroker
-from tests.hardware_tests.mqtt_bridge_kit import emulator, wait_db
+from tests.hardware_tests.mqtt_bridge_kit import emulator, processed, pump, start_bridge, wait_db
 
 TOTAL = 900
 
@@ -109,3 +112,34 @@ def test_broker_restart_and_bridge_sigkill_lose_and_double_nothing(
     m1 = report["machines"][0]
     assert m1["id"] == "m1" and m1["online"] is False  # the emulator stopped: its offline status
     assert {s["slot"]: {"count": s["count"], "price_cents": s["price_cents"]} for s in m1["slots"]} == inventory
+
+
+def test_vend_emulate_machine_feeds_the_bridge(
+    mosquitto_broker: MosquittoBroker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bridge.cli import main as vend
+
+    bridge = start_bridge(mosquitto_broker, tmp_path / "vend.db", monkeypatch)
+    try:
+        argv = ["emulate-machine", "--machine", "m2", "--broker", f"{mosquitto_broker.host}:{mosquitto_broker.port}",
+                "--password", mosquitto_broker.password("m2"), "--rate", "500", "--count", "7",
+                "--outbox", str(tmp_path / "m2.db"), "--seed", "4"]
+        assert vend(argv) == 0  # returns once every event was acknowledged by the broker
+        assert pump(bridge, lambda: len(processed(bridge, "sale")) == 7 and len(processed(bridge, "dex_audit")) == 1)
+        report = status_report(bridge.store)
+        assert report["units_sold"] == 7
+        m2 = next(m for m in report["machines"] if m["id"] == "m2")
+        assert sum(s["count"] for s in m2["slots"]) == 12 * 8 - 7  # its final inventory snapshot
+    finally:
+        bridge.close()
+
+
+def test_bench_ingest_measures_every_phase() -> None:
+    from bridge.compose_live import bench_ingest
+
+    r = bench_ingest(rate=400, seconds=0.5, machines=2, latency_rate=200, latency_seconds=0.5)
+    phases = {p["name"]: p for p in r["phases"]}
+    assert set(phases) == {"raw", "ingest", "latency", "rawmax", "ingestmax"}
+    assert phases["ingest"]["events"] == 200 and phases["latency"]["events"] == 100
+    assert all(p["rate"] > 0 and 0 <= p["p50_ms"] <= p["p99_ms"] for p in phases.values())
+    assert r["ratio_fixed"] > 0.5
