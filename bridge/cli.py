@@ -185,11 +185,13 @@ def _masked(url: str) -> str:
 
 
 def _sim(args: argparse.Namespace) -> int:
-    from bridge.compose import ChartWorker, build_sim, write_report
+    from bridge.charts import ChartWorker
+
+    charts = None if args.no_charts else ChartWorker()  # forked first: it imports matplotlib meanwhile
+
+    from bridge.compose import build_sim, write_report
     from bridge.progress import DayProgress
     from bridge.settings import SimSettings
-
-    charts = None if args.no_charts else ChartWorker()
 
     settings = SimSettings(scenario=args.scenario, days=args.days, seed=args.seed, policy=args.policy,
                            db_url=args.db, out_dir=args.out, run_name=args.name,

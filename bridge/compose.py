@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from bridge.charts import ChartWorker
 from bridge.errors import ConfigError
 from bridge.guardrails import GuardrailPolicy, Guardrails
 from bridge.ledger import INVENTORY, Ledger
@@ -140,30 +141,6 @@ def build_sim(settings: SimSettings, *, on_day: Any = None) -> SimRun:
                           on_event=events.append if events is not None else None, on_day=on_day,
                           flush_every_days=SIM_FLUSH_DAYS)
     return sim
-
-
-class ChartWorker:
-    """Draws the run's charts in a second process. Importing matplotlib costs more than a whole
-    simulated year, so the worker starts (and imports it) while the simulation runs."""
-
-    def __init__(self) -> None:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
-        self._warm = self._pool.submit(_import_charts)
-
-    def draw(self, run_dir: Path, days: list[DayRecord], title: str) -> None:
-        from sim_backend.report import write_charts
-
-        self._pool.submit(write_charts, run_dir, days, title=title).result()
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _import_charts() -> None:
-    import matplotlib.figure  # noqa: F401 - warms the worker
 
 
 def write_report(sim: SimRun, summary: dict[str, Any], *, charts: ChartWorker | None = None) -> None:

@@ -5,13 +5,15 @@ of importing matplotlib); imported only when a report is written."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bridge.runtime import DayRecord
+if TYPE_CHECKING:
+    from bridge.runtime import DayRecord
 
 
-def write_charts(run_dir: Path, days: list[DayRecord], *, title: str) -> list[Path]:
+def write_charts(run_dir: Path, days: Sequence[DayRecord], *, title: str) -> list[Path]:
     from matplotlib.figure import Figure
 
     x = list(range(1, len(days) + 1))
