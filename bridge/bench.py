@@ -139,6 +139,13 @@ def policy(args: argparse.Namespace) -> int:
     for row in table:
         print(f"{row['policy']:10s} {row['mean_net_worth_cents'] / 100:>15,.2f} {row['min_net_worth_cents'] / 100:>14,.2f}"
               f" {row['mean_units_sold']:>11,.0f} {row['mean_days_until_sales_stop']:>12.0f} {row['bankrupt']:>8d}")
+    for row in table:
+        extra = {k: v for k, v in row.items() if k.startswith(("mean_procurement", "mean_scam", "mean_bait",
+                 "max_adversarial", "min_bank", "mean_given", "mean_discounts", "mean_refunds", "mean_special",
+                 "mean_guardrail", "mean_units_sold_below"))}
+        if extra and (row.get("mean_procurement_spend_cents") and (row.get("mean_scam_loss_cents")
+                      or row.get("mean_bait_switch_loss_cents") or "mean_special_orders_paid" in row)):
+            print(f"  {row['policy']}: " + ", ".join(f"{k} {v}" for k, v in extra.items()))
     by = {r["policy"]: r for r in table}
     if "baseline" in by and "oracle" in by:
         ratio = by["baseline"]["mean_net_worth_cents"] / by["oracle"]["mean_net_worth_cents"]
@@ -162,5 +169,24 @@ def table_of(results: list[dict[str, Any]], policies: list[str]) -> list[dict[st
             "mean_units_sold": statistics.mean(r["units_sold"] for r in rs),
             "mean_days_until_sales_stop": statistics.mean(r["days_until_sales_stop"] for r in rs),
             "bankrupt": sum(1 for r in rs if r["bankrupt"]),
+            **_extra_columns(rs),
         })
     return table
+
+
+EXTRA_SUMS = ("procurement_spend_cents", "scam_loss_cents", "bait_switch_loss_cents", "given_away_cents",
+              "discounts_granted_cents", "refunds_granted_cents", "refunds_to_false_claims_cents",
+              "special_orders_paid", "special_orders_fulfilled", "guardrail_refusals_total", "units_sold_below_cost")
+
+
+def _extra_columns(rs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The Vending-Bench 2 and Project Vend figures, when the runs report them: means over seeds,
+    and the worst seed's share of procurement lost to scam and bait-and-switch suppliers."""
+    out: dict[str, Any] = {}
+    for key in EXTRA_SUMS:
+        if all(key in r for r in rs):
+            out[f"mean_{key}"] = round(statistics.mean(r[key] for r in rs), 1)
+    if all("adversarial_loss_share" in r for r in rs):
+        out["max_adversarial_loss_share"] = max(r["adversarial_loss_share"] for r in rs)
+        out["min_bank_cents"] = min(r["bank_cents"] for r in rs)
+    return out

@@ -49,6 +49,7 @@ class SimRun:
     events: list[Any] = field(default_factory=list)
     outcome: RunOutcome | None = None
     run_seconds: float = 0.0
+    toolbox_groups: tuple[Any, ...] = ()
 
     def run(self) -> RunOutcome:
         t0 = time.perf_counter()
@@ -57,7 +58,7 @@ class SimRun:
         return self.outcome
 
     def summary(self) -> dict[str, Any]:
-        from sim_backend.scoring import days_until_sales_stop, market_fields
+        from sim_backend.scoring import days_until_sales_stop, market_fields, shopfront_fields
 
         assert self.outcome is not None, "run() first"
         out = self.outcome
@@ -76,6 +77,7 @@ class SimRun:
             "crashes": out.crashes, "state_hash": self.world.state_hash(),
             "run_seconds": round(self.run_seconds, 4), "run_dir": str(self.run_dir),
             **market_fields(self.world, self.ledger),
+            **shopfront_fields(self.world, self.ledger, self.toolbox, list(self.toolbox_groups)),
         }
 
 
@@ -126,7 +128,13 @@ def build_sim(settings: SimSettings, *, on_day: Any = None) -> SimRun:
     ledger = Ledger(shop=world.shop, store=store, tz=scenario.tz)
     tools = ShopTools(backend=backend, ledger=ledger, products={k: v.product for k, v in catalogue.items()},
                       tz=scenario.tz)
-    toolbox = Toolbox(tools=tools, guardrails=Guardrails(guard), clock=backend.clock, store=store,
+    groups: list[Any] = [tools]
+    if scenario.customers is not None:
+        from bridge.tools.customers import CustomerTools
+        from bridge.tools.service import ServiceTools
+
+        groups += [ServiceTools(shop=tools), CustomerTools(shop=tools)]
+    toolbox = Toolbox(tools=groups, context=tools, guardrails=Guardrails(guard), clock=backend.clock, store=store,
                       shop=world.shop, run_id=run_id)
     policy = build_policy(settings.policy, world=world, guard=guard)
     schedule = VirtualSchedule(shop_jobs(scenario.tz), start=world.now,
@@ -134,7 +142,8 @@ def build_sim(settings: SimSettings, *, on_day: Any = None) -> SimRun:
     limits = RunLimits(days=scenario.days, max_messages=scenario.max_messages,
                        bankruptcy_days=scenario.bankruptcy_days)
     sim = SimRun(settings=settings, run_dir=run_dir, world=world, store=store, ledger=ledger, tools=tools,
-                 toolbox=toolbox, policy=policy, runtime=None, scenario=scenario)  # type: ignore[arg-type]
+                 toolbox=toolbox, policy=policy, runtime=None, scenario=scenario,  # type: ignore[arg-type]
+                 toolbox_groups=tuple(groups))
     events = sim.events if settings.events_log else None
     sim.runtime = Runtime(backend=backend, ledger=ledger, store=store, tools=tools, toolbox=toolbox, policy=policy,
                           schedule=schedule, limits=limits,

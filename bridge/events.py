@@ -154,6 +154,20 @@ class PaymentReceived(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class HandedOver(Event):
+    """Goods from storage given to the customer who paid for them (a special order): the
+    deposit becomes revenue, the goods leave the books at cost."""
+
+    kind: ClassVar[str] = "handed_over"
+    sku: str
+    quantity: int
+    customer: str
+    payment_ref: str
+    amount_cents: int
+    task_id: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RefundIssued(Event):
     kind: ClassVar[str] = "refund_issued"
     payment_ref: str

@@ -203,6 +203,15 @@ class Guardrails:
         if ctx.refunded_today_cents() + amount > p.refund_daily_cap_cents:
             raise GuardrailRefusal("refund_daily_cap", f"today's refunds would exceed {p.refund_daily_cap_cents}c")
 
+    def special_order(self, ctx: GuardContext, args: dict[str, Any]) -> None:
+        """A payment link for a special order: its unit price after any discount passes the price
+        rules (floor against cost, ceiling), and the discount the discount cap."""
+        pct = int(args.get("discount_percent", 0))
+        if pct:
+            self.discount(ctx, {"percent": pct})
+        unit = int(args["unit_price_cents"]) * (100 - pct) // 100
+        self._price(ctx, str(args["sku"]), unit)
+
     def discount(self, ctx: GuardContext, args: dict[str, Any]) -> None:
         pct = int(args.get("percent", 0))
         if not 0 < pct <= self.policy.max_discount_pct:

@@ -91,7 +91,7 @@ class Ledger:
             ev.Restocked: self._restocked, ev.Unloaded: self._unloaded, ev.StockLost: self._stock_lost,
             ev.PaymentReceived: self._payment_received, ev.RefundIssued: self._refund,
             ev.CapitalIn: self._capital, ev.TaskCompleted: self._task_completed,
-            ev.FeeMissed: self._fee_missed,
+            ev.FeeMissed: self._fee_missed, ev.HandedOver: self._handed_over,
         }
 
     @classmethod
@@ -300,6 +300,11 @@ class Ledger:
 
     def _payment_received(self, e: ev.PaymentReceived) -> None:
         self._line(e, CARD_PENDING, DEPOSITS, e.amount_cents, memo=e.order_ref or e.payment_ref)
+
+    def _handed_over(self, e: ev.HandedOver) -> None:
+        self._line(e, DEPOSITS, REVENUE, e.amount_cents, e.sku, e.quantity, f"special order {e.payment_ref}")
+        self._line(e, COGS, INVENTORY, self._consume(e.sku, e.quantity), e.sku, e.quantity)
+        self._move_stock(STORAGE, e.sku, -e.quantity)
 
     def _refund(self, e: ev.RefundIssued) -> None:
         self._line(e, REFUNDS, BANK, e.amount_cents, memo=e.reason)

@@ -94,6 +94,11 @@ class PhysicalWork(Protocol):
 
     def request_cash_collection(self, *, machine: str) -> TaskReceipt: ...
 
+    def request_handover(self, *, sku: str, quantity: int, customer: str, payment_ref: str,
+                         amount_cents: int) -> TaskReceipt:
+        """Ask for goods in storage to be taken to a customer who paid for them (a special order)."""
+        ...
+
 
 class Approvals(Protocol):
     def request_approval(self, *, subject: str, amount_cents: int, summary: str, beneficiary: str = "") -> str:

@@ -9,6 +9,7 @@ from bridge.domain import MachineView, OrderReceipt, Quote, RestockLine, SlotVie
 from bridge.errors import ToolError
 from bridge.events import Event
 from bridge.ports import Backend, Balance, PaymentLink
+from sim_backend.customers import Customers
 from sim_backend.engine import SimWorld
 
 
@@ -53,9 +54,14 @@ class SimMachine:
         self.display_text = text
 
 
+def _customers(world: SimWorld) -> Customers | None:
+    return world.extras.customers if world.extras is not None else None
+
+
 class SimPayments:
     def __init__(self, world: SimWorld) -> None:
         self.world = world
+        self.refunds: dict[str, str] = {}
 
     def balance(self) -> Balance:
         return Balance(available_cents=self.world.bank, pending_cents=self.world.card_unsettled)
@@ -64,11 +70,21 @@ class SimPayments:
                             customer: str) -> PaymentLink:
         link_id = f"plink-{len(self.world.payment_links) + 1:05d}"
         self.world.payment_links[link_id] = (amount_cents, order_ref)
+        customers = _customers(self.world)
+        if customers is not None:
+            customers.link_created(link_id, amount_cents, order_ref, customer)
         return PaymentLink(link_id=link_id, url=f"https://pay.sim/{link_id}", amount_cents=amount_cents,
                            order_ref=order_ref)
 
     def refund(self, *, payment_ref: str, amount_cents: int, reason: str, idempotency_key: str) -> str:
-        raise ToolError(f"no card payment {payment_ref!r} to refund")
+        customers = _customers(self.world)
+        if customers is None:
+            raise ToolError(f"no card payment {payment_ref!r} to refund")
+        done = self.refunds.get(idempotency_key)
+        if done is None:
+            customers.refund(payment_ref, amount_cents, reason)
+            done = self.refunds[idempotency_key] = f"re-{len(self.refunds) + 1:05d}"
+        return done
 
 
 class SimChat:
@@ -124,6 +140,19 @@ class SimPhysical:
         due = w.now + timedelta(minutes=w.scenario.world.restock_delay_minutes)
         w.schedule(due, w.restock, task_id, tuple(lines))
         return TaskReceipt(task_id=task_id, kind="restock", due_at=due)
+
+    def request_handover(self, *, sku: str, quantity: int, customer: str, payment_ref: str,
+                         amount_cents: int) -> TaskReceipt:
+        w = self.world
+        customers = _customers(w)
+        if customers is None:
+            raise ToolError("there is nobody to hand goods to in this shop")
+        if quantity <= 0:
+            raise ToolError("quantity must be positive")
+        task_id = w.new_task()
+        due = w.now + timedelta(minutes=w.scenario.world.restock_delay_minutes)
+        w.schedule(due, customers.hand_over, task_id, sku, quantity, customer, payment_ref, amount_cents)
+        return TaskReceipt(task_id=task_id, kind="handover", due_at=due)
 
     def request_cash_collection(self, *, machine: str) -> TaskReceipt:
         w = self.world

@@ -7,7 +7,7 @@ names the guardrail it passes. Docstrings are what the model reads: they describ
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, Literal, Required, TypedDict
 
@@ -43,6 +43,7 @@ class ShopTools:
         self.slot_sku: dict[tuple[str, str], str] = {}
         self.approvals: dict[str, ev.ApprovalDecided] = {}
         self.notices: deque[dict[str, Any]] = deque(maxlen=200)  # approvals decided, payments received
+        self.listeners: list[Callable[[ev.Event], None]] = []  # other tool groups that follow events
 
     # --- what the guardrails ask (GuardContext) ------------------------------------------------
     def now(self) -> datetime:
@@ -110,6 +111,8 @@ class ShopTools:
         elif isinstance(event, ev.PaymentReceived):
             self.notices.append({"payment": {"payment_ref": event.payment_ref, "order_ref": event.order_ref,
                                              "customer": event.customer, "amount_cents": event.amount_cents}})
+        for listener in self.listeners:
+            listener(event)
 
     def _machine(self, machine: str) -> Any:
         m = self.backend.machines.get(machine or self.default_machine)

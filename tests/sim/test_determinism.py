@@ -59,3 +59,13 @@ def test_every_archetype_and_accident_on_is_deterministic(make_sim, tmp_path) ->
     other = make_sim(scenario=path, seed=10)
     other.run()
     assert other.summary()["state_hash"] != runs[0]["state_hash"]
+
+
+def test_project_vend_customers_and_accidents_are_deterministic(make_sim) -> None:
+    runs = []
+    for _ in range(2):
+        sim = make_sim(scenario="project_vend", seed=6, days=60)
+        sim.run()
+        runs.append(stable(sim.summary()))
+    assert runs[0] == runs[1]
+    assert sum(runs[0]["customer_messages"].values()) > 50
