@@ -127,6 +127,12 @@ class MqttFleet:
             self._pubacks[item[1]] = (item[2], item[3])
         elif tag == "up":
             self.sessions += 1
+        elif tag == "down":
+            # Packet ids belong to the connection that is gone. Whatever was not yet PUBACKed comes again
+            # (same session) and is recorded as a repeat and acked then; acking old ids on a new
+            # connection could acknowledge a different, uncommitted message (if the session was lost).
+            self._handed_acks.clear()
+            self._backlog_acks.clear()
         elif tag == "suback":
             self.subscribe_failures += [rc for rc in item[2] if rc >= 128]
             self.subscriptions += 1

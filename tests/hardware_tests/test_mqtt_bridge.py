@@ -204,3 +204,27 @@ def test_payload_from_an_unconfigured_machine_is_a_dead_letter(
     finally:
         dev.stop()
         bridge.close()
+
+
+def test_the_bridge_subscribes_again_when_the_broker_lost_its_session(
+    mosquitto_broker: MosquittoBroker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bridge = start_bridge(mosquitto_broker, tmp_path / "vend.db", monkeypatch)
+    dev = emulator(mosquitto_broker, tmp_path).start()
+    try:
+        first = dev.vend("A1", "card")
+        assert pump(bridge, lambda: f"mqtt:m1:{first}" in processed(bridge))
+        # A broker crash with its persistence wiped: the bridge's session and subscriptions are gone.
+        mosquitto_broker.kill()
+        for f in (mosquitto_broker.workdir / "data").iterdir():
+            f.unlink()
+        mosquitto_broker.start()
+        assert bridge.fleet.wait_subscribed(15, count=2)  # a new CONNACK, a new SUBSCRIBE
+        assert pump(bridge, lambda: bridge.fleet.view("m1").online, timeout=15)  # the device is back too
+        second = dev.vend("A2", "cash")
+        assert pump(bridge, lambda: f"mqtt:m1:{second}" in processed(bridge))
+        assert bridge.fleet.subscribe_failures == []
+        assert status_report(bridge.store)["units_sold"] == 2
+    finally:
+        dev.stop()
+        bridge.close()
