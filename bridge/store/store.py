@@ -39,6 +39,9 @@ UPSERT_KEYS: dict[str, tuple[str, ...]] = {
 }
 
 
+SEEN_CAP = 200_000  # processed event ids a live store keeps in memory
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False})
@@ -72,7 +75,9 @@ class Store:
         self.fresh = fresh
         self._appends: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self._upserts: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = defaultdict(dict)
-        self._seen: set[str] = set()
+        # ids known to be recorded, oldest first; a live store keeps only the newest SEEN_CAP after
+        # each flush (older ones are asked of the database), the simulator's fresh store keeps all
+        self._seen: dict[str, None] = {}
         self._unseen: set[str] = set()  # ids checked against the database and not found there
         self._statements: dict[tuple[str, bool], Any] = {}
         self.rows_written = 0
@@ -98,11 +103,11 @@ class Store:
                 )
             ).first()
         if found:
-            self._seen.add(event_id)
+            self._seen[event_id] = None
         return found is not None
 
     def mark_seen(self, event_id: str) -> None:
-        self._seen.add(event_id)
+        self._seen[event_id] = None
         self._unseen.discard(event_id)
 
     def prefetch_seen(self, event_ids: Iterable[str]) -> None:
@@ -116,7 +121,7 @@ class Store:
             for start in range(0, len(todo), 500):
                 part = todo[start:start + 500]
                 found.update(r[0] for r in conn.execute(select(col).where(col.in_(part))))
-        self._seen.update(found)
+        self._seen.update(dict.fromkeys(found))
         self._unseen.update(i for i in todo if i not in found)
 
     # --- writing ----------------------------------------------------------------------------
@@ -155,7 +160,18 @@ class Store:
         self._appends.clear()
         self._upserts.clear()
         self.rows_written += written
+        self._trim_seen()
         return written
+
+    def _trim_seen(self) -> None:
+        """After a commit every id in memory is also in the database, so a live store may forget
+        the oldest: memory stays bounded however long the bridge runs."""
+        if self.fresh:
+            return
+        self._unseen.clear()
+        if len(self._seen) > SEEN_CAP:
+            keep = list(self._seen)[-SEEN_CAP // 2:]
+            self._seen = dict.fromkeys(keep)
 
     def _prepared(self, name: str, *, upsert: bool) -> tuple[str, Callable[[list[dict[str, Any]]], list[Any]]]:
         key = (name, upsert)

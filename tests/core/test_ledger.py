@@ -86,3 +86,19 @@ def test_the_store_refuses_naive_times(db_url: str) -> None:
     with pytest.raises(ValueError, match="naive"):
         store.flush()
     assert store.scalar("select count(*) from processed_event") == 0
+
+
+def test_a_live_store_forgets_old_ids_but_still_refuses_them(tmp_path, monkeypatch) -> None:
+    from bridge.store import store as store_module
+
+    monkeypatch.setattr(store_module, "SEEN_CAP", 10)
+    store = Store(url=f"sqlite:///{tmp_path / 'live.db'}")
+    led = Ledger(shop="main", store=store)
+    led.record(ev.CapitalIn(id="cap", ts=T0, amount_cents=1_000))
+    for i in range(30):
+        led.record(ev.FeeCharged(id=f"fee{i}", ts=T0, amount_cents=1, reason="test"))
+        store.flush()
+    assert len(store._seen) <= 10  # bounded
+    bank = led.balance(BANK)
+    assert led.record(ev.FeeCharged(id="fee0", ts=T0, amount_cents=1, reason="test")) is False  # asked of the db
+    assert led.balance(BANK) == bank == 1_000 - 30
