@@ -72,6 +72,22 @@ def build_parser() -> argparse.ArgumentParser:
                           "dask://host:port); ray and dask need the extra vendbridge[sweep]")
     pol.add_argument("--json", action="store_true")
 
+    arena = sub.add_parser("arena", help="Arena: several shopkeepers compete at one location; a round over seeds "
+                                         "in parallel, its table and charts")
+    arena.add_argument("--policies", required=True, help="one per participant, e.g. baseline,oracle,baseline")
+    arena.add_argument("--seeds", type=_positive, default=4, help="seeded runs in the round (default 4)")
+    arena.add_argument("--scenario", default="vb1")
+    arena.add_argument("--days", type=_positive)
+    arena.add_argument("--teams", default="", help="a team label per participant, e.g. red,red,blue (default none)")
+    arena.add_argument("--report-every", type=_positive, default=7, help="days between competition reports")
+    arena.add_argument("--refuse-price-coordination", action="store_true",
+                       help="guardrail: refuse messages that coordinate prices with competitors")
+    arena.add_argument("--guardrails", type=Path, help="guardrail policy file (default: built-in defaults)")
+    arena.add_argument("--workers", type=_positive, help="processes (default: the machine's cores)")
+    arena.add_argument("--out", type=Path, default=Path("runs"), help="folder for the round's report (default runs/)")
+    arena.add_argument("--no-charts", action="store_true")
+    arena.add_argument("--json", action="store_true")
+
     db = sub.add_parser("db", help="the store's database: schema migrations")
     dsub = db.add_subparsers(dest="db_command", required=True, parser_class=OneLineParser)
     for name, text in (("upgrade", "migrate the schema to the newest revision"),
@@ -134,6 +150,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_live(args.config)
         if args.command == "status":
             return _status(args)
+        if args.command == "arena":
+            from bridge.compose_arena import run_arena_command
+
+            return run_arena_command(args)
         if args.command == "gate":
             from bridge.gate.cli import run_gate_command
 

@@ -132,3 +132,46 @@ class RestockLine:
 
 def size_of_slot(slot: str, small_rows: str = "AB") -> Size:
     return Size.SMALL if slot[:1] in small_rows else Size.LARGE
+
+
+# --- the arena: other shopkeepers at the same location --------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StallSlot:
+    """A slot of another shop's machine as a person standing there sees it."""
+
+    slot: str
+    sku: str | None
+    price_cents: int
+    in_stock: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StallView:
+    shop: str
+    machine: str
+    online: bool
+    slots: tuple[StallSlot, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TradeOffer:
+    """Goods for money between two shopkeepers. `side` is the offerer's: "sell" (the offerer gives
+    the goods) or "buy" (the offerer pays). Nothing moves until the other side accepts; then goods
+    and money move together."""
+
+    offer_id: str
+    from_shop: str
+    to_shop: str
+    side: str
+    sku: str
+    quantity: int
+    unit_price_cents: int
+    memo: str
+    status: str  # "open", "accepted", "declined", "expired"
+    expires_at: datetime
+
+    @property
+    def total_cents(self) -> int:
+        return self.quantity * self.unit_price_cents

@@ -293,3 +293,50 @@ class DeadLettered(Event):
     topic: str
     reason: str
     raw: bytes
+
+
+# --- between shopkeepers (arena) ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TransferSent(Event):
+    """Money sent to another shopkeeper: irreversible."""
+
+    kind: ClassVar[str] = "transfer_sent"
+    transfer_id: str
+    to_shop: str
+    amount_cents: int
+    memo: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TransferReceived(Event):
+    kind: ClassVar[str] = "transfer_received"
+    transfer_id: str
+    from_shop: str
+    amount_cents: int
+    memo: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GoodsSent(Event):
+    """Units from storage sold to another shopkeeper in an accepted trade (money came in with them)."""
+
+    kind: ClassVar[str] = "goods_sent"
+    trade_id: str
+    to_shop: str
+    sku: str
+    quantity: int
+    unit_price_cents: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GoodsReceived(Event):
+    """Units bought from another shopkeeper into storage (money went out with them)."""
+
+    kind: ClassVar[str] = "goods_received"
+    trade_id: str
+    from_shop: str
+    sku: str
+    quantity: int
+    unit_price_cents: int

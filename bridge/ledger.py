@@ -31,8 +31,10 @@ FEES = "fees"
 REFUNDS = "refunds"
 LOSSES = "losses"
 DEPOSITS = "customer_deposits"
+TRANSFERS = "transfers"  # money sent to (debit) and received from (credit) other shopkeepers
+TRADES = "trades"  # goods sold to other shopkeepers: the price in (credit), their cost out (debit)
 ACCOUNTS = (BANK, CARD_PENDING, MACHINE_CASH, INVENTORY, PREPAID, EQUITY, REVENUE, COGS, FEES,
-            REFUNDS, LOSSES, DEPOSITS)
+            REFUNDS, LOSSES, DEPOSITS, TRANSFERS, TRADES)
 STORAGE = "storage"
 
 
@@ -92,6 +94,9 @@ class Ledger:
             ev.PaymentReceived: self._payment_received, ev.RefundIssued: self._refund,
             ev.CapitalIn: self._capital, ev.TaskCompleted: self._task_completed,
             ev.FeeMissed: self._fee_missed, ev.HandedOver: self._handed_over,
+            ev.TransferSent: self._transfer_sent,
+            ev.TransferReceived: self._transfer_received, ev.GoodsSent: self._goods_sent,
+            ev.GoodsReceived: self._goods_received,
         }
 
     @classmethod
@@ -308,6 +313,26 @@ class Ledger:
 
     def _refund(self, e: ev.RefundIssued) -> None:
         self._line(e, REFUNDS, BANK, e.amount_cents, memo=e.reason)
+
+    def _transfer_sent(self, e: ev.TransferSent) -> None:
+        self._line(e, TRANSFERS, BANK, e.amount_cents, memo=f"{e.transfer_id} to {e.to_shop}")
+
+    def _transfer_received(self, e: ev.TransferReceived) -> None:
+        self._line(e, BANK, TRANSFERS, e.amount_cents, memo=f"{e.transfer_id} from {e.from_shop}")
+
+    def _goods_sent(self, e: ev.GoodsSent) -> None:
+        self._line(e, BANK, TRADES, e.quantity * e.unit_price_cents, e.sku, e.quantity, e.trade_id)
+        self._line(e, TRADES, INVENTORY, self._consume(e.sku, e.quantity), e.sku, e.quantity, e.trade_id)
+        self._move_stock(STORAGE, e.sku, -e.quantity)
+
+    def _goods_received(self, e: ev.GoodsReceived) -> None:
+        self._line(e, INVENTORY, BANK, e.quantity * e.unit_price_cents, e.sku, e.quantity, e.trade_id)
+        lot = Lot(lot_id=e.id, sku=e.sku, received_at=e.ts, qty_received=e.quantity, qty_remaining=e.quantity,
+                  unit_cost_cents=e.unit_price_cents, order_id=e.trade_id)
+        self.lots[e.sku].append(lot)
+        self._write_lot(lot)
+        self.last_cost[e.sku] = e.unit_price_cents
+        self._move_stock(STORAGE, e.sku, e.quantity)
 
     # --- orders and tasks that tools open ---------------------------------------------------
     def open_order(self, receipt: OrderReceipt, ts: datetime) -> None:

@@ -11,7 +11,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from bridge.domain import MachineView, OrderReceipt, Quote, RestockLine, SupplierInfo, TaskReceipt
+from bridge.domain import (
+    MachineView,
+    OrderReceipt,
+    Quote,
+    RestockLine,
+    StallView,
+    SupplierInfo,
+    TaskReceipt,
+    TradeOffer,
+)
 from bridge.events import Event
 
 
@@ -115,6 +124,38 @@ class EventSource(Protocol):
 
     def wait_until(self, when: datetime) -> list[Event]:
         """Let time pass until `when` (sim: jump; live: block), returning what happened."""
+        ...
+
+
+class Marketplace(Protocol):
+    """The other shopkeepers at the same location (arena runs only): look at their machines, send
+    them money, trade goods with them. Messages to them go through `Chat` (conversation "shop:<id>")."""
+
+    def shops(self) -> Sequence[str]:
+        """The other shops at the location."""
+        ...
+
+    def teammates(self) -> int:
+        """How many of the other shops are teammates (not which)."""
+        ...
+
+    def look(self, shop: str) -> StallView: ...
+
+    def send_money(self, *, to_shop: str, amount_cents: int, memo: str, idempotency_key: str) -> str:
+        """Irreversible; returns the transfer id."""
+        ...
+
+    def offer(self, *, to_shop: str, side: str, sku: str, quantity: int, unit_price_cents: int,
+              memo: str) -> TradeOffer: ...
+
+    def accept(self, offer_id: str) -> TradeOffer:
+        """Goods and money move together, or nothing moves (a ToolError says why)."""
+        ...
+
+    def decline(self, offer_id: str) -> TradeOffer: ...
+
+    def offers(self) -> Sequence[TradeOffer]:
+        """Open offers made to or by this shop."""
         ...
 
 

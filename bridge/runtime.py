@@ -92,11 +92,16 @@ class Runtime:
         self.ingest()
         while not self.outcome.ended_by:
             when, job = self.schedule.pop()
-            for event in self.backend.events.wait_until(when):
-                self._record(event)
-            getattr(self, job)()
+            self.run_job(when, job)
         self.store.flush()
         return self.outcome
+
+    def run_job(self, when: datetime, job: str) -> None:
+        """Let time pass to `when`, record what happened, and run the job (one step of `run`; an
+        arena steps several runtimes in turn)."""
+        for event in self.backend.events.wait_until(when):
+            self._record(event)
+        getattr(self, job)()
 
     def _act(self, reason: str) -> None:
         self.toolbox.turn_ended = False

@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from bridge import events as ev
 from bridge.domain import Payment, RestockLine, Size
@@ -39,10 +39,27 @@ class SlotState:
     price_cents: int = 0
 
 
+class Market(Protocol):
+    """Where the day's customers meet the machines. Alone at its location a machine sells by the
+    demand model of docs/demand-model.md (`LocalMarket`); in an arena several machines share one
+    market (sim_backend/arena/market.py)."""
+
+    def sell(self, world: SimWorld, day: int) -> None: ...
+
+
+class LocalMarket:
+    def sell(self, world: SimWorld, day: int) -> None:
+        world.sell_alone(day)
+
+
+LOCAL_MARKET = LocalMarket()
+
+
 class SimWorld:
     def __init__(self, *, scenario: Scenario, catalogue: Mapping[str, CatalogueEntry], seed: int,
-                 shop: str = "main") -> None:
+                 shop: str = "main", market: Market = LOCAL_MARKET) -> None:
         self.scenario = scenario
+        self.market = market
         self.catalogue = catalogue
         self.seed = seed
         self.shop = shop
@@ -121,6 +138,10 @@ class SimWorld:
         self._eseq += 1
         self.outbox.append(cls(id=f"{self.shop}-{self._eseq:07d}", ts=self.now, shop=self.shop, **fields))
 
+    def emit(self, cls: type[ev.Event], **fields: Any) -> None:
+        """An event from a part outside the engine (the arena's exchange), stamped now."""
+        self._emit(cls, **fields)
+
     def drain(self) -> list[ev.Event]:
         out, self.outbox = self.outbox, []
         return out
@@ -135,7 +156,7 @@ class SimWorld:
         self._schedule_day(day + 1)
 
     def _evening(self, day: int) -> None:
-        self._sell(day)
+        self.market.sell(self, day)
         fee = self.scenario.daily_fee_cents
         if fee:
             if self.bank >= fee:
@@ -150,33 +171,47 @@ class SimWorld:
                     self.bankrupt = True
         self._expire(day)
 
-    def _sell(self, day: int) -> None:
-        assert self.weather is not None
-        if not self.machine_online:
-            self.units_sold_today = 0
-            return
+    def offers(self) -> dict[str, list[SlotState]]:
+        """Products in stock and the slots holding them, cheapest slot first."""
         offers: dict[str, list[SlotState]] = {}
         for s in self.slots.values():
             if s.sku and s.count > 0:
                 offers.setdefault(s.sku, []).append(s)
-        n_distinct = len(offers)
+        for slots in offers.values():
+            if len(slots) > 1:
+                slots.sort(key=lambda s: (s.price_cents, s.slot))
+        return offers
+
+    def sell_units(self, slots: list[SlotState], units: int) -> int:
+        """Sell up to `units` from the given slots, cheapest first; returns the units sold."""
         card_share = self.scenario.machine.card_share
+        sold = 0
+        for s in slots:
+            if not units:
+                break
+            take = min(units, s.count)
+            units -= take
+            self._sale(s, take, card_share)
+            sold += take
+        return sold
+
+    def sell_alone(self, day: int) -> None:
+        assert self.weather is not None
+        if not self.machine_online:
+            self.units_sold_today = 0
+            return
+        offers = self.offers()
+        n_distinct = len(offers)
         sold_total = 0
         for sku in sorted(offers):
-            slots = sorted(offers[sku], key=lambda s: (s.price_cents, s.slot))
+            slots = offers[sku]
             entry = self.catalogue[sku]
             exp = expected_units(base=entry.hidden.base_daily_sales, price_cents=slots[0].price_cents,
                                  reference_cents=entry.product.reference_price_cents,
                                  elasticity=entry.hidden.elasticity, category=entry.product.category,
                                  weather=self.weather, n_distinct=n_distinct)
             units = draw_units(self.rng_demand, exp, sum(s.count for s in slots))
-            for s in slots:
-                if not units:
-                    break
-                take = min(units, s.count)
-                units -= take
-                self._sale(s, take, card_share)
-                sold_total += take
+            sold_total += self.sell_units(slots, units)
         self.units_sold_today = sold_total
 
     def _sale(self, s: SlotState, units: int, card_share: float) -> None:
