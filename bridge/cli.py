@@ -47,13 +47,22 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--scenario", default="vb1", help="built-in scenario name or a TOML file (default vb1)")
     sim.add_argument("--days", type=_positive, help="days to run (default: the scenario's)")
     sim.add_argument("--seed", type=_seed, default=7)
-    sim.add_argument("--policy", default="baseline", help="baseline or oracle")
+    sim.add_argument("--policy", default="baseline", help="baseline, oracle, llm or scripted:FILE")
     sim.add_argument("--out", type=Path, default=Path("runs"), help="folder for run folders (default runs/)")
     sim.add_argument("--name", default="", help="run folder name (default: scenario-policy-seed-time)")
     sim.add_argument("--db", default="", help="SQLAlchemy URL of the store (default: SQLite in the run folder)")
     sim.add_argument("--guardrails", type=Path, help="guardrail policy file (default: built-in defaults)")
     sim.add_argument("--json", action="store_true", help="print the summary as one JSON object on stdout")
     sim.add_argument("--no-charts", action="store_true", help="skip the PNG charts")
+    sim.add_argument("--model", default="", help="--policy llm: the Anthropic model (default claude-sonnet-4-6)")
+    sim.add_argument("--llm-base-url", default="",
+                     help="--policy llm: an Anthropic-compatible endpoint (default $ANTHROPIC_BASE_URL, else Anthropic)")
+    sim.add_argument("--llm-charge-tokens", action="store_true",
+                     help="--policy llm: bill output tokens to the shop's bank weekly at $100 per million")
+
+    tr = sub.add_parser("transcript", help="print an llm run's transcript: tool calls, results, refusals, tokens")
+    tr.add_argument("run", help="the run folder (or its transcript.jsonl)")
+    tr.add_argument("--width", type=_positive, default=160, help="characters of each text or result shown")
 
     bench = sub.add_parser("bench", help="benchmarks: figures, not pass/fail")
     bsub = bench.add_subparsers(dest="bench", required=True, parser_class=OneLineParser)
@@ -154,6 +163,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bridge.compose_arena import run_arena_command
 
             return run_arena_command(args)
+        if args.command == "transcript":
+            from bridge.llm.transcript import format_transcript, read_transcript
+
+            for line in format_transcript(read_transcript(args.run), width=args.width):
+                print(line)
+            return 0
         if args.command == "gate":
             from bridge.gate.cli import run_gate_command
 
@@ -213,9 +228,17 @@ def _sim(args: argparse.Namespace) -> int:
     from bridge.progress import DayProgress
     from bridge.settings import SimSettings
 
+    llm = None
+    if args.policy == "llm":
+        from bridge.llm.adapter import api_key_from_env
+        from bridge.llm.settings import LlmSettings
+
+        api_key_from_env()  # no key: one clear line before any work
+        llm = LlmSettings(model=args.model or LlmSettings().model, base_url=args.llm_base_url,
+                          charge_output_tokens=args.llm_charge_tokens)
     settings = SimSettings(scenario=args.scenario, days=args.days, seed=args.seed, policy=args.policy,
                            db_url=args.db, out_dir=args.out, run_name=args.name,
-                           guardrails_path=args.guardrails, charts=not args.no_charts)
+                           guardrails_path=args.guardrails, charts=not args.no_charts, model=args.model, llm=llm)
     try:
         progress = DayProgress(total=None)
         sim = build_sim(settings, on_day=progress.update)

@@ -28,7 +28,7 @@ from bridge.tools.shop import ShopTools
 from scheduler.jobs import shop_jobs
 from scheduler.virtual import VirtualSchedule
 
-POLICIES = ("baseline", "oracle", "scripted:FILE")
+POLICIES = ("baseline", "oracle", "llm", "scripted:FILE")
 SIM_FLUSH_DAYS = 30  # the simulator writes its books in monthly batches (and at the end)
 
 
@@ -78,6 +78,7 @@ class SimRun:
             "run_seconds": round(self.run_seconds, 4), "run_dir": str(self.run_dir),
             **market_fields(self.world, self.ledger),
             **shopfront_fields(self.world, self.ledger, self.toolbox, list(self.toolbox_groups)),
+            **(self.policy.summary_fields() if hasattr(self.policy, "summary_fields") else {}),
         }
 
 
@@ -134,9 +135,13 @@ def build_sim(settings: SimSettings, *, on_day: Any = None) -> SimRun:
         from bridge.tools.service import ServiceTools
 
         groups += [ServiceTools(shop=tools), CustomerTools(shop=tools)]
+    llm = None
+    if settings.policy == "llm":
+        llm = _build_llm(settings, world=world, guard=guard, store=store, ledger=ledger, run_dir=run_dir)
+        groups += llm.tool_groups
     toolbox = Toolbox(tools=groups, context=tools, guardrails=Guardrails(guard), clock=backend.clock, store=store,
                       shop=world.shop, run_id=run_id)
-    policy = build_policy(settings.policy, world=world, guard=guard)
+    policy = llm.policy if llm is not None else build_policy(settings.policy, world=world, guard=guard)
     schedule = VirtualSchedule(shop_jobs(scenario.tz), start=world.now,
                                only=("open_day", "close_day", "weekly_review", "reminders"))
     limits = RunLimits(days=scenario.days, max_messages=scenario.max_messages,
@@ -150,6 +155,18 @@ def build_sim(settings: SimSettings, *, on_day: Any = None) -> SimRun:
                           on_event=events.append if events is not None else None, on_day=on_day,
                           flush_every_days=SIM_FLUSH_DAYS)
     return sim
+
+
+def _build_llm(settings: SimSettings, *, world: Any, guard: GuardrailPolicy, store: Store, ledger: Ledger,
+               run_dir: Path) -> Any:
+    from bridge.llm.settings import LlmSettings
+    from bridge.llm.wiring import build_llm
+
+    llm_settings = settings.llm or (LlmSettings(model=settings.model) if settings.model else LlmSettings())
+    return build_llm(settings=llm_settings, guard=guard, shop=world.shop, store=store, books=ledger,
+                     now=lambda: world.now, run_dir=run_dir, charge=world.charge,
+                     max_messages=min(world.scenario.max_messages, llm_settings.max_messages),
+                     llm=settings.llm_client)
 
 
 def write_report(sim: SimRun, summary: dict[str, Any], *, charts: ChartWorker | None = None) -> None:

@@ -105,6 +105,8 @@ class GuardContext(Protocol):
 
     def now(self) -> datetime: ...
 
+    # optional: `slot_price(machine, slot) -> int | None`, the price a slot has now (restock checks it)
+
     def approval(self, approval_id: str) -> ApprovalDecided | None:
         """A decision a person with the approver role made (from an ApprovalDecided event)."""
         ...
@@ -136,10 +138,17 @@ class Guardrails:
         self._price(ctx, ctx.sku_at(args.get("machine", ""), args["slot"]), int(args["price_cents"]))
 
     def restock(self, ctx: GuardContext, args: dict[str, Any]) -> None:
-        """A price set while loading passes the same rules as set_price, for the product loaded."""
+        """A price set while loading passes the same rules as set_price, for the product loaded; with
+        no price, the slot keeps its price, which must then pass them for the new product (a price
+        set on an empty slot was checked against no product)."""
+        slot_price = getattr(ctx, "slot_price", None)
         for line in args["slots"]:
             if line.get("price_cents") is not None:
                 self._price(ctx, line["sku"], int(line["price_cents"]))
+            elif slot_price is not None:
+                current = slot_price(args.get("machine", ""), line["slot"])
+                if current:
+                    self._price(ctx, line["sku"], int(current))
 
     def _price(self, ctx: GuardContext, sku: str | None, price: int) -> None:
         p = self.policy

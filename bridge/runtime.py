@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Protocol
 
 from bridge import events as ev
+from bridge.errors import ConfigError
 from bridge.ledger import BANK, CARD_PENDING, INVENTORY, MACHINE_CASH, PREPAID, Ledger
 from bridge.policies.base import Policy
 from bridge.ports import Backend
@@ -107,6 +108,8 @@ class Runtime:
         self.toolbox.turn_ended = False
         try:
             used = self.policy.act(self.toolbox, reason=reason)
+        except ConfigError:
+            raise  # a setting is wrong (an LLM key the API refuses): every session would fail alike
         except Exception as crash:  # a crash is recorded, and the shop carries on tomorrow
             self.outcome.crashes.append(f"{self.backend.clock.now().isoformat()} {reason}: {crash!r}")
             used = 1

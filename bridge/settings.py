@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -20,4 +21,6 @@ class SimSettings:
     charts: bool = True
     events_log: bool = True
     model: str = ""
+    llm: Any = None  # bridge.llm.settings.LlmSettings for --policy llm (typed Any: no LLM import on other paths)
+    llm_client: Any = None  # an LLM port to use instead of the Anthropic adapter (tests)
     extra: dict[str, str] = field(default_factory=dict)

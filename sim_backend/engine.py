@@ -292,6 +292,15 @@ class SimWorld:
         self._emit(ev.DeliveryReceived, order_id=sh.order_id, supplier=sh.supplier, sku=sh.sku,
                    quantity=sh.quantity, unit_cost_cents=sh.unit_cost_cents)
 
+    def charge(self, amount_cents: int, reason: str) -> int:
+        """A charge outside the daily cycle (the LLM's output tokens, Vending-Bench 2): as much of
+        `amount_cents` as the bank holds; returns what was paid."""
+        paid = min(amount_cents, max(self.bank, 0))
+        if paid > 0:
+            self.bank -= paid
+            self._emit(ev.FeeCharged, amount_cents=paid, reason=reason)
+        return paid
+
     def new_task(self) -> str:
         self._tseq += 1
         return f"task-{self._tseq:05d}"

@@ -219,3 +219,33 @@ class SlotTelemetry(SQLModel, table=True):
     price_cents: int
     snapshot_at: datetime = ts_field()
     updated_at: datetime = ts_field()
+
+
+class MemoryScratchpad(SQLModel, table=True):
+    """The LLM shopkeeper's scratchpad: one free text per shop, rewritten as it likes."""
+
+    __tablename__ = "memory_scratchpad"
+    shop: str = Field(primary_key=True)
+    text: str = ""
+    updated_at: datetime = ts_field()
+
+
+class MemoryKv(SQLModel, table=True):
+    """The LLM shopkeeper's key-value memory."""
+
+    __tablename__ = "memory_kv"
+    shop: str = Field(primary_key=True)
+    key: str = Field(primary_key=True)
+    value: str
+    updated_at: datetime = ts_field()
+
+
+class MemoryNote(SQLModel, table=True):
+    """The LLM shopkeeper's notes, searched by relevance (SQLite FTS5; a word score elsewhere)."""
+
+    __tablename__ = "memory_note"
+    id: int | None = Field(default=None, primary_key=True)
+    shop: str = Field(index=True)
+    ts: datetime = ts_field()
+    text: str
+    tags: str = ""

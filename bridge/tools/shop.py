@@ -69,6 +69,11 @@ class ShopTools:
                 return s.sku
         return None
 
+    def slot_price(self, machine: str, slot: str) -> int | None:
+        m = self.backend.machines.get(machine or self.default_machine)
+        found = next((s for s in m.view().slots if s.slot == slot), None) if m is not None else None
+        return found.price_cents if found is not None else None
+
     def category(self, sku: str) -> str | None:
         p = self.products.get(sku)
         return p.category if p else None

@@ -9,6 +9,7 @@ and whether it carries a `cache_control` breakpoint.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -81,11 +82,10 @@ def segments(body: Mapping[str, Any]) -> list[Segment]:
             units.append(({"role": msg.get("role"), "block": block}, _cc(block)))
     out = []
     for content, cc in units:
-        plain = _strip_cc(content)
+        key = _canonical(_strip_cc(content))
         ttl = str(cc.get("ttl", "5m")) if isinstance(cc, dict) else None
-        out.append(
-            Segment(tokens=estimate_tokens(plain), breakpoint=cc is not None, ttl=ttl, key=_canonical(plain))
-        )
+        tokens = max(1, math.ceil(len(key) / 4))  # estimate_tokens, on the JSON already made
+        out.append(Segment(tokens=tokens, breakpoint=cc is not None, ttl=ttl, key=key))
     return out
 
 
@@ -281,6 +281,17 @@ def _missing_results(index: int, ids: list[str]) -> Violation:
     )
 
 
+@functools.lru_cache(maxsize=4096)
+def _schema_problem(schema_json: str) -> str | None:
+    """Why a schema is invalid, or None; memoised, since a client sends the same tools every request
+    and checking a schema costs milliseconds."""
+    try:
+        jsonschema.Draft202012Validator.check_schema(json.loads(schema_json))
+    except jsonschema.SchemaError as err:
+        return str(err.message)
+    return None
+
+
 def _check_tools(tools: Any, tool_choice: Any) -> list[Violation]:
     if tools is None:
         tools = []
@@ -313,13 +324,10 @@ def _check_tools(tools: Any, tool_choice: Any) -> list[Violation]:
                 Violation(rule="tool_schema", message=f"{where}.input_schema.type: Input should be 'object'")
             )
             continue
-        try:
-            jsonschema.Draft202012Validator.check_schema(schema)
-        except jsonschema.SchemaError as err:
+        problem = _schema_problem(_canonical(schema))
+        if problem is not None:
             found.append(
-                Violation(
-                    rule="tool_schema", message=f"{where}.input_schema: JSON schema is invalid: {err.message}"
-                )
+                Violation(rule="tool_schema", message=f"{where}.input_schema: JSON schema is invalid: {problem}")
             )
     if isinstance(tool_choice, dict):
         kind = tool_choice.get("type")

@@ -51,6 +51,7 @@ class JsonHandler(BaseHTTPRequestHandler):
     """Helpers shared by the fakes: body reading and JSON replies; quiet logs."""
 
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms wait for a delayed ACK
 
     @property
     def state(self) -> Any:
