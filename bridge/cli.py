@@ -128,6 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     live = sub.add_parser("live", help="run the live bridge with the adapters a config file names")
     live.add_argument("--config", type=Path, required=True, help="TOML file (see ops/live.example.toml)")
+    live.add_argument("--shadow", action="store_true",
+                      help="the shopkeeper decides but every WRITE tool is only recorded (see vend shadow-report)")
 
     status = sub.add_parser("status", help="sales, dead letters and machines from a store")
     status.add_argument("--db", required=True, help="SQLAlchemy URL of the store, e.g. sqlite:///vend-live.db")
@@ -156,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "live":
             from bridge.compose_live import run_live
 
-            return run_live(args.config)
+            return run_live(args.config, shadow=args.shadow)
         if args.command == "status":
             return _status(args)
         if args.command == "arena":

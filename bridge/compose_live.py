@@ -1,27 +1,59 @@
-"""The live half of the composition root: wires the configured adapters to the store and the ingest loop.
+"""The live half of the composition root: ONE process with the configured machines (MQTT), payments
+(Stripe), chat and physical work (Slack), the store, the shopkeeper (policy + guardrails), the
+scheduler and the inbound HTTP server.
 
-With bridge/compose.py, the only module of `bridge` that imports `hardware_adapters` (and so paho).
-Sections of the config that are absent are adapters left out; Slack, Stripe and the LLM join here
-from their own issues.
+With bridge/compose.py, the only module of `bridge` that imports `hardware_adapters` (and so paho,
+slack-bolt, stripe). Sections of the config that are absent are adapters left out.
+
+Threads: the core thread owns the books (ingest loop, jobs, machine commands; bridge/live_core.py);
+paho's network thread; APScheduler's job thread (hands each job to the core); uvicorn's thread (Slack
+and Stripe handlers queue events for the core). The main thread waits for SIGTERM/SIGINT, then stops
+intake (HTTP), lets a running job finish (scheduler), commits (core), disconnects (MQTT) and exits.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import re
 import signal
+import socket
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from datetime import time as dtime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import text
+
 from bridge import events as ev
+from bridge.errors import AdapterError, ConfigError
+from bridge.guardrails import GuardrailPolicy, Guardrails
 from bridge.ledger import Ledger
 from bridge.live import IngestLoop, MachineBook, status_report
-from bridge.live_config import LiveConfig
+from bridge.live_config import LiveConfig, secret
+from bridge.live_core import CoreLoop, CoreMachine, LiveHost, LivePump, MergedSource, as_telemetry
+from bridge.live_parts import LIVE_LIMITS, NoChat, NoPayments, NoPhysicalWork, OpsProcurement, day_logger
+from bridge.policies.base import Policy
+from bridge.ports import Backend
+from bridge.runtime import Runtime
 from bridge.store import Store
+from bridge.tools.executor import Toolbox
+from bridge.tools.service import ServiceTools
+from bridge.tools.shop import ShopTools
+
+log = logging.getLogger("vendbridge.live")
+JOB_NAMES = ("open_day", "close_day", "weekly_review", "reminders")
+
+
+class _FiredBySchedulerOnly:
+    def pop(self) -> tuple[datetime, str]:
+        raise RuntimeError("live jobs are fired by the LiveScheduler")
 
 
 @dataclass(slots=True)
@@ -31,89 +63,387 @@ class LiveBridge:
     ledger: Ledger
     book: MachineBook
     fleet: Any  # hardware_adapters.mqtt_machine.MqttFleet, or None without machines
-    loop: IngestLoop | None
+    loop: IngestLoop
+    inbox: Any = None  # hardware_adapters.live.EventQueue: Slack's and Stripe's events
+    core: CoreLoop | None = None
+    shadow: bool = False
+    tools: ShopTools | None = None
+    toolbox: Toolbox | None = None
+    runtime: Runtime | None = None
+    policy: Policy | None = None
+    host: LiveHost | None = None
+    scheduler: Any = None  # scheduler.live.LiveScheduler
+    slack: Any = None  # hardware_adapters.slack.app.SlackBridge
+    stripe: Any = None
+    routes: list[Any] = field(default_factory=list)
+    slack_auth: str = "not checked"
+    http_port: int = 0
+    _server: Any = None
+    _http_thread: threading.Thread | None = None
+    _socket: Any = None
 
+    # --- running -----------------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
-        if self.loop is None:
-            stop.wait()
-            return
+        """The ingest loop on this thread only (no shopkeeper): what the MQTT tests drive."""
         self.loop.run(stop)
 
+    def serve(self, stop: threading.Event) -> None:
+        """Everything, until `stop` is set; then the orderly stop (see the module docstring)."""
+        assert self.core is not None
+        core_stop = threading.Event()
+        core_thread = self.core.start(core_stop)
+        try:
+            self._check_slack()
+            if self.scheduler is not None:
+                self.scheduler.start()
+            self._start_http()
+            log.info("vend live started", extra=self._started_fields())
+            while not stop.wait(0.5):
+                if not core_thread.is_alive():
+                    raise RuntimeError("the core loop stopped; see the error above")
+        finally:
+            log.info("vend live stopping")
+            self._stop_http()
+            if self._socket is not None:
+                self._socket.close()
+            if self.scheduler is not None:
+                self.scheduler.shutdown(wait=True)  # a running job finishes first
+            core_stop.set()
+            core_thread.join(timeout=60)
+
+    def _started_fields(self) -> dict[str, Any]:
+        return {"machines": [m.id for m in self.config.machines], "policy": self.config.policy.name,
+                "shadow": self.shadow, "http": f"{self.config.http.host}:{self.http_port}",
+                "slack": self.config.slack.mode if self.config.slack else None,
+                "stripe": self.stripe is not None, "store": _masked(self.store.url)}
+
+    def _check_slack(self) -> None:
+        if self.slack is None:
+            return
+        try:
+            who = self.slack.client.auth_test()
+            self.slack_auth = f"ok ({who.get('team', '')}/{who.get('user', '')})"
+        except Exception as err:  # health reports it; the process keeps running (Slack may come back)
+            self.slack_auth = f"failed: {type(err).__name__}"
+            log.error("slack auth failed", extra={"error": str(err)})
+        if self.config.slack is not None and self.config.slack.mode == "socket":
+            self._socket = self.slack.socket_mode()
+            self._socket.connect()
+
+    def _start_http(self) -> None:
+        import uvicorn
+
+        from bridge.http import build_http_app
+
+        app = build_http_app(routes=self.routes, health=self.health)
+        sock = socket.socket(socket.AF_INET6 if ":" in self.config.http.host else socket.AF_INET)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self.config.http.host, self.config.http.port))
+        except OSError as err:
+            sock.close()
+            raise ConfigError(f"http: cannot listen on {self.config.http.host}:{self.config.http.port}: "
+                              f"{err.strerror}") from None
+        self.http_port = sock.getsockname()[1]
+        self._server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="off", access_log=False))
+        self._http_thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
+                                             name="vend-http", daemon=True)
+        self._http_thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._http_thread.is_alive():
+                raise AdapterError("the HTTP server did not start")
+            time.sleep(0.01)
+        log.info("http listening", extra={"host": self.config.http.host, "port": self.http_port})
+
+    def _stop_http(self) -> None:
+        if self._server is not None and self._http_thread is not None:
+            self._server.should_exit = True
+            self._http_thread.join(timeout=10)
+
     def close(self) -> None:
-        if self.loop is not None:
-            self.loop.commit()
+        self.loop.commit()
         if self.fleet is not None:
             self.fleet.stop()
         self.store.close()
 
+    # --- jobs and health ---------------------------------------------------------------------------
+    def run_job(self, name: str, day: date | None = None) -> dict[str, Any]:
+        """Run a job now, for the period of `day` (the shop's day; default: the latest due)."""
+        if self.scheduler is None:
+            raise ConfigError("the scheduler is off ([scheduler] enabled = false)")
+        at = None
+        if day is not None:
+            at = datetime.combine(day, dtime(23, 59, 59), tzinfo=self.ledger.tz)
+        ran = self.scheduler.run_job(name, at=at)
+        return {"ran": ran, "day": day.isoformat() if day else None}
+
+    def health(self) -> dict[str, Any]:
+        parts: dict[str, dict[str, Any]] = {}
+        if self.fleet is not None:
+            link = self.fleet.link
+            parts["mqtt"] = {"ok": link.connected.is_set(), "broker": f"{link.host}:{link.port}",
+                             "machines": {m: self.fleet.view(m).online for m in self.fleet.machines}}
+        if self.slack is not None:
+            assert self.config.slack is not None
+            parts["slack"] = {"ok": self.slack_auth.startswith("ok"), "mode": self.config.slack.mode,
+                              "auth": self.slack_auth}
+        parts["stripe"] = {"ok": True, "configured": self.stripe is not None}
+        if self.scheduler is not None:
+            sched = self.scheduler.scheduler
+            parts["scheduler"] = {"ok": bool(sched.running), "running": bool(sched.running), "next": {
+                j: (n.isoformat() if (n := self.scheduler.next_run(j)) else None) for j in self.scheduler.jobs}}
+        else:
+            parts["scheduler"] = {"ok": True, "running": False, "enabled": False}
+        last = self.loop.last_event_at
+        parts["ingest"] = {"ok": self.core is not None and self.core.running, "recorded": self.loop.recorded,
+                           "duplicates": self.loop.duplicates, "dead_letters": self.loop.dead_letters,
+                           "last_event_age_s": round(time.time() - last, 3) if last is not None else None}
+        parts["policy"] = {"ok": True, "name": self.config.policy.name, "shadow": self.shadow,
+                           "crashes": len(self.runtime.outcome.crashes) if self.runtime else 0}
+        return {"ok": all(p["ok"] for p in parts.values()), "shop": self.config.bridge.shop, **parts}
+
+
+def _masked(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "(unparsable URL)"
+
+
+# --- building ---------------------------------------------------------------------------------------
+
 
 def build_live(config: LiveConfig, *, on_commit: Callable[[Sequence[ev.Event], float], None] | None = None,
-               start: bool = True) -> LiveBridge:
+               start: bool = True, shadow: bool = False) -> LiveBridge:
     """Wire the live bridge; `start` connects to the broker (in the background: a broker that is down
-    is retried, never fatal)."""
+    is retried, never fatal). The scheduler, the HTTP server and the core thread start in `serve()`."""
+    from hardware_adapters.live import EventQueue, SystemClock
+
     b = config.bridge
-    store = Store(url=b.db)
+    tz = ZoneInfo(b.tz)
+    store = Store(url=config.db_url())
     now = datetime.now(UTC)
-    store.upsert("run_info", {"run_id": f"live-{now:%Y%m%dT%H%M%S%f}", "shop": b.shop, "started_at": now,
-                              "mode": "live", "scenario": "", "policy": "", "seed": 0,
-                              "settings_json": config.model_dump_json(include={"bridge", "machines"})})
-    ledger = Ledger.load(shop=b.shop, store=store, tz=ZoneInfo(b.tz))  # the books so far, after a restart
+    run_id = f"{'shadow' if shadow else 'live'}-{now:%Y%m%dT%H%M%S%f}"
+    store.upsert("run_info", {"run_id": run_id, "shop": b.shop, "started_at": now,
+                              "mode": "shadow" if shadow else "live", "scenario": "", "policy": config.policy.name,
+                              "seed": 0, "settings_json": config.model_dump_json(include={"bridge", "machines",
+                                                                                           "policy"})})
+    ledger = Ledger.load(shop=b.shop, store=store, tz=tz)  # the books so far, after a restart
     book = MachineBook(shop=b.shop, store=store)
     for m in config.machines:
         book.register(m.id)
     store.flush()
-    fleet = loop = None
-    if config.mqtt is not None and config.machines:
-        from hardware_adapters.mqtt_link import MqttLink
-        from hardware_adapters.mqtt_machine import MqttFleet
+    fleet = _fleet(config, book) if config.mqtt is not None and config.machines else None
+    inbox = EventQueue()
+    people_confirm = config.slack is not None and not shadow  # Slack tasks book restocks and collections
+    core_ref: list[CoreLoop] = []
+    source = MergedSource(inbox=inbox, fleet=fleet, translate=as_telemetry if people_confirm else None,
+                          interrupted=lambda: bool(core_ref) and core_ref[0].has_work())
+    loop = IngestLoop(source=source, ledger=ledger, store=store, book=book, max_batch=b.max_batch,
+                      max_delay_s=b.max_delay_ms / 1000, on_commit=on_commit)
+    core = CoreLoop(loop=loop)
+    core_ref.append(core)
+    live = LiveBridge(config=config, store=store, ledger=ledger, book=book, fleet=fleet, loop=loop, inbox=inbox,
+                      core=core, shadow=shadow)
+    clock = SystemClock()
+    machines = dict(fleet.machines) if fleet is not None else {}
+    if config.slack is not None:
+        live.slack = _slack(config, clock=clock, ledger=ledger, store=store, inbox=inbox,
+                            machines={k: CoreMachine(machine=m, core=core) for k, m in machines.items()})
+        if config.slack.mode == "http":
+            live.routes.append(live.slack.http_route())
+    payments: Any = NoPayments()
+    if config.stripe is not None:
+        live.stripe, route = _stripe(config, store=store, inbox=inbox)
+        payments = live.stripe
+        live.routes.append(route)
+    if machines:
+        _shopkeeper(live, config, clock=clock, machines=machines, payments=payments, run_id=run_id)
+    else:
+        log.warning("no machines configured: the shopkeeper and the scheduler do not run")
+    token = config.http.admin_token_env
+    if live.scheduler is not None and os.environ.get(token):
+        from bridge.http import jobs_route
 
-        q = config.mqtt
-        link = MqttLink(host=q.host, port=q.port, username=q.username, password=q.password(),
-                        client_id=q.client_id, session_expiry_s=q.session_expiry_s,
-                        receive_maximum=q.receive_maximum, reconnect_delay_s=(1, q.reconnect_max_s))
-        fleet = MqttFleet(link=link, machines={m.id: m.planogram for m in config.machines}, shop=b.shop,
-                          command_timeout_s=q.command_timeout_s, max_payload_bytes=q.max_payload_bytes,
-                          slot_capacity=max(m.slot_capacity for m in config.machines))
-        for m in config.machines:
-            fleet.seed(m.id, {slot: (r["count"], r["price_cents"], r["snapshot_at"])
-                              for (mid, slot), r in book.slots.items() if mid == m.id})
-        loop = IngestLoop(source=fleet, ledger=ledger, store=store, book=book, max_batch=b.max_batch,
-                          max_delay_s=b.max_delay_ms / 1000, on_commit=on_commit)
-        if start:
-            fleet.start()
-    return LiveBridge(config=config, store=store, ledger=ledger, book=book, fleet=fleet, loop=loop)
+        live.routes.append(jobs_route(run=live.run_job, token=os.environ[token], jobs=JOB_NAMES))
+    if start and fleet is not None:
+        fleet.start()
+    return live
 
 
-def run_live(path: Path, *, out: Any = sys.stderr) -> int:
-    """`vend live`: run until SIGTERM or SIGINT, then commit, disconnect (the broker keeps the session) and exit 0."""
+def _fleet(config: LiveConfig, book: MachineBook) -> Any:
+    from hardware_adapters.mqtt_link import MqttLink
+    from hardware_adapters.mqtt_machine import MqttFleet
+
+    q = config.mqtt
+    assert q is not None
+    link = MqttLink(host=q.host, port=q.port, username=q.username, password=q.password(),
+                    client_id=q.client_id, session_expiry_s=q.session_expiry_s,
+                    receive_maximum=q.receive_maximum, reconnect_delay_s=(1, q.reconnect_max_s))
+    fleet = MqttFleet(link=link, machines={m.id: m.planogram for m in config.machines}, shop=config.bridge.shop,
+                      command_timeout_s=q.command_timeout_s, max_payload_bytes=q.max_payload_bytes,
+                      slot_capacity=max(m.slot_capacity for m in config.machines))
+    for m in config.machines:
+        fleet.seed(m.id, {slot: (r["count"], r["price_cents"], r["snapshot_at"])
+                          for (mid, slot), r in book.slots.items() if mid == m.id})
+    return fleet
+
+
+def _slack(config: LiveConfig, *, clock: Any, ledger: Ledger, store: Store, inbox: Any, machines: dict[str, Any]) -> Any:
+    from hardware_adapters.slack.app import SlackBridge
+    from hardware_adapters.slack.settings import SlackSettings
+
+    s = config.slack
+    assert s is not None
+    settings = SlackSettings(
+        bot_token=secret(s.bot_token_env, "slack"), signing_secret=secret(s.signing_secret_env, "slack"),
+        app_token=os.environ.get(s.app_token_env, "") if s.mode == "socket" else "",
+        ops_channel=s.ops_channel, shop_channel=s.shop_channel, ops_usergroup=s.ops_usergroup,
+        base_url=s.base_url or os.environ.get("SLACK_API_URL", "") or "https://slack.com/api/",
+        shop=config.bridge.shop)
+    if s.mode == "socket" and not settings.app_token:
+        raise ConfigError(f"slack: Socket Mode needs an app-level token in {s.app_token_env}")
+    slack = SlackBridge(settings=settings, clock=clock, ledger=ledger, machines=machines, events=inbox)
+    _resume_board(slack.parts.board, ledger=ledger, store=store)
+    return slack
+
+
+_NUMBERED = re.compile(r"-(\d+)$")
+
+
+def _resume_board(board: Any, *, ledger: Ledger, store: Store) -> None:
+    """After a restart: the tasks the books still hold open can be confirmed again, and new task and
+    approval ids continue after the ones already used (a reused id would make a new confirmation look
+    like one already recorded)."""
+    from bridge.domain import RestockLine
+    from hardware_adapters.slack.board import SlackTask
+
+    used = [r["task_id"] for r in store.rows("task", shop=ledger.shop)]
+    with store.engine.connect() as conn:  # approvals leave their ids in the decisions recorded
+        used += [r[0] for r in conn.execute(text("SELECT event_id FROM processed_event WHERE event_id LIKE "
+                                                 "'slack:approval-%'"))]
+    seq = max((int(m.group(1)) for u in used if (m := _NUMBERED.search(u))), default=0)
+    tasks = []
+    for task_id, (kind, _ts, payload) in ledger.open_tasks().items():
+        if kind not in ("restock", "collect_cash") or not task_id.startswith("slack-"):
+            continue
+        lines = tuple(RestockLine(slot=ln["slot"], sku=ln["sku"], count=ln["count"], price_cents=ln.get("price_cents"))
+                      for ln in payload.get("lines", []))
+        tasks.append(SlackTask(task_id=task_id, kind=kind, machine=payload.get("machine", ""), lines=lines))
+    board.resume(tasks=tasks, seq=seq)
+
+
+def _stripe(config: LiveConfig, *, store: Store, inbox: Any) -> tuple[Any, Any]:
+    try:
+        import hardware_adapters.stripe  # noqa: F401
+    except ImportError:
+        raise ConfigError("[stripe] is configured, but this build has no Stripe adapter yet; remove the section "
+                          "(payment links and refunds then answer that payments are not configured)") from None
+    raise ConfigError("[stripe]: the Stripe adapter is present but not wired into vend live yet")
+
+
+def _shopkeeper(live: LiveBridge, config: LiveConfig, *, clock: Any, machines: dict[str, Any], payments: Any,
+                run_id: str) -> None:
+    from scheduler.jobs import shop_jobs
+    from scheduler.live import LiveScheduler
+
+    assert live.core is not None
+    guard = GuardrailPolicy.load(config.path(config.policy.guardrails)) if config.policy.guardrails \
+        else GuardrailPolicy()
+    slack = live.slack
+    backend = Backend(shop=config.bridge.shop, clock=clock, machines=machines, payments=payments,
+                      chat=slack.chat if slack else NoChat(), procurement=OpsProcurement(),
+                      physical=slack.physical if slack else NoPhysicalWork(), events=LivePump(loop=live.loop),
+                      approvals=slack.approvals if slack else None)
+    tz = live.ledger.tz
+    tools = ShopTools(backend=backend, ledger=live.ledger, products=_products(config), tz=tz)
+    toolbox = Toolbox(tools=[tools, ServiceTools(shop=tools)], guardrails=Guardrails(guard), clock=clock,
+                      store=live.store, shop=config.bridge.shop, run_id=run_id, context=tools, shadow=live.shadow)
+    live.loop.on_event = tools.observe
+    policy = build_live_policy(config, guard=guard)
+    runtime = Runtime(backend=backend, ledger=live.ledger, store=live.store, tools=tools, toolbox=toolbox,
+                      policy=policy, schedule=_FiredBySchedulerOnly(), limits=LIVE_LIMITS, on_day=day_logger)
+    after_close = None
+    if slack is not None and config.slack is not None and config.slack.daily_report and not live.shadow:
+        after_close = _daily_report(slack)
+    live.tools, live.toolbox, live.policy, live.runtime = tools, toolbox, policy, runtime
+    live.host = LiveHost(runtime=runtime, core=live.core, after_close=after_close)
+    if config.scheduler.enabled:
+        s = config.scheduler
+        live.scheduler = LiveScheduler(host=live.host, db_url=live.store.url, tz=tz, engine=live.store.engine,
+                                       name=f"shop-{config.bridge.shop}",
+                                       jobs=shop_jobs(tz, open_hour=s.open_hour, close_hour=s.close_hour,
+                                                      close_minute=s.close_minute))
+
+
+def _daily_report(slack: Any) -> Callable[[datetime | None], None]:
+    def post(_at: datetime | None) -> None:
+        try:
+            file_id = slack.dashboard.post_daily_report()
+            log.info("daily report posted", extra={"file": file_id})
+        except (AdapterError, OSError) as err:  # the close is booked; the report is an alert if it fails
+            log.error("daily report failed", extra={"error": str(err)})
+
+    return post
+
+
+def _products(config: LiveConfig) -> dict[str, Any]:
+    from sim_backend.catalogue import load_catalogue
+
+    path = config.path(config.policy.catalogue) if config.policy.catalogue else None
+    return {k: v.product for k, v in load_catalogue(path).items()}
+
+
+def build_live_policy(config: LiveConfig, *, guard: GuardrailPolicy) -> Policy:
+    name = config.policy.name
+    if name == "baseline":
+        from bridge.policies.baseline import BaselinePolicy
+
+        return BaselinePolicy(floor_markup=guard.price_floor_markup, ceiling_cents=guard.price_ceiling_cents,
+                              ceiling_markup=guard.price_ceiling_markup)
+    if name.startswith("scripted:"):
+        from bridge.policies.scripted import ScriptedPolicy
+
+        return ScriptedPolicy.from_file(config.path(name.removeprefix("scripted:")))
+    raise ConfigError(f"policy {name!r}: the LLM shopkeeper is not in this build yet; use baseline")
+
+
+# --- the command -------------------------------------------------------------------------------------
+
+
+def run_live(path: Path, *, shadow: bool = False, out: Any = sys.stderr) -> int:
+    """`vend live`: run until SIGTERM or SIGINT, then stop cleanly and exit 0."""
+    from bridge.live_log import setup_logging
+
     config = LiveConfig.load(path)
+    handler = setup_logging(secret_env_names=config.secret_env_names(), stream=out)
     stop = threading.Event()
 
-    def _stop(_sig: int, _frame: Any) -> None:
+    def _stop(sig: int, _frame: Any) -> None:
+        log.info("signal received", extra={"signal": signal.Signals(sig).name})
         stop.set()
 
     previous = {s: signal.signal(s, _stop) for s in (signal.SIGTERM, signal.SIGINT)}
-    bridge = build_live(config)
     try:
-        where = f"{config.mqtt.host}:{config.mqtt.port}" if config.mqtt else "no broker"
-        print(f"vend live: {len(config.machines)} machine(s) via {where}, store {config.bridge.db}", file=out,
-              flush=True)
-        bridge.run(stop)
+        live = build_live(config, shadow=shadow)
+        try:
+            live.serve(stop)
+        finally:
+            live.close()
+        log.info("vend live stopped", extra={"recorded": live.loop.recorded, "dead_letters": live.loop.dead_letters,
+                                             "duplicates": live.loop.duplicates})
     finally:
-        bridge.close()
         for s, h in previous.items():
             signal.signal(s, h)
-    loop = bridge.loop
-    if loop is not None:
-        print(f"vend live: stopped; {loop.recorded} events recorded ({loop.dead_letters} dead letters, "
-              f"{loop.duplicates} repeats ignored)", file=out, flush=True)
+        logging.getLogger().removeHandler(handler)
     return 0
 
 
 def live_status(db_url: str, *, shop: str = "main") -> dict[str, Any]:
     from sqlalchemy.engine import make_url
-
-    from bridge.errors import ConfigError
 
     try:
         url = make_url(db_url)

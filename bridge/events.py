@@ -295,6 +295,29 @@ class DeadLettered(Event):
     raw: bytes
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MachineRestocked(Event):
+    """The machine's own report of units loaded into a slot: telemetry only. When people confirm
+    restocks (Slack tasks), their confirmation is what the books take, so the device's report of the
+    same restock must not book it a second time."""
+
+    kind: ClassVar[str] = "machine_restocked"
+    machine: str
+    slot: str
+    sku: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MachineCashCollected(Event):
+    """The machine's own report that its cash box was emptied: telemetry only (see MachineRestocked);
+    the books take the counted amount a person confirms."""
+
+    kind: ClassVar[str] = "machine_cash_collected"
+    machine: str
+    amount_cents: int
+
+
 # --- between shopkeepers (arena) ------------------------------------------------------------
 
 

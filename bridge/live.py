@@ -54,8 +54,8 @@ class MachineBook:
 
     def observe(self, e: ev.Event) -> None:
         machine = getattr(e, "machine", None)
-        if not isinstance(machine, str):
-            return
+        if not isinstance(machine, str) or bool(getattr(e, "task_id", None)):
+            return  # not about a machine, or a person's confirmation (Slack): not the machine's telemetry
         row = self._machine(machine)
         if isinstance(e, ev.MachineStatus):
             if row["status_at"] is not None and row["status_at"] > e.ts:
@@ -66,12 +66,10 @@ class MachineBook:
                 old = self.slots.get((machine, s.slot))
                 if old is None or old["snapshot_at"] <= e.ts:
                     self._slot(machine, s.slot, s.count, s.price_cents, e.ts, e.ts)
-        elif isinstance(e, ev.Sale | ev.Restocked):
-            old = self.slots.get((machine, e.slot))
-            if old is not None and e.ts > old["snapshot_at"]:
-                delta = -e.units if isinstance(e, ev.Sale) else e.count
-                price = e.unit_price_cents if isinstance(e, ev.Sale) else old["price_cents"]
-                self._slot(machine, e.slot, max(0, old["count"] + delta), price, old["snapshot_at"], e.ts)
+        elif isinstance(e, ev.Sale):
+            self._moved(machine, e.slot, -e.units, e.unit_price_cents, e.ts)
+        elif isinstance(e, ev.MachineRestocked | ev.Restocked):
+            self._moved(machine, e.slot, e.count, None, e.ts)
         elif isinstance(e, ev.DoorChanged):
             row["door_open"] = e.open
         elif isinstance(e, ev.TemperatureReading):
@@ -79,6 +77,12 @@ class MachineBook:
         if row["last_seen_at"] is None or row["last_seen_at"] < e.ts:
             row["last_seen_at"] = e.ts
         self.store.upsert("machine", row)
+
+    def _moved(self, machine: str, slot: str, delta: int, price: int | None, at: datetime) -> None:
+        old = self.slots.get((machine, slot))
+        if old is not None and at > old["snapshot_at"]:
+            self._slot(machine, slot, max(0, old["count"] + delta), old["price_cents"] if price is None else price,
+                       old["snapshot_at"], at)
 
     def _slot(self, machine: str, slot: str, count: int, price: int, snapshot_at: datetime, at: datetime) -> None:
         row = {"machine_id": machine, "slot": slot, "shop": self.shop, "count": count, "price_cents": price,
@@ -108,6 +112,7 @@ class IngestLoop:
         self.duplicates = 0
         self.dead_letters = 0
         self.commits = 0
+        self.last_event_at: float | None = None  # wall time (time.time()) of the last event recorded
         self._pending: list[ev.Event] = []
         self._first_at = 0.0
 
@@ -130,7 +135,17 @@ class IngestLoop:
                               or time.monotonic() - self._first_at >= self.max_delay_s):
             self.commit()
 
+    def pump(self) -> None:
+        """Record everything ready now, without waiting, and commit (a job's view of the world is current)."""
+        while batch := self.source.next_batch(max_wait_s=0.0, max_items=self.max_batch):
+            self.store.prefetch_seen(e.id for e in batch)
+            for e in batch:
+                self._record(e)
+            self._pending += batch
+        self.commit()
+
     def _record(self, e: ev.Event) -> None:
+        self.last_event_at = time.time()
         if not self.ledger.record(e):
             self.duplicates += 1
             return

@@ -1,9 +1,9 @@
 """`vend live --config FILE`: the live settings, one TOML file validated by pydantic.
 
-Each adapter owns one section; a section the file leaves out is an adapter not wired. `slack`,
-`stripe` and `llm` are placeholders that their own issues replace with real models (add a section:
+Each adapter owns one section; a section the file leaves out is an adapter not wired (add a section:
 a model here, a field on `LiveConfig`, its wiring in bridge/compose_live.py). Secrets never sit in the
-file: a section names the environment variable that holds them.
+file: a section names the environment variable that holds them, read by `secret()` at start-up.
+Relative paths (guardrails, scripts, catalogue) are taken from the config file's folder.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -25,9 +25,18 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def secret(env_name: str, what: str) -> str:
+    """A secret from the environment; a missing one is a one-line ConfigError naming the variable."""
+    value = os.environ.get(env_name, "")
+    if not value:
+        raise ConfigError(f"{what}: set the environment variable {env_name}")
+    return value
+
+
 class BridgeSection(_Section):
     shop: str = "main"
     db: str = "sqlite:///vend-live.db"
+    db_env: str = "VEND_DB_URL"  # when this variable is set, its URL (which may hold a password) wins over `db`
     tz: str = "UTC"
     max_batch: Annotated[int, Field(gt=0, le=100_000)] = 2000
     max_delay_ms: Annotated[int, Field(ge=0, le=60_000)] = 50
@@ -67,13 +76,87 @@ class MachineSection(_Section):
     slot_capacity: Annotated[int, Field(gt=0, le=1000)] = 10
 
 
+class HttpSection(_Section):
+    """The one inbound HTTP server: /healthz, /slack/events, /stripe/webhook, /jobs/{name}."""
+
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, lt=65536)] = 8080  # 0: any free port (logged at start)
+    admin_token_env: str = "VEND_ADMIN_TOKEN"  # bearer token for POST /jobs/{name}; unset: the endpoint is off
+
+
+class PolicySection(_Section):
+    """Who keeps the shop: `baseline`, `scripted:FILE` or `llm`. Roll back by setting `baseline`."""
+
+    name: str = "baseline"
+    guardrails: str = ""  # guardrail policy file; empty: the built-in defaults
+    catalogue: str = ""  # products CSV (sku, name, category, ...); empty: the built-in catalogue
+
+    @field_validator("name")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        if v not in ("baseline", "llm") and not (v.startswith("scripted:") and len(v) > len("scripted:")):
+            raise ValueError(f"unknown policy {v!r} (baseline, llm or scripted:FILE)")
+        return v
+
+
+class SchedulerSection(_Section):
+    """The jobs of scheduler/jobs.py on APScheduler, in the shop's time zone ([bridge] tz)."""
+
+    enabled: bool = True
+    open_hour: Annotated[int, Field(ge=0, le=23)] = 8
+    close_hour: Annotated[int, Field(ge=0, le=23)] = 23
+    close_minute: Annotated[int, Field(ge=0, le=59)] = 55
+
+
+class SlackSection(_Section):
+    mode: Literal["http", "socket"] = "http"  # http: POST /slack/events; socket: Socket Mode (no public address)
+    ops_channel: str  # channel id for tasks, approvals, relays and the daily report
+    shop_channel: str  # channel id where customers mention the shopkeeper
+    ops_usergroup: str  # user group id whose members may confirm tasks and approve
+    bot_token_env: str = "SLACK_BOT_TOKEN"
+    signing_secret_env: str = "SLACK_SIGNING_SECRET"
+    app_token_env: str = "SLACK_APP_TOKEN"  # Socket Mode only
+    base_url: str = ""  # empty: $SLACK_API_URL, else https://slack.com/api/
+    daily_report: bool = True  # post the day's figures and chart at the close
+
+
+class StripeSection(_Section):
+    api_key_env: str = "STRIPE_API_KEY"
+    webhook_secret_env: str = "STRIPE_WEBHOOK_SECRET"
+    base_url: str = ""  # empty: $STRIPE_API_URL, else Stripe's own
+    currency: str = "usd"
+
+
 class LiveConfig(_Section):
     bridge: BridgeSection = Field(default_factory=BridgeSection)
+    http: HttpSection = Field(default_factory=HttpSection)
+    policy: PolicySection = Field(default_factory=PolicySection)
+    scheduler: SchedulerSection = Field(default_factory=SchedulerSection)
     mqtt: MqttSection | None = None
     machines: list[MachineSection] = Field(default_factory=list)
-    slack: dict[str, Any] | None = None  # its own issue gives it a model
-    stripe: dict[str, Any] | None = None
-    llm: dict[str, Any] | None = None
+    slack: SlackSection | None = None
+    stripe: StripeSection | None = None
+    llm: dict[str, Any] | None = None  # the LLM shopkeeper's own issue gives it a model
+    source: Path | None = Field(default=None, exclude=True)  # the file it was loaded from
+
+    def path(self, value: str) -> Path:
+        """A path from the file, relative to the file's folder."""
+        p = Path(value)
+        return p if p.is_absolute() or self.source is None else self.source.parent / p
+
+    def db_url(self) -> str:
+        return os.environ.get(self.bridge.db_env, "") or self.bridge.db
+
+    def secret_env_names(self) -> list[str]:
+        """Every environment variable the config reads a secret from (the logs redact their values)."""
+        names = [self.bridge.db_env, self.http.admin_token_env]
+        if self.mqtt is not None:
+            names.append(self.mqtt.password_env)
+        if self.slack is not None:
+            names += [self.slack.bot_token_env, self.slack.signing_secret_env, self.slack.app_token_env]
+        if self.stripe is not None:
+            names += [self.stripe.api_key_env, self.stripe.webhook_secret_env]
+        return [*names, "ANTHROPIC_API_KEY"]
 
     @model_validator(mode="after")
     def _machines_need_a_broker(self) -> LiveConfig:
@@ -95,7 +178,7 @@ class LiveConfig(_Section):
         except tomllib.TOMLDecodeError as err:
             raise ConfigError(f"{path}: not valid TOML: {err}") from None
         try:
-            return cls.model_validate(raw)
+            return cls.model_validate(raw).model_copy(update={"source": Path(path).resolve()})
         except ValidationError as err:
             first = err.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "(top level)"

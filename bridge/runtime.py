@@ -102,7 +102,7 @@ class Runtime:
         arena steps several runtimes in turn)."""
         for event in self.backend.events.wait_until(when):
             self._record(event)
-        getattr(self, job)()
+        getattr(self, job)(at=when)
 
     def _act(self, reason: str) -> None:
         self.toolbox.turn_ended = False
@@ -118,22 +118,24 @@ class Runtime:
             self.outcome.ended_by = "message_cap"
 
     # --- jobs (scheduler.jobs.JobHost) ----------------------------------------------------------
-    def open_day(self) -> None:
+    def open_day(self, at: datetime | None = None) -> None:
         self._act("open_day")
 
-    def weekly_review(self) -> None:
+    def weekly_review(self, at: datetime | None = None) -> None:
         if not self.outcome.ended_by:
             self._act("weekly_review")
 
-    def reminders(self) -> None:
+    def reminders(self, at: datetime | None = None) -> None:
         if (self.tools.inbox or self.tools.notices) and not self.outcome.ended_by:
             self._act("messages")
 
-    def close_day(self) -> None:
+    def close_day(self, at: datetime | None = None) -> None:
+        """Book the close of the day that `at` (the fire time the run stands for) falls in; without
+        it, today's. A close caught up after midnight books the day it was due, not the clock's."""
         self.ingest()
         led = self.ledger
         now = self.backend.clock.now()
-        today = now.astimezone(led.tz).date()
+        today = (at or now).astimezone(led.tz).date()
         sold = led.daily.get(today, {})
         counts = self.toolbox.counts
         record = DayRecord(

@@ -8,7 +8,7 @@ asks the very same trigger objects for their next fire time. A job names a metho
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from typing import Protocol
 
 from apscheduler.triggers.base import BaseTrigger
@@ -17,16 +17,19 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 
 class JobHost(Protocol):
-    def open_day(self) -> None:
+    """Each job gets `at`: the fire time its run stands for (None when there is none, e.g. an interval
+    job). A run that is late (a close caught up after a restart) still works on the period of `at`."""
+
+    def open_day(self, at: datetime | None = None) -> None:
         """Morning: the shopkeeper's working session."""
 
-    def close_day(self) -> None:
-        """Evening: book the day's close, daily report, checks."""
+    def close_day(self, at: datetime | None = None) -> None:
+        """Evening: book the close of the day `at` falls in, daily report, checks."""
 
-    def weekly_review(self) -> None:
+    def weekly_review(self, at: datetime | None = None) -> None:
         """Monday: price and assortment review."""
 
-    def reminders(self) -> None:
+    def reminders(self, at: datetime | None = None) -> None:
         """Every few hours: overdue tasks and orders, unanswered messages."""
 
 

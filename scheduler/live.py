@@ -133,15 +133,18 @@ class LiveScheduler:
         return found.next_run_time if found is not None else None
 
     # --- running a job ------------------------------------------------------------------------
-    def run_job(self, job: str) -> bool:
-        """Run `job` on the host unless its period already ran; True when it ran."""
-        key = self._key(job)
+    def run_job(self, job: str, *, at: datetime | None = None) -> bool:
+        """Run `job` on the host unless its period already ran; True when it ran. The period is the
+        trigger's latest fire time at or before `at` (default now), and the host is told it (`at=`), so
+        a close caught up after midnight books the day it was due. A job that is not keyed runs always."""
+        when = self._period(job, at)
+        key = when.astimezone(UTC).isoformat() if when is not None and job in KEYED else None
         if key is not None and not self._claim(job, key):
             self.skipped.append((job, key))
             log.info("job %s for %s already done; skipped", job, key)
             return False
         try:
-            getattr(self.host, job)()
+            getattr(self.host, job)(at=when)
         except Exception:
             if key is not None:
                 self._finish(job, key, "failed")
@@ -152,11 +155,10 @@ class LiveScheduler:
         self.ran.append((job, key or ""))
         return True
 
-    def _key(self, job: str) -> str | None:
-        if job not in KEYED or job not in self.jobs:
-            return None
-        when = latest_fire(self.jobs[job].trigger, datetime.now(UTC).astimezone(self.tz))
-        return when.astimezone(UTC).isoformat() if when is not None else None
+    def _period(self, job: str, at: datetime | None) -> datetime | None:
+        if job not in self.jobs or job not in KEYED:
+            return at
+        return latest_fire(self.jobs[job].trigger, (at or datetime.now(UTC)).astimezone(self.tz))
 
     def _claim(self, job: str, key: str) -> bool:
         now = datetime.now(UTC)

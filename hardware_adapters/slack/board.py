@@ -7,6 +7,7 @@ Kept in memory under one lock (handlers run on Slack's threads); the books hold 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from bridge.domain import RestockLine
@@ -61,6 +62,14 @@ class Board:
         with self.lock:
             self._seq += 1
             return f"{prefix}-{self._seq:05d}"
+
+    def resume(self, *, tasks: Iterable[SlackTask], seq: int) -> None:
+        """After a restart: tasks still open in the books, and ids continuing after `seq` (a reused id
+        would make a new confirmation look like one already recorded)."""
+        with self.lock:
+            for t in tasks:
+                self.tasks.setdefault(t.task_id, t)
+            self._seq = max(self._seq, seq)
 
     def relay_by_ts(self, channel: str, ts: str) -> SupplierRelay | None:
         with self.lock:

@@ -25,6 +25,7 @@ class Host:
 
     def __init__(self) -> None:
         self.calls: list[str] = []
+        self.at: list[datetime | None] = []
         self.cond = threading.Condition()
 
     def _did(self, job: str) -> None:
@@ -32,16 +33,20 @@ class Host:
             self.calls.append(job)
             self.cond.notify_all()
 
-    def open_day(self) -> None:
+    def open_day(self, at: datetime | None = None) -> None:
+        self.at.append(at)
         self._did("open_day")
 
-    def close_day(self) -> None:
+    def close_day(self, at: datetime | None = None) -> None:
+        self.at.append(at)
         self._did("close_day")
 
-    def weekly_review(self) -> None:
+    def weekly_review(self, at: datetime | None = None) -> None:
+        self.at.append(at)
         self._did("weekly_review")
 
-    def reminders(self) -> None:
+    def reminders(self, at: datetime | None = None) -> None:
+        self.at.append(at)
         self._did("reminders")
 
     def wait_for(self, job: str, n: int) -> None:
@@ -126,6 +131,7 @@ def test_after_a_stop_missed_closes_run_exactly_once_and_a_refire_changes_nothin
     finally:
         again.shutdown()
     assert host.calls == ["close_day"]  # three missed fires, coalesced into one close
+    assert host.at == [due]  # told the period it closes, not the (later) time it ran
     assert [(r["run_key"], r["status"]) for r in close_runs(db_url)] == [(due.isoformat(), "done")]
 
     # the same close fires again (stale stored state after a crash): the day is already closed
@@ -163,10 +169,10 @@ def test_a_failed_close_is_recorded_and_retried(db_url) -> None:
             super().__init__()
             self.fail = True
 
-        def close_day(self) -> None:
+        def close_day(self, at: datetime | None = None) -> None:
             if self.fail:
                 raise RuntimeError("the books are locked")
-            super().close_day()
+            super().close_day(at)
 
     host = Failing()
     live = LiveScheduler(host=host, db_url=db_url, tz=UTC,
@@ -177,4 +183,17 @@ def test_a_failed_close_is_recorded_and_retried(db_url) -> None:
     host.fail = False
     assert live.run_job("close_day") is True
     assert [r["status"] for r in close_runs(db_url)] == ["done"]
+    live.engine.dispose()
+
+
+def test_a_job_run_for_a_given_time_is_keyed_by_that_period(db_url) -> None:
+    host = Host()
+    live = LiveScheduler(host=host, db_url=db_url, tz=UTC,
+                         jobs=[JobDef(name="close_day", trigger=DAILY, description="daily close")])
+    day_end = datetime(2026, 3, 2, 23, 59, tzinfo=UTC)
+    assert live.run_job("close_day", at=day_end) is True
+    assert host.at == [datetime(2026, 3, 2, 3, 0, tzinfo=UTC)]  # that day's close, whenever it runs
+    assert live.run_job("close_day", at=day_end - timedelta(hours=1)) is False  # the same period: once
+    assert live.run_job("close_day", at=day_end + timedelta(days=1)) is True  # the next day's
+    assert [r["run_key"] for r in close_runs(db_url)] == ["2026-03-02T03:00:00+00:00", "2026-03-03T03:00:00+00:00"]
     live.engine.dispose()
