@@ -58,6 +58,10 @@ class NoPhysicalWork:
     def request_cash_collection(self, *, machine: str) -> TaskReceipt:
         raise ToolError("nobody can be asked to collect cash: Slack is not configured ([slack])")
 
+    def request_handover(self, *, sku: str, quantity: int, customer: str, payment_ref: str,
+                         amount_cents: int) -> TaskReceipt:
+        raise ToolError("nobody can be asked to hand goods over: Slack is not configured ([slack])")
+
 
 class NoChat:
     def send(self, *, conversation: str, text: str, thread: str = "") -> str:
