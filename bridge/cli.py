@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -135,7 +136,23 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--db", required=True, help="SQLAlchemy URL of the store, e.g. sqlite:///vend-live.db")
     status.add_argument("--shop", default="main")
     status.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+    rec = sub.add_parser("reconcile", help="compare one day of Stripe balance transactions with the ledger; "
+                                           "exit 1 when they differ (API key from $STRIPE_API_KEY)")
+    rec.add_argument("--date", required=True, type=_day, help="the day, YYYY-MM-DD (in --tz)")
+    rec.add_argument("--db", default="", help="SQLAlchemy URL of the store (default: $VEND_DB_URL)")
+    rec.add_argument("--shop", default="main")
+    rec.add_argument("--tz", default="UTC", help="the shop's time zone (default UTC)")
+    rec.add_argument("--stripe-api", default="", help="another address for Stripe's API (tests)")
+    rec.add_argument("--json", action="store_true", help="print the report as one JSON object on stdout")
     return parser
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -175,6 +192,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bridge.gate.cli import run_gate_command
 
             return run_gate_command(args)
+        if args.command == "reconcile":
+            return _reconcile(args)
     except ConfigError as err:
         print(f"vend: error: {err}", file=sys.stderr)
         return 2
@@ -210,6 +229,40 @@ def _db(args: argparse.Namespace) -> int:
     except SQLAlchemyError as err:
         raise ConfigError(f"database {_masked(url)}: {str(err.orig if hasattr(err, 'orig') else err).strip()}"
                           .splitlines()[0]) from None
+
+
+def _reconcile(args: argparse.Namespace) -> int:
+    import os
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from bridge.errors import AdapterError
+    from bridge.store import Store
+    from hardware_adapters.stripe.client import stripe_client
+    from hardware_adapters.stripe.reconcile import reconcile_day
+
+    url = args.db or os.environ.get("VEND_DB_URL", "")
+    if not url:
+        raise ConfigError("no database: give --db URL or set VEND_DB_URL")
+    try:
+        tz = ZoneInfo(args.tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"unknown time zone {args.tz!r}") from None
+    client = stripe_client(api_base=args.stripe_api or None)
+    store = Store(url=url)
+    try:
+        report = reconcile_day(client=client, store=store, shop=args.shop, day=args.date, tz=tz)
+    except AdapterError as err:
+        raise ConfigError(str(err)) from None
+    finally:
+        store.engine.dispose()
+    if args.json:
+        print(json.dumps(report.to_json()))
+    else:
+        print(f"{args.date}: {report.transactions} Stripe movement(s), {report.matched} matched, "
+              f"{len(report.differences)} difference(s)")
+        for d in report.differences:
+            print(f"  {d.kind:20} {d.ref}  stripe={d.stripe_cents} ledger={d.ledger_cents}  {d.detail}")
+    return 0 if report.ok else 1
 
 
 def _masked(url: str) -> str:

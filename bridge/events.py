@@ -62,6 +62,7 @@ class FeeCharged(Event):
     kind: ClassVar[str] = "fee_charged"
     amount_cents: int
     reason: str  # "daily_fee", "llm_tokens", "card_fees", ...
+    paid_from: str = "bank"  # or "card_pending": a card processor's fee taken out of the takings it holds
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -174,6 +175,42 @@ class RefundIssued(Event):
     amount_cents: int
     reason: str = ""
     customer: str = ""
+    paid_from: str = "bank"  # or "card_pending": refunded out of the card processor's balance (Stripe)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CardCaptured(Event):
+    """A card-present session (the fridge) was charged for its basket. The basket's Sale events
+    already booked the takings, so this moves no money in the books; reconciliation checks it."""
+
+    kind: ClassVar[str] = "card_captured"
+    payment_ref: str
+    session: str
+    amount_cents: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PaymentStatus(Event):
+    """A card payment that moved no money: `status` "failed" (declined) or "canceled" (an empty fridge
+    session, an abandoned checkout). Tools may tell the customer; the books do not change."""
+
+    kind: ClassVar[str] = "payment_status"
+    payment_ref: str
+    status: str
+    order_ref: str = ""
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DisputeOpened(Event):
+    """A customer disputed a card payment (a chargeback): the card processor holds back the amount,
+    booked as a loss until the dispute is won."""
+
+    kind: ClassVar[str] = "dispute_opened"
+    dispute_ref: str
+    payment_ref: str
+    amount_cents: int
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

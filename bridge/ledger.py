@@ -38,6 +38,11 @@ ACCOUNTS = (BANK, CARD_PENDING, MACHINE_CASH, INVENTORY, PREPAID, EQUITY, REVENU
 STORAGE = "storage"
 
 
+def _paid_from(account: str) -> str:
+    """Money out leaves the bank, or the takings a card processor holds (card_pending) for Stripe."""
+    return CARD_PENDING if account == CARD_PENDING else BANK
+
+
 def slot_location(machine: str, slot: str) -> str:
     return f"{machine}:{slot}"
 
@@ -97,6 +102,7 @@ class Ledger:
             ev.TransferSent: self._transfer_sent,
             ev.TransferReceived: self._transfer_received, ev.GoodsSent: self._goods_sent,
             ev.GoodsReceived: self._goods_received,
+            ev.DisputeOpened: self._dispute,
         }
 
     @classmethod
@@ -248,7 +254,7 @@ class Ledger:
         self._line(e, BANK, MACHINE_CASH, e.amount_cents, memo=e.machine)
 
     def _fee(self, e: ev.FeeCharged) -> None:
-        self._line(e, FEES, BANK, e.amount_cents, memo=e.reason)
+        self._line(e, FEES, _paid_from(e.paid_from), e.amount_cents, memo=e.reason)
         if e.reason == "daily_fee":
             self.fee_missed_streak = 0
 
@@ -312,7 +318,10 @@ class Ledger:
         self._move_stock(STORAGE, e.sku, -e.quantity)
 
     def _refund(self, e: ev.RefundIssued) -> None:
-        self._line(e, REFUNDS, BANK, e.amount_cents, memo=e.reason)
+        self._line(e, REFUNDS, _paid_from(e.paid_from), e.amount_cents, memo=e.reason)
+
+    def _dispute(self, e: ev.DisputeOpened) -> None:
+        self._line(e, LOSSES, CARD_PENDING, e.amount_cents, memo=f"dispute {e.dispute_ref} on {e.payment_ref}")
 
     def _transfer_sent(self, e: ev.TransferSent) -> None:
         self._line(e, TRANSFERS, BANK, e.amount_cents, memo=f"{e.transfer_id} to {e.to_shop}")

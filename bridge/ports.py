@@ -76,6 +76,36 @@ class Payments(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CardHold:
+    """A card-present session's payment: an amount held on the card, then charged or released."""
+
+    session: str  # the project's id for the session (the fridge's door session)
+    payment_ref: str  # the card payment (a Stripe PaymentIntent id live)
+    held_cents: int
+    status: str  # "authorised", "captured", "canceled"
+    captured_cents: int = 0
+
+
+class CardSessions(Protocol):
+    """Card-present fridge sessions: hold money when the door unlocks, charge the basket when it closes.
+
+    Each call is idempotent on `session`: repeating it (after a timeout, a restart) changes nothing more."""
+
+    def authorise(self, *, session: str, machine: str, hold_cents: int, card: str) -> CardHold:
+        """Hold `hold_cents` on the presented card (`card`: the reader's payment method token); a
+        declined card is a ToolError and the door stays locked."""
+        ...
+
+    def capture(self, *, session: str, payment_ref: str, amount_cents: int) -> CardHold:
+        """Charge the basket (at most the held amount); 0 releases the hold (an empty session)."""
+        ...
+
+    def cancel(self, *, session: str, payment_ref: str) -> CardHold:
+        """Release the hold without charging."""
+        ...
+
+
 class Chat(Protocol):
     def send(self, *, conversation: str, text: str, thread: str = "") -> str:
         """Send a message; returns its id."""

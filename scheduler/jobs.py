@@ -51,3 +51,16 @@ def shop_jobs(tz: tzinfo, *, open_hour: int = 8, close_hour: int = 23, close_min
         JobDef(name="close_day", trigger=CronTrigger(hour=close_hour, minute=close_minute, timezone=tz),
                description="book the day's close and report"),
     )
+
+
+class PaymentsJobHost(Protocol):
+    """Optional: a host with a card processor (live Stripe). The simulator has no such job: its
+    payments are its own truth, so `payment_jobs` is only added to a live schedule."""
+
+    def reconcile_payments(self) -> None:
+        """Early morning: yesterday's card processor movements against the ledger."""
+
+
+def payment_jobs(tz: tzinfo, *, hour: int = 6) -> tuple[JobDef, ...]:
+    return (JobDef(name="reconcile_payments", trigger=CronTrigger(hour=hour, minute=15, timezone=tz),
+                   description="reconcile yesterday's Stripe balance transactions with the ledger"),)

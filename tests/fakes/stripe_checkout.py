@@ -142,7 +142,8 @@ def complete_checkout_session(
     data = state.pi_data[session_id]
     params: Obj = {"amount": str(session["amount_total"]), "currency": session["currency"],
                    "payment_method": payment_method, "confirm": "true",
-                   "capture_method": data["capture_method"] or "automatic_async"}
+                   "capture_method": data["capture_method"] or "automatic_async",
+                   "metadata": dict(data["metadata"])}  # set at creation: every event of the intent carries it
     if data["description"]:
         params["description"] = data["description"]
     pi = create_payment_intent(state, params)

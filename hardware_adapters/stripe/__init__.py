@@ -1,0 +1,1 @@
+"""Stripe: StripePayments (Payments and CardSessions ports), webhooks, reconciliation."""
