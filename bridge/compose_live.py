@@ -337,12 +337,13 @@ def _resume_board(board: Any, *, ledger: Ledger, store: Store) -> None:
 
 
 def _stripe(config: LiveConfig, *, store: Store, inbox: Any) -> tuple[Any, Any]:
-    try:
-        import hardware_adapters.stripe  # noqa: F401
-    except ImportError:
-        raise ConfigError("[stripe] is configured, but this build has no Stripe adapter yet; remove the section "
-                          "(payment links and refunds then answer that payments are not configured)") from None
-    raise ConfigError("[stripe]: the Stripe adapter is present but not wired into vend live yet")
+    """StripePayments (the Payments port) and the POST /stripe/webhook route, whose events go to the inbox."""
+    from hardware_adapters.stripe.wiring import build_stripe
+
+    assert config.stripe is not None
+    side = build_stripe(config.stripe, shop=config.bridge.shop, store=store, sink=inbox.put,
+                        tz=ZoneInfo(config.bridge.tz))
+    return side.payments, side.route
 
 
 def _shopkeeper(live: LiveBridge, config: LiveConfig, *, clock: Any, machines: dict[str, Any], payments: Any,

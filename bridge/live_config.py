@@ -121,10 +121,33 @@ class SlackSection(_Section):
 
 
 class StripeSection(_Section):
+    """Stripe payments (hardware_adapters/stripe); secrets are named here, read from the environment."""
+
     api_key_env: str = "STRIPE_API_KEY"
     webhook_secret_env: str = "STRIPE_WEBHOOK_SECRET"
     base_url: str = ""  # empty: $STRIPE_API_URL, else Stripe's own
-    currency: str = "usd"
+    currency: Annotated[str, Field(pattern=r"^[a-z]{3}$")] = "usd"
+    success_url: str = "https://vendbridge.invalid/paid"  # where Checkout sends a customer who paid
+    max_network_retries: Annotated[int, Field(ge=0, le=10)] = 2
+    webhook_tolerance_s: Annotated[int, Field(gt=0, le=3600)] = 300  # older signatures are refused
+    fridge_hold_cents: Annotated[int, Field(gt=0)] = 2000  # held on the card when the fridge door unlocks
+    reconcile_hour: Annotated[int, Field(ge=0, le=23)] = 6  # the daily reconciliation of yesterday
+
+    def api_url(self) -> str:
+        return self.base_url or os.environ.get("STRIPE_API_URL", "")
+
+    def api_key(self) -> str:
+        return _secret("stripe", self.api_key_env)
+
+    def webhook_secret(self) -> str:
+        return _secret("stripe", self.webhook_secret_env)
+
+
+def _secret(section: str, env: str) -> str:
+    value = os.environ.get(env, "")
+    if not value:
+        raise ConfigError(f"{section}: set the secret in the environment variable {env}")
+    return value
 
 
 class LiveConfig(_Section):

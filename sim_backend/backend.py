@@ -68,6 +68,17 @@ class SimPayments:
 
     def create_payment_link(self, *, order_ref: str, amount_cents: int, description: str,
                             customer: str) -> PaymentLink:
+        """As live (a one-shot Stripe Checkout Session per order): the same order asked again is the
+        same link; a different amount for it is refused. Simulated customers pay it or abandon it."""
+        if amount_cents <= 0:
+            raise ToolError("amount_cents must be positive")
+        for link_id, (amount, ref) in self.world.payment_links.items():
+            if ref == order_ref:
+                if amount != amount_cents:
+                    raise ToolError(f"payment link for {order_ref}: this reference was already used for a "
+                                    "different request")
+                return PaymentLink(link_id=link_id, url=f"https://pay.sim/{link_id}", amount_cents=amount,
+                                   order_ref=order_ref)
         link_id = f"plink-{len(self.world.payment_links) + 1:05d}"
         self.world.payment_links[link_id] = (amount_cents, order_ref)
         customers = _customers(self.world)
@@ -77,6 +88,8 @@ class SimPayments:
                            order_ref=order_ref)
 
     def refund(self, *, payment_ref: str, amount_cents: int, reason: str, idempotency_key: str) -> str:
+        if amount_cents <= 0:
+            raise ToolError("amount_cents must be positive")
         customers = _customers(self.world)
         if customers is None:
             raise ToolError(f"no card payment {payment_ref!r} to refund")

@@ -12,11 +12,11 @@ import stripe
 from starlette.routing import Route
 
 from bridge import events as ev
+from bridge.live_config import StripeSection
 from bridge.store import Store
 from hardware_adapters.stripe.client import stripe_client
 from hardware_adapters.stripe.payments import StripePayments
 from hardware_adapters.stripe.reconcile import Reconciliation, reconcile_day
-from hardware_adapters.stripe.settings import StripeSection
 from hardware_adapters.stripe.webhooks import StripeEvents, webhook_route
 
 log = logging.getLogger("vendbridge.stripe")
@@ -58,7 +58,7 @@ class StripeReconciler:
 
 def build_stripe(section: StripeSection, *, shop: str, store: Store, sink: Callable[[ev.Event], None],
                  tz: tzinfo = UTC) -> StripeSide:
-    client = stripe_client(api_key=section.api_key(), api_base=section.api_base,
+    client = stripe_client(api_key=section.api_key(), api_base=section.api_url() or None,
                            max_network_retries=section.max_network_retries)
     payments = StripePayments(client=client, shop=shop, currency=section.currency, success_url=section.success_url)
     route = webhook_route(secret=section.webhook_secret(), events=StripeEvents(shop=shop, client=client), sink=sink,
