@@ -9,7 +9,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, ClassVar
 
-from bridge.domain import Payment
+from bridge.domain import Payment, Quote, QuoteLine
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -246,6 +246,25 @@ class ApprovalDecided(Event):
     approver: str
     amount_cents: int
     detail: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuoteReceived(Event):
+    """A supplier's quote that arrived later than it was asked (live: ops entered what the supplier
+    answered). The agent reads it in its inbox and may then place_order on `quote_id`."""
+
+    kind: ClassVar[str] = "quote_received"
+    quote_id: str
+    supplier: str
+    lines: tuple[QuoteLine, ...]
+    lead_time_days: int
+    valid_until: datetime
+    text: str = ""
+    counter_of: str = ""  # the quote this answers a counter-offer on, if any
+
+    def quote(self) -> Quote:
+        return Quote(quote_id=self.quote_id, supplier=self.supplier, lines=self.lines,
+                     lead_time_days=self.lead_time_days, valid_until=self.valid_until, text=self.text)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

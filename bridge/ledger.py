@@ -91,6 +91,8 @@ class Ledger:
         self.anomalies: list[str] = []
         self._lot_seq = 0
         self._tasks: dict[str, tuple[str, datetime, dict[str, Any]]] = {}
+        self.approvals: dict[str, ev.ApprovalDecided] = {}  # decisions by people with the approver role
+        self.slot_sold: dict[str, int] = defaultdict(int)  # "m1:A1" -> units ever sold from it
         self._handlers = {
             ev.Sale: self._sale, ev.CardSettled: self._card_settled, ev.CashCollected: self._cash_collected,
             ev.FeeCharged: self._fee, ev.SupplierPaid: self._supplier_paid,
@@ -103,6 +105,7 @@ class Ledger:
             ev.TransferReceived: self._transfer_received, ev.GoodsSent: self._goods_sent,
             ev.GoodsReceived: self._goods_received,
             ev.DisputeOpened: self._dispute,
+            ev.ApprovalDecided: self._approval_decided,
         }
 
     @classmethod
@@ -139,10 +142,15 @@ class Ledger:
             book.prepaid_left = led._prepaid_of(book.order_id)
         for r in store.rows("task", shop=shop, status="open"):
             led._tasks[r["task_id"]] = (r["kind"], r["created_at"], json.loads(r["payload_json"]))
+        for r in store.rows("approval_decision", shop=shop):
+            led.approvals[r["approval_id"]] = ev.ApprovalDecided(
+                id=r["event_id"], ts=r["ts"], shop=shop, approval_id=r["approval_id"], subject=r["subject"],
+                approved=bool(r["approved"]), approver=r["approver"], amount_cents=r["amount_cents"])
         with store.engine.connect() as conn:
-            for ts, sku, units, amount in conn.execute(text(
-                    "SELECT ts, sku, units, amount_cents FROM ledger_line WHERE shop = :s AND credit = :r AND units > 0"),
-                    {"s": shop, "r": REVENUE}):
+            for ts, sku, units, amount, memo in conn.execute(text(
+                    "SELECT ts, sku, units, amount_cents, memo FROM ledger_line WHERE shop = :s AND credit = :r "
+                    "AND units > 0"), {"s": shop, "r": REVENUE}):
+                led.slot_sold[memo] += units  # a sale's memo is its slot location
                 when = ts if isinstance(ts, datetime) else datetime.fromisoformat(str(ts))
                 when = when.replace(tzinfo=UTC) if when.tzinfo is None else when
                 sold = led.daily[when.astimezone(tz).date()].setdefault(sku, [0, 0])
@@ -235,9 +243,11 @@ class Ledger:
     def _sale(self, e: ev.Sale) -> None:
         amount = e.units * e.unit_price_cents
         cash_acc = MACHINE_CASH if e.payment is Payment.CASH else CARD_PENDING
-        self._line(e, cash_acc, REVENUE, amount, e.sku, e.units, f"{e.machine}:{e.slot}")
+        location = slot_location(e.machine, e.slot)
+        self._line(e, cash_acc, REVENUE, amount, e.sku, e.units, location)
         self._line(e, COGS, INVENTORY, self._consume(e.sku, e.units), e.sku, e.units)
-        self._move_stock(slot_location(e.machine, e.slot), e.sku, -e.units)
+        self._move_stock(location, e.sku, -e.units)
+        self.slot_sold[location] += e.units
         self.units_sold_total += e.units
         day = self.daily[e.ts.astimezone(self.tz).date()]
         row = day.get(e.sku)
@@ -316,6 +326,13 @@ class Ledger:
         self._line(e, DEPOSITS, REVENUE, e.amount_cents, e.sku, e.quantity, f"special order {e.payment_ref}")
         self._line(e, COGS, INVENTORY, self._consume(e.sku, e.quantity), e.sku, e.quantity)
         self._move_stock(STORAGE, e.sku, -e.quantity)
+
+    def _approval_decided(self, e: ev.ApprovalDecided) -> None:
+        """Kept so a decision outlives the process: an approval granted before a restart still counts."""
+        self.approvals[e.approval_id] = e
+        self.store.upsert("approval_decision", {
+            "approval_id": e.approval_id, "shop": self.shop, "subject": e.subject, "approved": e.approved,
+            "approver": e.approver, "amount_cents": e.amount_cents, "ts": e.ts, "event_id": e.id})
 
     def _refund(self, e: ev.RefundIssued) -> None:
         self._line(e, REFUNDS, _paid_from(e.paid_from), e.amount_cents, memo=e.reason)

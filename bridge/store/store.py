@@ -25,6 +25,7 @@ TABLES: dict[str, Table] = {
         t.RunInfo, t.ProcessedEvent, t.LedgerLine, t.InventoryLot, t.StockLevel, t.PurchaseOrder,
         t.Task, t.ChatMessage, t.AuditLog, t.DeadLetter, t.DayClose, t.MachineRow, t.SlotTelemetry,
         t.MemoryScratchpad, t.MemoryKv, t.MemoryNote,
+        t.ApprovalDecision, t.SlackTaskRow, t.SlackApprovalRow, t.SlackRelayRow, t.SlackQuoteRow,
     )
 }
 # Tables written by upsert (keyed rows whose state changes); the rest are append-only.
@@ -37,6 +38,7 @@ UPSERT_KEYS: dict[str, tuple[str, ...]] = {
     "run_info": ("run_id",),
     "machine": ("machine_id",),
     "slot_telemetry": ("machine_id", "slot"),
+    "approval_decision": ("approval_id",),
 }
 
 

@@ -249,3 +249,92 @@ class MemoryNote(SQLModel, table=True):
     ts: datetime = ts_field()
     text: str
     tags: str = ""
+
+
+class ApprovalDecision(SQLModel, table=True):
+    """A decision a person with the approver role made (ApprovalDecided), as the books keep it: the
+    guardrails accept an approval id only if it is here or was decided in this process."""
+
+    __tablename__ = "approval_decision"
+    approval_id: str = Field(primary_key=True)
+    shop: str = Field(index=True)
+    subject: str
+    approved: bool
+    approver: str
+    amount_cents: int
+    ts: datetime = ts_field()
+    event_id: str
+
+
+class SlackTaskRow(SQLModel, table=True):
+    """A task posted to the ops channel (restock, cash collection, purchase). The row is the claim:
+    a confirmation changes it only from the state it saw (one UPDATE), so a task completes once
+    across processes; `outbox_json` holds the events its confirmations produced, re-sent after a
+    restart until the books have them."""
+
+    __tablename__ = "slack_task"
+    task_id: str = Field(primary_key=True)
+    shop: str = Field(index=True)
+    kind: str  # "restock", "collect_cash", "purchase"
+    machine: str = ""
+    status: str  # "open", "done", "failed"
+    stage: str = ""  # purchases: "ordered", then "paid"
+    channel: str = ""
+    ts: str = ""
+    created_at: datetime = ts_field()
+    updated_at: datetime = ts_field()
+    done_by: str = ""
+    payload_json: str = "{}"
+    outbox_json: str = "[]"
+
+
+class SlackApprovalRow(SQLModel, table=True):
+    """An approval asked in the ops channel, and its decision (claimed like a task)."""
+
+    __tablename__ = "slack_approval"
+    approval_id: str = Field(primary_key=True)
+    shop: str = Field(index=True)
+    subject: str
+    amount_cents: int
+    summary: str = ""
+    beneficiary: str = ""
+    status: str  # "pending", "approved", "rejected"
+    channel: str = ""
+    ts: str = ""
+    created_at: datetime = ts_field()
+    decided_at: datetime | None = ts_field(nullable=True)
+    decided_by: str = ""
+    outbox_json: str = "[]"
+
+
+class SlackRelayRow(SQLModel, table=True):
+    """A message to a supplier posted for ops to send; their reply comes back in its thread."""
+
+    __tablename__ = "slack_relay"
+    relay_id: str = Field(primary_key=True)
+    shop: str = Field(index=True)
+    supplier: str
+    text: str
+    channel: str = ""
+    ts: str = ""
+    created_at: datetime = ts_field()
+
+
+class SlackQuoteRow(SQLModel, table=True):
+    """A quote asked of a supplier through ops; filled in (once) when ops enter the supplier's answer."""
+
+    __tablename__ = "slack_quote"
+    quote_id: str = Field(primary_key=True)
+    shop: str = Field(index=True)
+    supplier: str
+    status: str  # "requested", "quoted"
+    items_json: str = "{}"  # sku -> units asked
+    lines_json: str = "[]"  # [[sku, quantity, unit_cost_cents], ...] once quoted
+    lead_time_days: int = 0
+    valid_until: datetime | None = ts_field(nullable=True)
+    counter_of: str = ""  # the quote a counter-offer answers
+    channel: str = ""
+    ts: str = ""
+    created_at: datetime = ts_field()
+    quoted_by: str = ""
+    outbox_json: str = "[]"

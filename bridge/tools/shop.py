@@ -94,7 +94,8 @@ class ShopTools:
         return sum(1 for t in self.sent_times if t >= since)
 
     def approval(self, approval_id: str) -> ev.ApprovalDecided | None:
-        return self.approvals.get(approval_id)
+        """Decided in this process, or kept by the books from before a restart."""
+        return self.approvals.get(approval_id) or self.ledger.approvals.get(approval_id)
 
     def observe(self, event: ev.Event) -> None:
         """Events the tools surface to the agent (messages in, finished tasks)."""
@@ -113,6 +114,8 @@ class ShopTools:
             self.notices.append({"approval": {"approval_id": event.approval_id, "subject": event.subject,
                                               "approved": event.approved, "amount_cents": event.amount_cents,
                                               "detail": event.detail}})
+        elif isinstance(event, ev.QuoteReceived):
+            self.notices.append({"quote": self._remember(event.quote())})
         elif isinstance(event, ev.PaymentReceived):
             self.notices.append({"payment": {"payment_ref": event.payment_ref, "order_ref": event.order_ref,
                                              "customer": event.customer, "amount_cents": event.amount_cents}})

@@ -1,15 +1,21 @@
 """The Slack side of the bridge, wired: one bolt App, its listeners, the ports it implements, and
 the two ways Slack reaches it (HTTP at POST /slack/events, or Socket Mode).
 
-    slack = SlackBridge(settings=SlackSettings.from_env(), clock=clock, ledger=ledger, machines=machines)
-    backend = Backend(..., chat=slack.chat, physical=slack.physical, approvals=slack.approvals, ...)
+    slack = SlackBridge(settings=SlackSettings.from_env(), clock=clock, ledger=ledger, machines=machines,
+                        suppliers=suppliers_from_config(rows))
+    backend = Backend(..., chat=slack.chat, physical=slack.physical, approvals=slack.approvals,
+                      procurement=slack.procurement, ...)
     http_app = build_http_app(routes=[slack.http_route()])      # HTTP mode
     slack.socket_mode().start()                                   # or Socket Mode
+
+Tasks, approvals, relays and quotes live in the store (the ledger's by default) and are read back
+when a SlackBridge starts; confirmations the books had not recorded when the process stopped are
+queued again (`self.requeued`), so nothing a person confirmed is lost or booked twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from slack_bolt import App, BoltRequest
@@ -19,8 +25,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from bridge.domain import SupplierInfo
 from bridge.ledger import Ledger
 from bridge.ports import Clock, Machine
+from bridge.store import Store
 from hardware_adapters.live import EventQueue
 from hardware_adapters.slack.board import Board
 from hardware_adapters.slack.client import OpsGroup, web_client
@@ -28,6 +36,7 @@ from hardware_adapters.slack.customers import ConversationHandlers, SlackChat
 from hardware_adapters.slack.home import Dashboard
 from hardware_adapters.slack.ops import OpsHandlers, SlackApprovals, SlackPhysicalWork
 from hardware_adapters.slack.parts import SlackParts
+from hardware_adapters.slack.procurement import PurchaseHandlers, SlackProcurement
 from hardware_adapters.slack.settings import SlackSettings
 
 EVENTS_PATH = "/slack/events"
@@ -36,28 +45,36 @@ EVENTS_PATH = "/slack/events"
 class SlackBridge:
     def __init__(self, *, settings: SlackSettings, clock: Clock, ledger: Ledger,
                  machines: Mapping[str, Machine] | None = None, events: EventQueue | None = None,
-                 client: WebClient | None = None, process_before_response: bool = True) -> None:
+                 client: WebClient | None = None, process_before_response: bool = True,
+                 store: Store | None = None, suppliers: Sequence[SupplierInfo] = ()) -> None:
         """`process_before_response`: run listeners before answering Slack (they are quick; tests
-        see their effects when the request returns). `events`: where Slack's events go."""
+        see their effects when the request returns). `events`: where Slack's events go. `store`:
+        where the board is kept (default: the ledger's). `suppliers`: the purchasing directory."""
         self.settings = settings
         self.client = client or web_client(token=settings.bot_token, base_url=settings.base_url,
                                            max_retries=settings.max_retries)
         self.events = events if events is not None else EventQueue()
-        self.parts = SlackParts(settings=settings, client=self.client, board=Board(),
+        board = Board(store=store or ledger.store, shop=settings.shop, now=clock.now)
+        board.load()
+        self.parts = SlackParts(settings=settings, client=self.client, board=board,
                                 ops=OpsGroup(client=self.client, usergroup=settings.ops_usergroup), clock=clock,
-                                events=self.events, machines=dict(machines or {}))
+                                events=self.events, machines=dict(machines or {}), ledger=ledger)
         self.chat = SlackChat(parts=self.parts)
         self.physical = SlackPhysicalWork(parts=self.parts)
         self.approvals = SlackApprovals(parts=self.parts)
+        self.procurement = SlackProcurement(parts=self.parts, suppliers=suppliers)
         self.dashboard = Dashboard(parts=self.parts, ledger=ledger)
         self.app = App(client=self.client, signing_secret=settings.signing_secret,
                        process_before_response=process_before_response)
         self._register()
+        self.requeued = board.unrecorded()  # confirmed before a stop, not yet in the books
+        self.parts.emit_all(self.requeued)
 
     def _register(self) -> None:
         app = self.app
         talk = ConversationHandlers(parts=self.parts)
         ops = OpsHandlers(parts=self.parts)
+        buy = PurchaseHandlers(parts=self.parts)
         app.event("message")(talk.message)
         app.event("app_mention")(talk.app_mention)
         app.event("app_home_opened")(self.dashboard.app_home_opened)
@@ -70,6 +87,12 @@ class SlackBridge:
         app.view("cash_count")(ops.cash_count)
         app.view("task_cant")(ops.task_cant_reason)
         app.view("relay_reply")(talk.relay_reply)
+        app.action("quote_enter")(buy.quote_enter)
+        app.action("purchase_paid")(buy.purchase_paid)
+        app.action("purchase_delivered")(buy.purchase_delivered)
+        app.view("quote_entry")(buy.quote_entry)
+        app.view("purchase_paid")(buy.paid_submitted)
+        app.view("purchase_delivery")(buy.delivery_submitted)
 
     # --- HTTP mode ----------------------------------------------------------------------------------
     def http_route(self) -> Route:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from hardware_adapters.slack.board import SlackApproval, SlackTask, SupplierRelay
+from hardware_adapters.slack.board import QuoteRequest, SlackApproval, SlackTask, SupplierRelay
 
 Block = dict[str, Any]
 
@@ -36,6 +36,10 @@ def money(cents: int) -> str:
 
 
 def task_text(task: SlackTask) -> str:
+    if task.kind == "purchase" and task.quote is not None:
+        q = task.quote
+        lines = ", ".join(f"{ln.quantity} x {ln.sku} at {money(ln.unit_cost_cents)}" for ln in q.lines)
+        return f"Buy from {q.supplier} ({task.task_id}, quote {q.quote_id}): {lines}; {money(q.total_cents)} in all"
     if task.kind == "restock":
         lines = ", ".join(f"{ln.slot}: +{ln.count} {ln.sku}" for ln in task.lines)
         return f"Restock {task.machine} ({task.task_id}): {lines}"
@@ -49,7 +53,15 @@ def task_message(task: SlackTask) -> list[Block]:
     blocks = [_section(f"*{head}*" + ("\n" + "\n".join(detail) if detail else ""))]
     if task.note:
         blocks.append({"type": "context", "elements": [_plain(task.note)]})
-    if task.status == "open":
+    if task.status == "open" and task.kind == "purchase":
+        step = (_button("Bought", "purchase_paid", task.task_id, "primary") if task.stage == "ordered" else
+                _button("Delivered", "purchase_delivered", task.task_id, "primary"))
+        if task.stage == "paid":
+            blocks.append({"type": "context", "elements": [
+                {"type": "mrkdwn", "text": f"paid {money(task.paid_cents)} by <@{task.paid_by}>"}]})
+        blocks.append({"type": "actions", "block_id": "task", "elements": [
+            step, _button("Can't", "task_cant", task.task_id)]})
+    elif task.status == "open":
         blocks.append({"type": "actions", "block_id": "task", "elements": [
             _button("Done", "task_done", task.task_id, "primary"), _button("Can't", "task_cant", task.task_id)]})
     else:
@@ -108,6 +120,52 @@ def relay_modal(r: SupplierRelay) -> Block:
             "title": _plain("Supplier's reply"), "submit": _plain("Send to shopkeeper"), "close": _plain("Cancel"),
             "blocks": [{"type": "input", "block_id": "reply", "label": _plain(f"What {r.supplier} answered"),
                         "element": {"type": "plain_text_input", "action_id": "reply", "multiline": True}}]}
+
+
+def _number(block_id: str, action_id: str, label: str, *, decimal: bool, initial: str = "") -> Block:
+    element: Block = {"type": "number_input", "action_id": action_id, "is_decimal_allowed": decimal,
+                      "min_value": "0"}
+    if initial:
+        element["initial_value"] = initial
+    return {"type": "input", "block_id": block_id, "label": _plain(label), "element": element}
+
+
+def dollars(cents: int) -> str:
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
+def quote_request_message(q: QuoteRequest, *, text: str) -> list[Block]:
+    return [_section(f"*Quote {q.quote_id}*: please ask supplier `{escape(q.supplier)}`"),
+            {"type": "section", "text": _plain(text)},
+            {"type": "actions", "block_id": "quote", "elements": [_button("Enter quote", "quote_enter", q.quote_id)]}]
+
+
+def quote_modal(q: QuoteRequest) -> Block:
+    costs = [_number(f"cost:{sku}", "cost", f"{sku}: unit cost for {n}, in dollars", decimal=True)
+             for sku, n in sorted(q.items.items())]
+    return {"type": "modal", "callback_id": "quote_entry", "private_metadata": q.quote_id,
+            "title": _plain("Supplier's quote"), "submit": _plain("Send to shopkeeper"), "close": _plain("Cancel"),
+            "blocks": [_section(f"What `{escape(q.supplier)}` quoted ({q.quote_id})."), *costs,
+                       _number("lead", "days", "Lead time, in days", decimal=False),
+                       {"type": "input", "block_id": "note", "optional": True, "label": _plain("What they wrote"),
+                        "element": {"type": "plain_text_input", "action_id": "note", "multiline": True}}]}
+
+
+def paid_modal(task: SlackTask) -> Block:
+    total = task.quote.total_cents if task.quote else 0
+    return {"type": "modal", "callback_id": "purchase_paid", "private_metadata": task.task_id,
+            "title": _plain("Bought"), "submit": _plain("Confirm"), "close": _plain("Cancel"),
+            "blocks": [_section("Confirm you paid the supplier for this order."),
+                       _number("amount", "amount", "Amount paid, in dollars", decimal=True, initial=dollars(total))]}
+
+
+def delivery_modal(task: SlackTask) -> Block:
+    lines = task.quote.lines if task.quote else ()
+    return {"type": "modal", "callback_id": "purchase_delivery", "private_metadata": task.task_id,
+            "title": _plain("Delivered"), "submit": _plain("Confirm"), "close": _plain("Cancel"),
+            "blocks": [_section("Count what actually arrived in storage."),
+                       *[_number(f"sku:{ln.sku}", "count", f"{ln.sku} received (of {ln.quantity})", decimal=False,
+                                 initial=str(ln.quantity)) for ln in lines]]}
 
 
 def as_json(blocks: list[Block]) -> str:

@@ -45,8 +45,7 @@ class SlackChat:
         sent = p.api("chat_postMessage", channel=p.settings.ops_channel,
                      text=f"To send to supplier {supplier}: {blocks.escape(text)}", blocks=blocks.relay_message(relay))
         relay.channel, relay.ts = sent["channel"], sent["ts"]
-        with p.board.lock:
-            p.board.relays[relay.relay_id] = relay
+        p.board.add_relay(relay, now=p.clock.now())
         return f"{sent['channel']}/{sent['ts']}"
 
 

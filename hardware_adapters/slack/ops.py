@@ -5,7 +5,9 @@ interactive messages to the ops channel. The button and modal handlers act only 
 the ops user group (asked from Slack with the clicking user's id, which Slack signs into the
 request); anyone else gets an ephemeral refusal and nothing changes. A task is done only when a
 person confirms it: their counts become Restocked / CashCollected events and TaskCompleted, and
-a disagreement with the machine's telemetry raises an Alarm.
+a disagreement with the machine's telemetry raises an Alarm. A confirmation is claimed in the
+database together with the events it produced (Board.move_task), so it counts once, also when the
+same task is confirmed twice across a restart.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 from bridge import events as ev
 from bridge.domain import RestockLine, TaskReceipt
 from bridge.errors import AdapterError, ToolError
+from bridge.ledger import slot_location
 from hardware_adapters.slack import blocks
 from hardware_adapters.slack.board import SlackApproval, SlackTask
 from hardware_adapters.slack.parts import SlackParts
@@ -36,8 +39,10 @@ class SlackPhysicalWork:
         if any(ln.count <= 0 for ln in lines):
             raise ToolError("restock counts must be positive")
         before = self._slot_counts(machine)
+        sold = self.parts.ledger.slot_sold
         task = SlackTask(task_id=self.parts.board.next_id("slack-task"), kind="restock", machine=machine,
-                         lines=tuple(lines), note=note, telemetry_before=before)
+                         lines=tuple(lines), note=note, telemetry_before=before,
+                         sold_mark={ln.slot: sold.get(slot_location(machine, ln.slot), 0) for ln in lines})
         return self._post(task)
 
     def request_cash_collection(self, *, machine: str) -> TaskReceipt:
@@ -50,8 +55,7 @@ class SlackPhysicalWork:
         sent = p.api("chat_postMessage", channel=p.settings.ops_channel, text=blocks.task_text(task),
                      blocks=blocks.task_message(task))
         task.channel, task.ts = sent["channel"], sent["ts"]
-        with p.board.lock:
-            p.board.tasks[task.task_id] = task
+        p.board.add_task(task, now=p.clock.now())
         return TaskReceipt(task_id=task.task_id, kind=task.kind, due_at=None)
 
     def _slot_counts(self, machine: str) -> dict[str, int]:
@@ -75,8 +79,7 @@ class SlackApprovals:
                      text=f"Approval needed: {subject} up to {blocks.money(amount_cents)}",
                      blocks=blocks.approval_message(a))
         a.channel, a.ts = sent["channel"], sent["ts"]
-        with p.board.lock:
-            p.board.approvals[a.approval_id] = a
+        p.board.add_approval(a, now=p.clock.now())
         return a.approval_id
 
 
@@ -106,8 +109,8 @@ class OpsHandlers:
         if not p.ops.is_member(user):
             p.refuse(channel=channel, user=user, text=NOT_OPS)
             return
-        task = p.board.tasks.get(task_id)
-        if task is None or task.status != "open":
+        task = p.board.task(task_id)
+        if task is None or task.status != "open" or (done and task.kind == "purchase"):
             p.refuse(channel=channel, user=user, text=f"Task {task_id} is not open any more.")
             return
         if not done:
@@ -140,18 +143,21 @@ class OpsHandlers:
         if not p.ops.is_member(user):
             p.refuse(channel=channel, user=user, text=NOT_OPS)
             return
-        with p.board.lock:
-            a = p.board.approvals.get(approval_id)
-            if a is None or a.status != "pending":
-                p.refuse(channel=channel, user=user, text=f"Approval {approval_id} is not pending.")
-                return
-            if user == a.beneficiary:
-                p.refuse(channel=channel, user=user, text="You cannot decide on a request that pays you.")
-                return
-            a.status, a.decided_by = ("approved" if approved else "rejected"), user
-        p.emit(ev.ApprovalDecided(id=f"slack:{approval_id}", ts=p.clock.now(), shop=p.shop, approval_id=approval_id,
-                                  subject=a.subject, approved=approved, approver=user, amount_cents=a.amount_cents,
-                                  detail=f"{a.status} by {user}"))
+        a = p.board.approvals.get(approval_id)
+        if a is None or a.status != "pending":
+            p.refuse(channel=channel, user=user, text=f"Approval {approval_id} is not pending.")
+            return
+        if user == a.beneficiary:
+            p.refuse(channel=channel, user=user, text="You cannot decide on a request that pays you.")
+            return
+        status = "approved" if approved else "rejected"
+        decided = ev.ApprovalDecided(id=f"slack:{approval_id}", ts=p.clock.now(), shop=p.shop,
+                                     approval_id=approval_id, subject=a.subject, approved=approved, approver=user,
+                                     amount_cents=a.amount_cents, detail=f"{status} by {user}")
+        if not p.board.decide(a, status=status, user=user, now=p.clock.now(), events=[decided]):
+            p.refuse(channel=channel, user=user, text=f"Approval {approval_id} is not pending.")
+            return
+        p.emit(decided)
         p.api("chat_update", channel=a.channel, ts=a.ts, text=f"{a.subject}: {a.status}",
               blocks=blocks.approval_message(a))
 
@@ -163,20 +169,11 @@ class OpsHandlers:
         if not p.ops.is_member(user):
             ack(response_action="errors", errors=self._errors(body, NOT_OPS))
             return None
-        task = p.board.tasks.get(task_id)
+        task = p.board.task(task_id)
         if task is None or task.status != "open":
             ack(response_action="errors", errors=self._errors(body, f"Task {task_id} is not open any more."))
             return None
         return task
-
-    def _claim(self, ack: Any, body: dict[str, Any], task: SlackTask) -> bool:
-        """Take the task for this submission, so two people confirming at once book it once."""
-        with self.parts.board.lock:
-            if task.status == "open":
-                task.status = "closing"
-                return True
-        ack(response_action="errors", errors=self._errors(body, f"Task {task.task_id} is not open any more."))
-        return False
 
     @staticmethod
     def _errors(body: dict[str, Any], text: str) -> dict[str, str]:
@@ -199,35 +196,44 @@ class OpsHandlers:
         if errors:
             ack(response_action="errors", errors=errors)
             return
-        if not self._claim(ack, body, task):
+        events, detail = self._restocked(task, placed)
+        ok = all(placed[ln.slot] == ln.count for ln in task.lines)
+        if not self._finish(ack, body, task, ok=ok, detail=detail, events=events):
             return
-        ack()
-        self._finish(task, body["user"]["id"], ok=all(placed[ln.slot] == ln.count for ln in task.lines),
-                     detail=self._restocked(task, placed))
+        machine = self.parts.machines.get(task.machine)
+        for ln in task.lines:
+            if placed[ln.slot] and ln.price_cents and machine is not None:
+                machine.set_price(ln.slot, ln.price_cents)
 
-    def _restocked(self, task: SlackTask, placed: dict[str, int]) -> str:
+    def _restocked(self, task: SlackTask, placed: dict[str, int]) -> tuple[list[ev.Event], str]:
+        """The events the counts mean, and what to tell the agent. The machine's count now should be
+        what it had when asked, plus what was placed, less what the books saw sold from the slot since
+        (sales in between are not a disagreement)."""
         p = self.parts
         now, machine = p.clock.now(), p.machines.get(task.machine)
         telemetry = {s.slot: s.count for s in machine.view().slots} if machine is not None else {}
+        events: list[ev.Event] = []
         notes, mismatches = [], []
         for ln in task.lines:
             n = placed[ln.slot]
             if n:
-                p.emit(ev.Restocked(id=f"slack:{task.task_id}:{ln.slot}", ts=now, shop=p.shop, machine=task.machine,
-                                    slot=ln.slot, sku=ln.sku, count=n, task_id=task.task_id))
-                if ln.price_cents and machine is not None:
-                    machine.set_price(ln.slot, ln.price_cents)
+                events.append(ev.Restocked(id=f"slack:{task.task_id}:{ln.slot}", ts=now, shop=p.shop,
+                                           machine=task.machine, slot=ln.slot, sku=ln.sku, count=n,
+                                           task_id=task.task_id))
             if n != ln.count:
                 notes.append(f"{ln.slot}: placed {n} of {ln.count} {ln.sku}")
             if ln.slot in telemetry and ln.slot in task.telemetry_before:
-                expected = task.telemetry_before[ln.slot] + n
+                sold = max(0, p.ledger.slot_sold.get(slot_location(task.machine, ln.slot), 0)
+                           - task.sold_mark.get(ln.slot, 0))
+                expected = task.telemetry_before[ln.slot] + n - sold
                 if telemetry[ln.slot] != expected:
-                    mismatches.append(f"{ln.slot}: confirmed {n} placed, so {expected} expected, "
-                                      f"machine reports {telemetry[ln.slot]}")
+                    mismatches.append(f"{ln.slot}: confirmed {n} placed" + (f" and {sold} sold since" if sold else "")
+                                      + f", so {expected} expected, machine reports {telemetry[ln.slot]}")
         if mismatches:
-            p.emit(ev.Alarm(id=f"slack:{task.task_id}:mismatch", ts=now, shop=p.shop, source="slack",
-                            code="restock_mismatch", detail=f"{task.task_id} {task.machine}: " + "; ".join(mismatches)))
-        return "; ".join(notes + mismatches)
+            events.append(ev.Alarm(id=f"slack:{task.task_id}:mismatch", ts=now, shop=p.shop, source="slack",
+                                   code="restock_mismatch",
+                                   detail=f"{task.task_id} {task.machine}: " + "; ".join(mismatches)))
+        return events, "; ".join(notes + mismatches)
 
     def cash_count(self, ack: Any, body: dict[str, Any]) -> None:
         task = self._submitter_task(ack, body)
@@ -241,41 +247,50 @@ class OpsHandlers:
         if cents < 0:
             ack(response_action="errors", errors={"amount": "An amount in dollars, like 12.50."})
             return
-        if not self._claim(ack, body, task):
-            return
-        ack()
         p = self.parts
         now = p.clock.now()
+        events: list[ev.Event] = []
         if cents:
-            p.emit(ev.CashCollected(id=f"slack:{task.task_id}:cash", ts=now, shop=p.shop, machine=task.machine,
-                                    amount_cents=cents, task_id=task.task_id))
+            events.append(ev.CashCollected(id=f"slack:{task.task_id}:cash", ts=now, shop=p.shop, machine=task.machine,
+                                           amount_cents=cents, task_id=task.task_id))
         detail = f"collected {cents}c"
         if task.cash_expected is not None and task.cash_expected != cents:
             detail += f"; machine reported {task.cash_expected}c"
-            p.emit(ev.Alarm(id=f"slack:{task.task_id}:mismatch", ts=now, shop=p.shop, source="slack",
-                            code="cash_mismatch", detail=f"{task.task_id} {task.machine}: counted {cents}c, "
-                                                         f"machine reported {task.cash_expected}c"))
-        self._finish(task, body["user"]["id"], ok=True, detail=detail)
+            events.append(ev.Alarm(id=f"slack:{task.task_id}:mismatch", ts=now, shop=p.shop, source="slack",
+                                   code="cash_mismatch", detail=f"{task.task_id} {task.machine}: counted {cents}c, "
+                                                                f"machine reported {task.cash_expected}c"))
+        self._finish(ack, body, task, ok=True, detail=detail, events=events)
 
     def task_cant_reason(self, ack: Any, body: dict[str, Any]) -> None:
         task = self._submitter_task(ack, body)
         if task is None:
             return
         reason = str(body["view"]["state"]["values"].get("reason", {}).get("reason", {}).get("value") or "")
-        if not self._claim(ack, body, task):
-            return
-        ack()
-        self._finish(task, body["user"]["id"], ok=False, detail=f"can't: {reason.strip() or 'no reason given'}",
-                     status="failed")
+        self._finish(ack, body, task, ok=False, detail=f"can't: {reason.strip() or 'no reason given'}",
+                     events=[], status="failed")
 
-    def _finish(self, task: SlackTask, user: str, *, ok: bool, detail: str, status: str = "done") -> None:
+    def _finish(self, ack: Any, body: dict[str, Any], task: SlackTask, *, ok: bool, detail: str,
+                events: list[ev.Event], status: str = "done") -> bool:
+        """Claim the task for this submission with its events (so two confirmations, at once or
+        across a restart, book it once), then queue the events and update the message."""
         p = self.parts
-        with p.board.lock:
-            task.status, task.done_by = status, user
-        p.emit(ev.TaskCompleted(id=f"slack:{task.task_id}:done", ts=p.clock.now(), shop=p.shop,
-                                task_id=task.task_id, ok=ok, detail=detail))
-        try:
-            p.api("chat_update", channel=task.channel, ts=task.ts, text=f"{blocks.task_text(task)}: {status}",
-                  blocks=blocks.task_message(task))
-        except AdapterError:  # the confirmation counts even if the message cannot be updated
-            log.warning("could not update the message of %s", task.task_id)
+        user = body["user"]["id"]
+        events = [*events, ev.TaskCompleted(id=f"slack:{task.task_id}:done", ts=p.clock.now(), shop=p.shop,
+                                            task_id=task.task_id, ok=ok, detail=detail)]
+        done = p.board.move_task(task, status=status, user=user, now=p.clock.now(), events=events)
+        if done is None:
+            ack(response_action="errors", errors=self._errors(body, f"Task {task.task_id} is not open any more."))
+            return False
+        ack()
+        p.emit_all(events)
+        update_message(p, done)
+        return True
+
+
+def update_message(p: SlackParts, task: SlackTask) -> None:
+    """Show the task's new state in the ops channel; the confirmation counts even if this fails."""
+    try:
+        p.api("chat_update", channel=task.channel, ts=task.ts, text=f"{blocks.task_text(task)}: {task.status}",
+              blocks=blocks.task_message(task))
+    except AdapterError:
+        log.warning("could not update the message of %s", task.task_id)

@@ -1,5 +1,6 @@
 """What every Slack piece shares: the Web API client, settings, the board, the ops group, the clock,
-the event queue events go to, and the machines whose telemetry confirmations are checked against."""
+the event queue events go to, the machines whose telemetry confirmations are checked against, and
+the books (read only: units sold from a slot while a restock was under way)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from slack_sdk import WebClient
 
 from bridge.errors import AdapterError
 from bridge.events import Event
+from bridge.ledger import Ledger
 from bridge.ports import Clock, Machine
 from hardware_adapters.live import EventQueue
 from hardware_adapters.slack.board import Board
@@ -27,6 +29,7 @@ class SlackParts:
     clock: Clock
     events: EventQueue
     machines: Mapping[str, Machine]
+    ledger: Ledger
 
     @property
     def shop(self) -> str:
@@ -34,6 +37,10 @@ class SlackParts:
 
     def emit(self, event: Event) -> None:
         self.events.put(event)
+
+    def emit_all(self, events: list[Event]) -> None:
+        for e in events:
+            self.events.put(e)
 
     def api(self, method: str, **params: Any) -> dict[str, Any]:
         return call(self.client, method, **params)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -212,19 +212,29 @@ class Rig:
         return [e for e in self.fake.ephemerals if e["user"] == user]
 
 
+SUPPLIERS = (SupplierInfo(supplier="acme", name="Acme Wholesale", contact="orders@acme.test", lead_time_days=3,
+                          skus=("cola", "chips", "gum")),)
+
+
 @contextmanager
-def make_rig(tmp_path: Path, *, policy: Any = None, guard: GuardrailPolicy | None = None) -> Iterator[Rig]:
-    with fake_slack() as fake:
-        clock = FixedClock()
-        store = Store(url=f"sqlite:///{tmp_path / 'vend.db'}", fresh=True)
-        ledger = Ledger(shop="main", store=store)
-        machine = FakeMachine()
+def make_rig(tmp_path: Path, *, policy: Any = None, guard: GuardrailPolicy | None = None,
+             fake: FakeSlack | None = None, restart: bool = False, live_procurement: bool = False,
+             machine: FakeMachine | None = None, clock: FixedClock | None = None) -> Iterator[Rig]:
+    """A shop on the fake Slack. `restart=True`: a new process on the database an earlier rig left
+    (the books and the Slack board read back from it); pass that rig's `fake` (Slack outlives us)."""
+    with (nullcontext(fake) if fake is not None else fake_slack()) as fake:
+        clock = clock or FixedClock()
+        store = Store(url=f"sqlite:///{tmp_path / 'vend.db'}", fresh=not restart)
+        ledger = Ledger.load(shop="main", store=store) if restart else Ledger(shop="main", store=store)
+        machine = machine or FakeMachine()
         queue = EventQueue()
         slack = SlackBridge(settings=settings_for(fake), clock=clock, ledger=ledger, machines={"m1": machine},
-                            events=queue)
-        payments, procurement = FakePayments(), FakeProcurement(NOW)
+                            events=queue, suppliers=SUPPLIERS)
+        payments = FakePayments()
+        procurement = FakeProcurement(NOW)
         backend = Backend(shop="main", clock=clock, machines={"m1": machine}, payments=payments, chat=slack.chat,
-                          procurement=procurement, physical=slack.physical, events=queue, approvals=slack.approvals)
+                          procurement=slack.procurement if live_procurement else procurement,
+                          physical=slack.physical, events=queue, approvals=slack.approvals)
         products = {s: Product(sku=s, name=s, category="snack", size=Size.SMALL, reference_price_cents=150)
                     for s in ("cola", "chips", "gum")}
         shop = ShopTools(backend=backend, ledger=ledger, products=products, tz=UTC)
@@ -234,6 +244,9 @@ def make_rig(tmp_path: Path, *, policy: Any = None, guard: GuardrailPolicy | Non
         runtime = Runtime(backend=replace(backend), on_event=seen.append, ledger=ledger, store=store, tools=shop, toolbox=toolbox,
                           policy=policy, schedule=_NoSchedule(), limits=RunLimits(days=1, max_messages=1000,
                                                                                     bankruptcy_days=5))
-        yield Rig(fake=fake, slack=slack, inbound=SlackInbound(signing_secret=SECRET), store=store, ledger=ledger,
-                  machine=machine, payments=payments, procurement=procurement, shop=shop, toolbox=toolbox,
-                  runtime=runtime, clock=clock, seen=seen)
+        try:
+            yield Rig(fake=fake, slack=slack, inbound=SlackInbound(signing_secret=SECRET), store=store,
+                      ledger=ledger, machine=machine, payments=payments, procurement=procurement, shop=shop,
+                      toolbox=toolbox, runtime=runtime, clock=clock, seen=seen)
+        finally:
+            store.engine.dispose()  # the process is gone: what was not flushed is lost
