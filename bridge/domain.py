@@ -22,6 +22,7 @@ class Payment(StrEnum):
 
 class OrderStatus(StrEnum):
     QUOTED = "quoted"
+    PLACED = "placed"  # ordered, payment not yet confirmed (live purchases through ops)
     PAID = "paid"  # paid, not yet delivered: never counted as stock
     DELIVERED = "delivered"
     SHORT = "short"  # delivered less or other than ordered

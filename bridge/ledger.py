@@ -85,6 +85,7 @@ class Ledger:
         self._storage: dict[str, int] = {}  # the storage part of `stock`, kept for quick reads
         self.lots: dict[str, deque[Lot]] = defaultdict(deque)
         self.orders: dict[str, OrderBook] = {}
+        self._paid_early: dict[str, int] = {}
         self.last_cost: dict[str, int] = {}
         self.units_sold_total = 0
         self.fee_missed_streak = 0
@@ -274,8 +275,14 @@ class Ledger:
     def _supplier_paid(self, e: ev.SupplierPaid) -> None:
         self._line(e, PREPAID, BANK, e.amount_cents, memo=e.order_id)
         book = self.orders.get(e.order_id)
-        if book is not None:
-            book.prepaid_left += e.amount_cents
+        if book is None:  # paid before the order was opened here: remembered until it is
+            self._paid_early[e.order_id] = self._paid_early.get(e.order_id, 0) + e.amount_cents
+            return
+        book.prepaid_left += e.amount_cents
+        if book.status == OrderStatus.PLACED:
+            book.status = OrderStatus.PAID
+            book.updated_at = e.ts
+            self._write_order(book)
 
     def _delivery(self, e: ev.DeliveryReceived) -> None:
         cost = e.quantity * e.unit_cost_cents
@@ -362,11 +369,17 @@ class Ledger:
 
     # --- orders and tasks that tools open ---------------------------------------------------
     def open_order(self, receipt: OrderReceipt, ts: datetime) -> None:
+        """Open the book of an order once; placing the same order again changes nothing."""
+        if receipt.order_id in self.orders:
+            return
         book = OrderBook(
-            order_id=receipt.order_id, supplier=receipt.supplier, status=OrderStatus.PAID, created_at=ts,
+            order_id=receipt.order_id, supplier=receipt.supplier, status=OrderStatus.PLACED, created_at=ts,
             updated_at=ts, expected_at=receipt.expected_at, total_cents=receipt.total_cents, received_cents=0,
             lines_json=json.dumps([[ln.sku, ln.quantity, ln.unit_cost_cents] for ln in receipt.lines]),
         )
+        early = self._paid_early.pop(receipt.order_id, 0)
+        if early:
+            book.prepaid_left, book.status = early, OrderStatus.PAID
         self.orders[receipt.order_id] = book
         self._write_order(book)
 
@@ -409,5 +422,6 @@ class Ledger:
         return self.stock.get((location, sku), 0)
 
     def open_orders(self) -> list[OrderBook]:
-        return [b for b in self.orders.values() if b.status in (OrderStatus.PAID, OrderStatus.SHORT)
-                and b.prepaid_left > 0]
+        """Orders still owed goods: placed and awaiting payment, or paid and not all delivered."""
+        return [b for b in self.orders.values() if b.status == OrderStatus.PLACED
+                or (b.status in (OrderStatus.PAID, OrderStatus.SHORT) and b.prepaid_left > 0)]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Mapping
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any, Literal, Required, TypedDict
 
 from bridge import events as ev
@@ -38,12 +38,30 @@ class ShopTools:
         self.sent_times: deque[datetime] = deque(maxlen=1000)
         self.spend_by_day: dict[date, int] = {}
         self.refunds_by_day: dict[date, int] = {}
+        self._seed_daily_caps()
         self.task_results: deque[ev.TaskCompleted] = deque(maxlen=200)
         self.default_machine = next(iter(backend.machines))
         self.slot_sku: dict[tuple[str, str], str] = {}
         self.approvals: dict[str, ev.ApprovalDecided] = {}
         self.notices: deque[dict[str, Any]] = deque(maxlen=200)  # approvals decided, payments received
         self.listeners: list[Callable[[ev.Event], None]] = []  # other tool groups that follow events
+
+    def _seed_daily_caps(self) -> None:
+        """Today's spend and refunds from the books, so a restart does not reset the daily caps."""
+        if self.ledger.store.fresh:
+            return
+        today = self.today()
+        start = datetime.combine(today, datetime.min.time(), self.tz)
+        spent = sum(b.total_cents for b in self.ledger.orders.values() if b.created_at >= start)
+        refunded = self.ledger.store.scalar(
+            "SELECT COALESCE(SUM(amount_cents), 0) FROM ledger_line WHERE shop = :s AND debit = 'refunds' "
+            "AND ts >= :t", s=self.ledger.shop,
+            t=start.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+            if self.ledger.store.engine.dialect.name == "sqlite" else start)
+        if spent:
+            self.spend_by_day[today] = spent
+        if refunded:
+            self.refunds_by_day[today] = int(refunded)
 
     # --- what the guardrails ask (GuardContext) ------------------------------------------------
     def now(self) -> datetime:

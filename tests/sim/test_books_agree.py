@@ -50,3 +50,25 @@ def test_the_books_reload_from_the_store_after_a_restart(make_sim) -> None:
     assert again.units_sold_total == before.units_sold_total
     assert again.daily == before.daily
     assert again.open_tasks().keys() == before.open_tasks().keys()
+
+
+def test_daily_caps_and_orders_survive_a_restart(make_sim, tmp_path) -> None:
+    from bridge.ledger import Ledger
+    from bridge.store import Store
+    from bridge.tools.shop import ShopTools
+
+    sim = make_sim(seed=2, days=1, db_url=f"sqlite:///{tmp_path / 'shop.db'}")
+    sim.run()
+    spent = sim.tools.spent_today_cents()
+    assert spent > 0  # the baseline buys its first stock on day one
+    ledger = Ledger.load(shop=sim.ledger.shop, store=Store(url=sim.store.url), tz=sim.ledger.tz)
+    again = ShopTools(backend=sim.tools.backend, ledger=ledger, products=sim.tools.products, tz=sim.tools.tz)
+    assert again.spent_today_cents() == spent
+    # placing an order already on the books again changes nothing
+    book = next(iter(ledger.orders.values()))
+    before = (book.status, book.prepaid_left, book.received_cents)
+    from bridge.domain import OrderReceipt
+
+    ledger.open_order(OrderReceipt(order_id=book.order_id, supplier=book.supplier, total_cents=book.total_cents,
+                                   expected_at=book.expected_at or sim.world.now), sim.world.now)
+    assert (book.status, book.prepaid_left, book.received_cents) == before
