@@ -75,6 +75,7 @@ class LiveBridge:
     scheduler: Any = None  # scheduler.live.LiveScheduler
     slack: Any = None  # hardware_adapters.slack.app.SlackBridge
     stripe: Any = None
+    reconciler: Any = None  # hardware_adapters.stripe.wiring.StripeReconciler
     routes: list[Any] = field(default_factory=list)
     slack_auth: str = "not checked"
     http_port: int = 0
@@ -257,9 +258,10 @@ def build_live(config: LiveConfig, *, on_commit: Callable[[Sequence[ev.Event], f
             live.routes.append(live.slack.http_route())
     payments: Any = NoPayments()
     if config.stripe is not None:
-        live.stripe, route = _stripe(config, store=store, inbox=inbox)
-        payments = live.stripe
-        live.routes.append(route)
+        side = _stripe(config, store=store, inbox=inbox)
+        live.stripe, live.reconciler, payments = side.payments, side.reconciler, side.payments
+        source.durable.append(side.inbox)  # webhooks kept before their 200, booked by the core
+        live.routes.append(side.route)
     if machines:
         _shopkeeper(live, config, clock=clock, machines=machines, payments=payments, run_id=run_id)
     else:
@@ -336,14 +338,14 @@ def _resume_board(board: Any, *, ledger: Ledger, store: Store) -> None:
     board.resume(tasks=tasks, seq=seq)
 
 
-def _stripe(config: LiveConfig, *, store: Store, inbox: Any) -> tuple[Any, Any]:
-    """StripePayments (the Payments port) and the POST /stripe/webhook route, whose events go to the inbox."""
+def _stripe(config: LiveConfig, *, store: Store, inbox: Any) -> Any:
+    """hardware_adapters.stripe.wiring.StripeSide: StripePayments (the Payments port), the POST
+    /stripe/webhook route with its inbox table, the reconciler (its alarms go to the event inbox)."""
     from hardware_adapters.stripe.wiring import build_stripe
 
     assert config.stripe is not None
-    side = build_stripe(config.stripe, shop=config.bridge.shop, store=store, sink=inbox.put,
+    return build_stripe(config.stripe, shop=config.bridge.shop, store=store, sink=inbox.put,
                         tz=ZoneInfo(config.bridge.tz))
-    return side.payments, side.route
 
 
 def _shopkeeper(live: LiveBridge, config: LiveConfig, *, clock: Any, machines: dict[str, Any], payments: Any,

@@ -12,7 +12,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
@@ -48,13 +48,16 @@ def as_telemetry(e: ev.Event) -> ev.Event:
 
 
 class MergedSource:
-    """The ingest loop's one source: the machines (acknowledged after commit) and the adapters' inbox."""
+    """The ingest loop's one source: the machines (acknowledged after commit), the adapters' inbox, and
+    `durable` sources that never wait (Stripe's inbox table: its rows are marked booked in the commit)."""
 
     def __init__(self, *, inbox: Inbox, fleet: LiveEventSource | None = None,
                  translate: Callable[[ev.Event], ev.Event] | None = None,
-                 interrupted: Callable[[], bool] = lambda: False) -> None:
+                 interrupted: Callable[[], bool] = lambda: False,
+                 durable: Sequence[LiveEventSource] = ()) -> None:
         self.inbox = inbox
         self.fleet = fleet
+        self.durable = list(durable)
         self.translate = translate
         self.interrupted = interrupted
 
@@ -62,6 +65,8 @@ class MergedSource:
         deadline = time.monotonic() + max_wait_s
         while True:
             out = self.inbox.drain()
+            for src in self.durable:
+                out += src.next_batch(max_wait_s=0.0, max_items=max_items)
             if self.fleet is not None:
                 wait = 0.0 if out else max(0.0, min(SLICE_S, deadline - time.monotonic()))
                 got = self.fleet.next_batch(max_wait_s=wait, max_items=max(1, max_items - len(out)))
@@ -74,6 +79,8 @@ class MergedSource:
     def acknowledge(self) -> None:
         if self.fleet is not None:
             self.fleet.acknowledge()
+        for src in self.durable:
+            src.acknowledge()
 
 
 class CoreLoop:

@@ -25,7 +25,7 @@ TABLES: dict[str, Table] = {
         t.RunInfo, t.ProcessedEvent, t.LedgerLine, t.InventoryLot, t.StockLevel, t.PurchaseOrder,
         t.Task, t.ChatMessage, t.AuditLog, t.DeadLetter, t.DayClose, t.MachineRow, t.SlotTelemetry,
         t.MemoryScratchpad, t.MemoryKv, t.MemoryNote,
-        t.ApprovalDecision, t.SlackTaskRow, t.SlackApprovalRow, t.SlackRelayRow, t.SlackQuoteRow,
+        t.ApprovalDecision, t.SlackTaskRow, t.SlackApprovalRow, t.SlackRelayRow, t.SlackQuoteRow, t.StripeInbox,
     )
 }
 # Tables written by upsert (keyed rows whose state changes); the rest are append-only.
@@ -39,6 +39,7 @@ UPSERT_KEYS: dict[str, tuple[str, ...]] = {
     "machine": ("machine_id",),
     "slot_telemetry": ("machine_id", "slot"),
     "approval_decision": ("approval_id",),
+    "stripe_inbox": ("stripe_event_id",),
 }
 
 

@@ -338,3 +338,16 @@ class SlackQuoteRow(SQLModel, table=True):
     created_at: datetime = ts_field()
     quoted_by: str = ""
     outbox_json: str = "[]"
+class StripeInbox(SQLModel, table=True):
+    """Verified Stripe webhook deliveries, kept (in their own transaction) before Stripe gets its 200; the
+    core books them and marks `booked_at` in the same transaction as their ledger lines, so a crash after
+    the 200 loses nothing: a restart books what is still unbooked (once: the ledger is idempotent)."""
+
+    __tablename__ = "stripe_inbox"
+    stripe_event_id: str = Field(primary_key=True)
+    shop: str = Field(index=True)
+    type: str
+    received_at: datetime = ts_field()
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # the verified body, as signed
+    events_json: str  # the project events it became (bridge.events to_json), booked by the core
+    booked_at: datetime | None = ts_field(nullable=True)

@@ -6,7 +6,9 @@ project events whose ids derive from the Stripe objects, not from the delivery
 (`stripe:pay:<payment intent>`, `stripe:refund:<refund>`, `stripe:fee:<balance transaction>`, ...),
 so a replayed delivery, or two event types telling of one payment (checkout.session.completed and
 payment_intent.succeeded), book it once: the ledger is idempotent on event ids. Bookings are
-commutative, so any order of arrival (a refund before its payment) ends in the same books.
+commutative, so any order of arrival (a refund before its payment) ends in the same books. Live, a
+delivery is committed to the inbox table (hardware_adapters/stripe/inbox.py) before the 200, so a
+crash after the answer loses nothing.
 
 The accounts (see bridge/ledger.py): card_pending is the money Stripe holds for the shop. A special
 order's payment: card_pending / customer_deposits. A fridge capture moves nothing (the basket's Sale
@@ -24,6 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import stripe
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -32,6 +35,7 @@ from starlette.routing import Route
 from bridge import events as ev
 from bridge.errors import AdapterError
 from hardware_adapters.stripe.client import call
+from hardware_adapters.stripe.inbox import StripeInbox
 from hardware_adapters.stripe.payments import FRIDGE
 
 log = logging.getLogger("vendbridge.stripe")
@@ -147,9 +151,12 @@ class StripeEvents:
         return [self._new(ev.CardSettled, f"stripe:payout:{obj['id']}", ts, amount_cents=int(obj["amount"]))]
 
 
-def webhook_route(*, secret: str, events: StripeEvents, sink: Callable[[ev.Event], None],
-                  tolerance_s: int = 300, path: str = "/stripe/webhook") -> Route:
-    """The `POST /stripe/webhook` route; verified events go to `sink` (the live EventQueue's put)."""
+def webhook_route(*, secret: str, events: StripeEvents, sink: Callable[[ev.Event], None] | None = None,
+                  inbox: StripeInbox | None = None, tolerance_s: int = 300, path: str = "/stripe/webhook") -> Route:
+    """The `POST /stripe/webhook` route. With `inbox` (live), a verified delivery is committed to the
+    inbox table before the 200 and the core books it from there; without, its events go to `sink`."""
+    if (sink is None) == (inbox is None):
+        raise ValueError("webhook_route needs exactly one of sink and inbox")
 
     async def endpoint(request: Request) -> JSONResponse:
         body = await request.body()  # the raw bytes: the signature covers exactly these
@@ -168,8 +175,15 @@ def webhook_route(*, secret: str, events: StripeEvents, sink: Callable[[ev.Event
         except AdapterError as err:  # Stripe retries the delivery later; nothing was passed on
             log.warning("stripe webhook %s (%s) not processed: %s", event.get("id"), event.get("type"), err)
             return JSONResponse({"error": "try again"}, status_code=503)
-        for e in found:
-            sink(e)
+        if inbox is not None:
+            try:
+                await run_in_threadpool(inbox.keep, event, body, found)
+            except SQLAlchemyError as err:  # not kept: no 200, so Stripe delivers it again later
+                log.error("stripe webhook %s not kept: %s", event.get("id"), err)
+                return JSONResponse({"error": "try again"}, status_code=503)
+        elif sink is not None:
+            for e in found:
+                sink(e)
         log.info("stripe webhook %s %s: %d event(s)", event.get("id"), event.get("type"), len(found))
         return JSONResponse({"received": True, "events": [e.id for e in found]})
 

@@ -1,4 +1,4 @@
-"""Wiring the Stripe side from its config section: the adapter, the webhook route, the daily job."""
+"""Wiring the Stripe side from its config section: the adapter, the webhook route and its inbox, the daily job."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from bridge import events as ev
 from bridge.live_config import StripeSection
 from bridge.store import Store
 from hardware_adapters.stripe.client import stripe_client
+from hardware_adapters.stripe.inbox import StripeInbox
 from hardware_adapters.stripe.payments import StripePayments
 from hardware_adapters.stripe.reconcile import Reconciliation, reconcile_day
 from hardware_adapters.stripe.webhooks import StripeEvents, webhook_route
@@ -28,6 +29,7 @@ class StripeSide:
     payments: StripePayments
     route: Route
     reconciler: StripeReconciler
+    inbox: StripeInbox  # a LiveEventSource for the core: the webhook's deliveries, kept before their 200
 
 
 class StripeReconciler:
@@ -61,7 +63,9 @@ def build_stripe(section: StripeSection, *, shop: str, store: Store, sink: Calla
     client = stripe_client(api_key=section.api_key(), api_base=section.api_url() or None,
                            max_network_retries=section.max_network_retries)
     payments = StripePayments(client=client, shop=shop, currency=section.currency, success_url=section.success_url)
-    route = webhook_route(secret=section.webhook_secret(), events=StripeEvents(shop=shop, client=client), sink=sink,
-                          tolerance_s=section.webhook_tolerance_s)
-    return StripeSide(client=client, payments=payments, route=route,
+    inbox = StripeInbox(store=store, shop=shop)
+    inbox.recover()  # deliveries a previous process answered and did not book
+    route = webhook_route(secret=section.webhook_secret(), events=StripeEvents(shop=shop, client=client),
+                          inbox=inbox, tolerance_s=section.webhook_tolerance_s)
+    return StripeSide(client=client, payments=payments, route=route, inbox=inbox,
                       reconciler=StripeReconciler(client=client, store=store, shop=shop, tz=tz, sink=sink))
