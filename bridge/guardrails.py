@@ -105,7 +105,7 @@ class GuardContext(Protocol):
 
     def now(self) -> datetime: ...
 
-    # optional: `slot_price(machine, slot) -> int | None`, the price a slot has now (restock checks it)
+    # optional: `slot_prices(machine) -> dict[slot, price]`, the slots' prices now (restock checks them)
 
     def approval(self, approval_id: str) -> ApprovalDecided | None:
         """A decision a person with the approver role made (from an ApprovalDecided event)."""
@@ -141,12 +141,15 @@ class Guardrails:
         """A price set while loading passes the same rules as set_price, for the product loaded; with
         no price, the slot keeps its price, which must then pass them for the new product (a price
         set on an empty slot was checked against no product)."""
-        slot_price = getattr(ctx, "slot_price", None)
+        prices_of = getattr(ctx, "slot_prices", None)
+        kept: dict[str, int] | None = None  # the machine's slot prices, read once per call
         for line in args["slots"]:
             if line.get("price_cents") is not None:
                 self._price(ctx, line["sku"], int(line["price_cents"]))
-            elif slot_price is not None:
-                current = slot_price(args.get("machine", ""), line["slot"])
+            elif prices_of is not None:
+                if kept is None:
+                    kept = prices_of(args.get("machine", ""))
+                current = kept.get(line["slot"])
                 if current:
                     self._price(ctx, line["sku"], int(current))
 

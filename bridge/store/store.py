@@ -46,7 +46,8 @@ UPSERT_KEYS: dict[str, tuple[str, ...]] = {
 SEEN_CAP = 200_000  # processed event ids a live store keeps in memory
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, durable: bool = True) -> Engine:
+    """`durable=False` (a simulator's fresh store, reproducible from its seed) skips fsync."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False})
 
@@ -54,7 +55,7 @@ def make_engine(url: str) -> Engine:
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA synchronous=NORMAL" if durable else "PRAGMA synchronous=OFF")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=5000")
             cur.close()
@@ -72,7 +73,7 @@ class Store:
 
     def __init__(self, *, url: str, fresh: bool = False) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, durable=not fresh)
         from bridge.store.migrate import ensure_schema
 
         self.schema = ensure_schema(self.engine, list(TABLES.values()))  # created, current or upgraded

@@ -87,10 +87,13 @@ class ShopTools:
                 return s.sku
         return None
 
-    def slot_price(self, machine: str, slot: str) -> int | None:
+    def slot_prices(self, machine: str) -> dict[str, int]:
+        """Each slot's price on the machine now (one view of the machine)."""
         m = self.backend.machines.get(machine or self.default_machine)
-        found = next((s for s in m.view().slots if s.slot == slot), None) if m is not None else None
-        return found.price_cents if found is not None else None
+        return {s.slot: s.price_cents for s in m.view().slots} if m is not None else {}
+
+    def slot_price(self, machine: str, slot: str) -> int | None:
+        return self.slot_prices(machine).get(slot)
 
     def category(self, sku: str) -> str | None:
         p = self.products.get(sku)
