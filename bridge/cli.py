@@ -137,6 +137,14 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--shop", default="main")
     status.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
+    shadow = sub.add_parser("shadow-report", help="what a shadow shopkeeper would have done vs what ops did, "
+                                                  "per day and kind (from a vend live --shadow store)")
+    shadow.add_argument("--db", required=True, help="SQLAlchemy URL of the store, e.g. sqlite:///vend-live.db")
+    shadow.add_argument("--since", type=_day, default=None, help="first day, YYYY-MM-DD (default: all)")
+    shadow.add_argument("--shop", default="main")
+    shadow.add_argument("--tz", default="", help="the days' time zone (default: the shadow run's [bridge] tz)")
+    shadow.add_argument("--json", action="store_true", help="print the report as one JSON object on stdout")
+
     rec = sub.add_parser("reconcile", help="compare one day of Stripe balance transactions with the ledger; "
                                            "exit 1 when they differ (API key from $STRIPE_API_KEY)")
     rec.add_argument("--date", required=True, type=_day, help="the day, YYYY-MM-DD (in --tz)")
@@ -146,6 +154,22 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--stripe-api", default="", help="another address for Stripe's API (tests)")
     rec.add_argument("--json", action="store_true", help="print the report as one JSON object on stdout")
     return parser
+
+
+def _shadow_report(args: argparse.Namespace) -> int:
+    from bridge.compose_live import open_store
+    from bridge.shadow_report import format_report, shadow_report
+
+    store = open_store(args.db)
+    try:
+        report = shadow_report(store, shop=args.shop, since=args.since, tz=args.tz)
+    finally:
+        store.engine.dispose()
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print("\n".join(format_report(report)))
+    return 0
 
 
 def _day(value: str) -> date:
@@ -194,6 +218,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_gate_command(args)
         if args.command == "reconcile":
             return _reconcile(args)
+        if args.command == "shadow-report":
+            return _shadow_report(args)
     except ConfigError as err:
         print(f"vend: error: {err}", file=sys.stderr)
         return 2

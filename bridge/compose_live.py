@@ -445,7 +445,8 @@ def run_live(path: Path, *, shadow: bool = False, out: Any = sys.stderr) -> int:
     return 0
 
 
-def live_status(db_url: str, *, shop: str = "main") -> dict[str, Any]:
+def open_store(db_url: str) -> Store:
+    """An existing store (a missing SQLite file is a one-line error, not a new empty store)."""
     from sqlalchemy.engine import make_url
 
     try:
@@ -454,7 +455,11 @@ def live_status(db_url: str, *, shop: str = "main") -> dict[str, Any]:
         raise ConfigError(f"not a database URL: {db_url!r}") from None
     if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
         raise ConfigError(f"no store at {url.database}")
-    store = Store(url=db_url)
+    return Store(url=db_url)
+
+
+def live_status(db_url: str, *, shop: str = "main") -> dict[str, Any]:
+    store = open_store(db_url)
     try:
         return status_report(store, shop=shop)
     finally:

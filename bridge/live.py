@@ -29,6 +29,31 @@ class LiveEventSource(Protocol):
         ...
 
 
+def world_row(event_id: str, shop: str, ts: datetime, kind: str, **fields: Any) -> dict[str, Any]:
+    return {"event_id": event_id, "shop": shop, "ts": ts, "kind": kind, "machine": "", "slot": "", "sku": "",
+            "count": 0, "amount_cents": 0, "previous_cents": None, "ref": "", **fields}
+
+
+def world_actions(e: ev.Event, shop: str) -> list[dict[str, Any]]:
+    """The `world_action` rows of an event: what was done in the world (price changes come from the
+    MachineBook, which knows the price before). A device's telemetry of a restock or collection that a
+    person confirms in Slack is not one: the person's confirmation is."""
+    if isinstance(e, ev.Restocked):
+        return [world_row(e.id, shop, e.ts, "restock", machine=e.machine, slot=e.slot, sku=e.sku, count=e.count,
+                          ref=e.task_id)]
+    if isinstance(e, ev.CashCollected):
+        return [world_row(e.id, shop, e.ts, "collect_cash", machine=e.machine, amount_cents=e.amount_cents,
+                          ref=e.task_id)]
+    if isinstance(e, ev.SupplierPaid):
+        return [world_row(e.id, shop, e.ts, "place_order", amount_cents=e.amount_cents, ref=e.order_id)]
+    if isinstance(e, ev.DeliveryReceived):  # an order paid outside the books shows here first
+        return [world_row(e.id, shop, e.ts, "place_order", sku=e.sku, count=e.quantity,
+                          amount_cents=e.quantity * e.unit_cost_cents, ref=e.order_id)]
+    if isinstance(e, ev.RefundIssued):
+        return [world_row(e.id, shop, e.ts, "refund", amount_cents=e.amount_cents, ref=e.payment_ref)]
+    return []
+
+
 class MachineBook:
     """Keeps the `machine` and `slot_telemetry` tables from machine events (buffered in the store)."""
 
@@ -65,9 +90,9 @@ class MachineBook:
             for s in e.slots:
                 old = self.slots.get((machine, s.slot))
                 if old is None or old["snapshot_at"] <= e.ts:
-                    self._slot(machine, s.slot, s.count, s.price_cents, e.ts, e.ts)
+                    self._slot(machine, s.slot, s.count, s.price_cents, e.ts, e.ts, event_id=f"{e.id}:{s.slot}")
         elif isinstance(e, ev.Sale):
-            self._moved(machine, e.slot, -e.units, e.unit_price_cents, e.ts)
+            self._moved(machine, e.slot, -e.units, e.unit_price_cents, e.ts, event_id=e.id)
         elif isinstance(e, ev.MachineRestocked | ev.Restocked):
             self._moved(machine, e.slot, e.count, None, e.ts)
         elif isinstance(e, ev.DoorChanged):
@@ -78,13 +103,20 @@ class MachineBook:
             row["last_seen_at"] = e.ts
         self.store.upsert("machine", row)
 
-    def _moved(self, machine: str, slot: str, delta: int, price: int | None, at: datetime) -> None:
+    def _moved(self, machine: str, slot: str, delta: int, price: int | None, at: datetime,
+               event_id: str = "") -> None:
         old = self.slots.get((machine, slot))
         if old is not None and at > old["snapshot_at"]:
             self._slot(machine, slot, max(0, old["count"] + delta), old["price_cents"] if price is None else price,
-                       old["snapshot_at"], at)
+                       old["snapshot_at"], at, event_id=event_id)
 
-    def _slot(self, machine: str, slot: str, count: int, price: int, snapshot_at: datetime, at: datetime) -> None:
+    def _slot(self, machine: str, slot: str, count: int, price: int, snapshot_at: datetime, at: datetime,
+              event_id: str = "") -> None:
+        old = self.slots.get((machine, slot))
+        if event_id and old is not None and old["price_cents"] != price:  # the price history (shadow report)
+            self.store.append("world_action", world_row(event_id, self.shop, at, "set_price", machine=machine,
+                                                        slot=slot, amount_cents=price,
+                                                        previous_cents=old["price_cents"]))
         row = {"machine_id": machine, "slot": slot, "shop": self.shop, "count": count, "price_cents": price,
                "snapshot_at": snapshot_at, "updated_at": at}
         self.slots[(machine, slot)] = row
@@ -156,6 +188,8 @@ class IngestLoop:
                                               "reason": e.reason, "raw": e.raw})
         else:
             self.book.observe(e)
+            for row in world_actions(e, self.ledger.shop):
+                self.store.append("world_action", row)
         if self.on_event is not None:
             self.on_event(e)
 

@@ -24,7 +24,7 @@ TABLES: dict[str, Table] = {
     for m in (
         t.RunInfo, t.ProcessedEvent, t.LedgerLine, t.InventoryLot, t.StockLevel, t.PurchaseOrder,
         t.Task, t.ChatMessage, t.AuditLog, t.DeadLetter, t.DayClose, t.MachineRow, t.SlotTelemetry,
-        t.MemoryScratchpad, t.MemoryKv, t.MemoryNote,
+        t.MemoryScratchpad, t.MemoryKv, t.MemoryNote, t.WorldAction,
         t.ApprovalDecision, t.SlackTaskRow, t.SlackApprovalRow, t.SlackRelayRow, t.SlackQuoteRow, t.StripeInbox,
     )
 }

@@ -351,3 +351,22 @@ class StripeInbox(SQLModel, table=True):
     raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # the verified body, as signed
     events_json: str  # the project events it became (bridge.events to_json), booked by the core
     booked_at: datetime | None = ts_field(nullable=True)
+class WorldAction(SQLModel, table=True):
+    """What the live ingest saw done in the world, whoever did it: restocks, cash collections, price
+    changes (a slot's price differing from the last one seen), supplier payments and deliveries, refunds.
+    `vend shadow-report` compares these with what a shadow shopkeeper would have done."""
+
+    __tablename__ = "world_action"
+    __table_args__ = (Index("ix_world_action_shop_ts", "shop", "ts"),)
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(index=True)
+    shop: str
+    ts: datetime = ts_field()
+    kind: str  # restock, collect_cash, set_price, place_order, refund
+    machine: str = ""
+    slot: str = ""
+    sku: str = ""
+    count: int = 0
+    amount_cents: int = 0  # cash collected, price set, order paid, refund
+    previous_cents: int | None = None  # set_price: the price before
+    ref: str = ""  # order id, payment ref, task id
