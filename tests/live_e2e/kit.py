@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -68,7 +69,9 @@ def opening_books(db: Path, *, tz: str, loads: dict[str, tuple[str, int]], stora
 
 
 def write_config(path: Path, *, db: Path, broker: MosquittoBroker, fake: FakeSlack, http_port: int, tz: str,
-                 script: Path) -> Path:
+                 script: Path | None = None, policy: str = "", extra: str = "") -> Path:
+    """`policy` defaults to the script; `extra` is appended (more sections)."""
+    policy = policy or f"scripted:{script.name if script else ''}"
     path.write_text(f"""
 [bridge]
 shop = "main"
@@ -82,7 +85,7 @@ port = {http_port}
 admin_token_env = "E2E_ADMIN_TOKEN"
 
 [policy]
-name = "scripted:{script.name}"
+name = "{policy}"
 
 [scheduler]
 open_hour = 8
@@ -107,6 +110,7 @@ ops_usergroup = "{OPS_GROUP}"
 bot_token_env = "E2E_SLACK_BOT"
 signing_secret_env = "E2E_SLACK_SIGNING"
 base_url = "{fake.api_url}"
+{extra}
 """)
     return path
 
@@ -120,13 +124,14 @@ class LiveProcess:
     port: int
     logs: list[str] = field(default_factory=list)
     proc: subprocess.Popen[str] | None = None
+    args: tuple[str, ...] = ()  # more options for `vend live`, e.g. ("--shadow",)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> LiveProcess:
-        self.proc = subprocess.Popen([sys.executable, "-m", "bridge.cli", "live", "--config", str(self.config)],
+        self.proc = subprocess.Popen([sys.executable, "-m", "bridge.cli", "live", "--config", str(self.config), *self.args],
                                      cwd=REPO, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             wait_for("vend live to report healthy", self._healthy, timeout=30)
@@ -241,6 +246,15 @@ def confirm_restock(live: LiveProcess, fake: FakeSlack, inbound: SlackInbound, *
         user=user, view_id=modal["id"], callback_id=modal["callback_id"], values=values, at=now,
         private_metadata=modal["private_metadata"]), timestamp=int(time.time())))
     assert r.status_code == 200 and "errors" not in r.text, r.text
+
+
+def emulator_commands(tmp: Path) -> int:
+    """Commands the device emulator received (its outbox keeps each one's result)."""
+    conn = sqlite3.connect(f"file:{tmp / 'm1-outbox.db'}?mode=ro", uri=True)
+    try:
+        return int(conn.execute("SELECT COUNT(*) FROM commands").fetchone()[0])
+    finally:
+        conn.close()
 
 
 def json_lines(text: str) -> list[dict[str, Any]]:
