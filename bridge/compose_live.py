@@ -225,6 +225,10 @@ def build_live(config: LiveConfig, *, on_commit: Callable[[Sequence[ev.Event], f
 
     b = config.bridge
     tz = ZoneInfo(b.tz)
+    if config.policy.name == "llm":
+        from bridge.llm.adapter import api_key_from_env
+
+        api_key_from_env()  # no key: a one-line error before anything is opened
     store = Store(url=config.db_url())
     now = datetime.now(UTC)
     run_id = f"{'shadow' if shadow else 'live'}-{now:%Y%m%dT%H%M%S%f}"
@@ -363,10 +367,10 @@ def _shopkeeper(live: LiveBridge, config: LiveConfig, *, clock: Any, machines: d
                       approvals=slack.approvals if slack else None)
     tz = live.ledger.tz
     tools = ShopTools(backend=backend, ledger=live.ledger, products=_products(config), tz=tz)
-    toolbox = Toolbox(tools=[tools, ServiceTools(shop=tools)], guardrails=Guardrails(guard), clock=clock,
+    policy, groups = build_live_policy(config, guard=guard, store=live.store, ledger=live.ledger, clock=clock)
+    toolbox = Toolbox(tools=[tools, ServiceTools(shop=tools), *groups], guardrails=Guardrails(guard), clock=clock,
                       store=live.store, shop=config.bridge.shop, run_id=run_id, context=tools, shadow=live.shadow)
     live.loop.on_event = tools.observe
-    policy = build_live_policy(config, guard=guard)
     runtime = Runtime(backend=backend, ledger=live.ledger, store=live.store, tools=tools, toolbox=toolbox,
                       policy=policy, schedule=_FiredBySchedulerOnly(), limits=LIVE_LIMITS, on_day=day_logger)
     after_close = None
@@ -400,18 +404,36 @@ def _products(config: LiveConfig) -> dict[str, Any]:
     return {k: v.product for k, v in load_catalogue(path).items()}
 
 
-def build_live_policy(config: LiveConfig, *, guard: GuardrailPolicy) -> Policy:
+def build_live_policy(config: LiveConfig, *, guard: GuardrailPolicy, store: Store | None = None,
+                      ledger: Ledger | None = None, clock: Any = None) -> tuple[Policy, list[object]]:
+    """The shopkeeper [policy] names, and the tool groups it brings (the LLM's memory). `llm` needs the
+    store, the ledger and the clock; its API key comes from ANTHROPIC_API_KEY only."""
     name = config.policy.name
     if name == "baseline":
         from bridge.policies.baseline import BaselinePolicy
 
         return BaselinePolicy(floor_markup=guard.price_floor_markup, ceiling_cents=guard.price_ceiling_cents,
-                              ceiling_markup=guard.price_ceiling_markup)
+                              ceiling_markup=guard.price_ceiling_markup), []
     if name.startswith("scripted:"):
         from bridge.policies.scripted import ScriptedPolicy
 
-        return ScriptedPolicy.from_file(config.path(name.removeprefix("scripted:")))
-    raise ConfigError(f"policy {name!r}: the LLM shopkeeper is not in this build yet; use baseline")
+        return ScriptedPolicy.from_file(config.path(name.removeprefix("scripted:"))), []
+    if name == "llm":
+        from bridge.live_config import LlmSection
+        from bridge.llm.adapter import AnthropicLLM, api_key_from_env
+        from bridge.llm.wiring import build_llm
+
+        section = config.llm or LlmSection()
+        settings = section.settings()
+        key = api_key_from_env()  # a missing key is a one-line ConfigError, before anything else is built
+        if store is None or ledger is None or clock is None:
+            raise ConfigError("the llm policy is built with the live store, ledger and clock")
+        parts = build_llm(settings=settings, guard=guard, shop=config.bridge.shop, store=store, books=ledger,
+                          now=clock.now, llm=AnthropicLLM(settings=settings, api_key=key),
+                          run_dir=config.path(section.transcript_dir) if section.transcript_dir else None)
+        log.info("llm shopkeeper", extra={"model": settings.model, "endpoint": section.base_url or "default"})
+        return parts.policy, parts.tool_groups
+    raise ConfigError(f"unknown policy {name!r}")
 
 
 # --- the command -------------------------------------------------------------------------------------

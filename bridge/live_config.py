@@ -143,6 +143,27 @@ class StripeSection(_Section):
         return _secret("stripe", self.webhook_secret_env)
 
 
+class LlmSection(_Section):
+    """The LLM shopkeeper (`[policy] name = "llm"`): model, endpoint and limits. The API key is never in
+    the file: it is read from ANTHROPIC_API_KEY."""
+
+    model: str = "claude-sonnet-4-6"
+    base_url: str = ""  # empty: $ANTHROPIC_BASE_URL, else Anthropic's own
+    max_tokens: Annotated[int, Field(gt=0, le=64_000)] = 4_096  # per reply
+    context_budget_tokens: Annotated[int, Field(gt=1_000)] = 30_000
+    max_messages: Annotated[int, Field(gt=0)] = 2_000  # assistant messages per process run
+    max_turns_per_session: Annotated[int, Field(gt=0, le=1_000)] = 40
+    timeout_s: Annotated[float, Field(gt=0, le=600)] = 120.0
+    max_retries: Annotated[int, Field(ge=0, le=10)] = 4
+    max_result_chars: Annotated[int, Field(gt=0)] = 6_000
+    transcript_dir: str = ""  # a folder for the transcript (vend transcript); empty: none
+
+    def settings(self) -> Any:
+        from bridge.llm.settings import LlmSettings
+
+        return LlmSettings(**self.model_dump(exclude={"transcript_dir"}))
+
+
 def _secret(section: str, env: str) -> str:
     value = os.environ.get(env, "")
     if not value:
@@ -159,7 +180,7 @@ class LiveConfig(_Section):
     machines: list[MachineSection] = Field(default_factory=list)
     slack: SlackSection | None = None
     stripe: StripeSection | None = None
-    llm: dict[str, Any] | None = None  # the LLM shopkeeper's own issue gives it a model
+    llm: LlmSection | None = None  # absent: the defaults, when the policy is "llm"
     source: Path | None = Field(default=None, exclude=True)  # the file it was loaded from
 
     def path(self, value: str) -> Path:

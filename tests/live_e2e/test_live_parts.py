@@ -82,17 +82,25 @@ def test_the_jobs_endpoint_needs_the_token_and_a_known_job() -> None:
         assert h.status_code == 503 and h.json()["mqtt"] == {"ok": False}
 
 
-def test_the_config_names_its_policy_and_resolves_paths_from_its_folder(tmp_path: Path) -> None:
+def test_the_config_names_its_policy_and_resolves_paths_from_its_folder(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     from bridge.compose_live import build_live_policy
 
     cfg = tmp_path / "live.toml"
     cfg.write_text('[policy]\nname = "scripted:script.toml"\n')
     (tmp_path / "script.toml").write_text('name = "s"\n')
     config = LiveConfig.load(cfg)
-    assert build_live_policy(config, guard=GuardrailPolicy()).name == "s"
-    cfg.write_text('[policy]\nname = "llm"\n')
-    with pytest.raises(ConfigError, match="llm"):
+    policy, groups = build_live_policy(config, guard=GuardrailPolicy())
+    assert policy.name == "s" and groups == []
+    cfg.write_text('[policy]\nname = "llm"\n[llm]\nmodel = "claude-haiku-4-5"\nmax_tokens = 512\n')
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    with pytest.raises(ConfigError, match="set ANTHROPIC_API_KEY"):
         build_live_policy(LiveConfig.load(cfg), guard=GuardrailPolicy())
+    llm = LiveConfig.load(cfg).llm
+    assert llm is not None and llm.settings().model == "claude-haiku-4-5" and llm.settings().max_tokens == 512
+    cfg.write_text('[policy]\nname = "llm"\n[llm]\napi_key = "sk-in-the-file"\n')
+    with pytest.raises(ConfigError, match=r"llm\.api_key"):  # the key is never in the file
+        LiveConfig.load(cfg)
     cfg.write_text('[policy]\nname = "oracle"\n')
     with pytest.raises(ConfigError, match="unknown policy"):
         LiveConfig.load(cfg)
@@ -104,5 +112,6 @@ def test_the_example_live_config_loads_and_shows_every_section() -> None:
     assert config.slack is not None and config.mqtt is not None and len(config.machines) == 2
     assert config.policy.name == "baseline" and config.path(config.policy.guardrails).exists()
     text = path.read_text()
-    for section in ("[bridge]", "[policy]", "[scheduler]", "[http]", "[mqtt]", "[[machines]]", "[slack]", "[stripe]"):
+    for section in ("[bridge]", "[policy]", "[scheduler]", "[http]", "[mqtt]", "[[machines]]", "[slack]", "[stripe]",
+                    "[llm]"):
         assert section in text, section
