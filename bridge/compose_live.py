@@ -368,8 +368,11 @@ def _shopkeeper(live: LiveBridge, config: LiveConfig, *, clock: Any, machines: d
     tz = live.ledger.tz
     tools = ShopTools(backend=backend, ledger=live.ledger, products=_products(config), tz=tz)
     policy, groups = build_live_policy(config, guard=guard, store=live.store, ledger=live.ledger, clock=clock)
+    from bridge.tools.spec import collect_specs
+
     toolbox = Toolbox(tools=[tools, ServiceTools(shop=tools), *groups], guardrails=Guardrails(guard), clock=clock,
-                      store=live.store, shop=config.bridge.shop, run_id=run_id, context=tools, shadow=live.shadow)
+                      store=live.store, shop=config.bridge.shop, run_id=run_id, context=tools, shadow=live.shadow,
+                      shadow_exempt=[n for g in groups for n in collect_specs(g)])  # the policy's own memory
     live.loop.on_event = tools.observe
     runtime = Runtime(backend=backend, ledger=live.ledger, store=live.store, tools=tools, toolbox=toolbox,
                       policy=policy, schedule=_FiredBySchedulerOnly(), limits=LIVE_LIMITS, on_day=day_logger)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,9 +40,12 @@ class Toolbox:
 
     def __init__(self, *, tools: object | Sequence[object], guardrails: object, clock: Clock, store: Store,
                  shop: str, run_id: str, context: object | None = None,
-                 after_call: Callable[[], None] | None = None, shadow: bool = False) -> None:
+                 after_call: Callable[[], None] | None = None, shadow: bool = False,
+                 shadow_exempt: Collection[str] = ()) -> None:
         """`tools`: one tool group or several (each a class with @tool methods; names must not
-        clash). `context`: what the guardrails ask (GuardContext); default the first group."""
+        clash). `context`: what the guardrails ask (GuardContext); default the first group.
+        `shadow`: WRITE calls are only recorded (verdict "shadow"), except `shadow_exempt` ones, which
+        touch nothing outside the shopkeeper (its own memory) and run."""
         groups = list(tools) if isinstance(tools, list | tuple) else [tools]
         self.specs: dict[str, ToolSpec] = {}
         self._bound: dict[str, Callable[..., Any]] = {}
@@ -60,6 +63,7 @@ class Toolbox:
         self.run_id = run_id
         self.after_call = after_call
         self.shadow = shadow
+        self.shadow_exempt = frozenset(shadow_exempt)
         self.seq = 0
         self.counts: Counter[str] = Counter()
         self.refusals: Counter[str] = Counter()
@@ -94,7 +98,7 @@ class Toolbox:
                 return self._done(name, spec.kind, args, ToolResult(ok=False, error=str(refusal),
                                   verdict=f"refused:{refusal.rule}"), input_tokens, output_tokens, idem)
             verdict = "allowed"
-            if self.shadow:
+            if self.shadow and name not in self.shadow_exempt:
                 return self._done(name, spec.kind, args, ToolResult(ok=True, value={"shadow": True},
                                   verdict="shadow"), input_tokens, output_tokens, idem)
         try:

@@ -139,3 +139,25 @@ def test_the_command_prints_json_or_a_table_and_since_cuts_days(shadow_live: Any
 def test_a_missing_store_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["shadow-report", "--db", f"sqlite:///{tmp_path / 'nope.db'}"]) == 2
     assert capsys.readouterr().err.strip().startswith("vend: error: no store at")
+
+
+def test_a_shadow_llm_keeps_its_own_memory_while_its_world_writes_are_only_recorded(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SR_MQTT_PW", "unused")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-never-called")
+    db = tmp_path / "shadow.db"
+    opening_books(db, tz="UTC", loads={"A1": ("cola", 10)}, storage={"cola": 50})
+    config = LiveConfig.model_validate({
+        "bridge": {"db": f"sqlite:///{db}"}, "scheduler": {"enabled": False}, "policy": {"name": "llm"},
+        "llm": {"base_url": "http://127.0.0.1:9"}, "mqtt": {"password_env": "SR_MQTT_PW"},
+        "machines": [{"id": "m1", "planogram": {"A1": "cola"}}]})
+    live = build_live(config, start=False, shadow=True)
+    try:
+        assert live.toolbox is not None
+        remembered = live.toolbox.call("set_memory", {"key": "plan", "value": "raise cola on Friday"})
+        assert remembered.ok and remembered.verdict == "allowed"
+        price = live.toolbox.call("set_price", {"slot": "A1", "price_cents": 175})
+        assert price.ok and price.verdict == "shadow"
+        assert live.toolbox.call("get_memory", {"key": "plan"}).value["value"] == "raise cola on Friday"
+    finally:
+        live.close()
