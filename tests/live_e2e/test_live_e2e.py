@@ -109,7 +109,7 @@ def test_the_live_shop_end_to_end_survives_a_sigkill(mosquitto_broker: Mosquitto
             buyer.join(timeout=20)
             assert len(sold) == 18
             live.start()
-            wait_for("every vend in the books", lambda: books.events("sale"), lambda n: n >= 25, timeout=30)
+            wait_for("every vend in the books", lambda: books.events("sale"), lambda n: n >= 25, timeout=60)
             assert dev.wait_drained(timeout=10)
 
             # the close of today already ran: asking again changes nothing (and posts no second report)
