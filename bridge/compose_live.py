@@ -274,7 +274,7 @@ def build_live(config: LiveConfig, *, on_commit: Callable[[Sequence[ev.Event], f
     if live.scheduler is not None and os.environ.get(token):
         from bridge.http import jobs_route
 
-        live.routes.append(jobs_route(run=live.run_job, token=os.environ[token], jobs=JOB_NAMES))
+        live.routes.append(jobs_route(run=live.run_job, token=os.environ[token], jobs=tuple(live.scheduler.jobs)))
     if start and fleet is not None:
         fleet.start()
     return live
@@ -354,7 +354,7 @@ def _stripe(config: LiveConfig, *, store: Store, inbox: Any) -> Any:
 
 def _shopkeeper(live: LiveBridge, config: LiveConfig, *, clock: Any, machines: dict[str, Any], payments: Any,
                 run_id: str) -> None:
-    from scheduler.jobs import shop_jobs
+    from scheduler.jobs import payment_jobs, shop_jobs
     from scheduler.live import LiveScheduler
 
     assert live.core is not None
@@ -380,13 +380,15 @@ def _shopkeeper(live: LiveBridge, config: LiveConfig, *, clock: Any, machines: d
     if slack is not None and config.slack is not None and config.slack.daily_report and not live.shadow:
         after_close = _daily_report(slack)
     live.tools, live.toolbox, live.policy, live.runtime = tools, toolbox, policy, runtime
-    live.host = LiveHost(runtime=runtime, core=live.core, after_close=after_close)
+    reconcile = live.reconciler.reconcile_payments if live.reconciler is not None else None
+    live.host = LiveHost(runtime=runtime, core=live.core, after_close=after_close, reconcile=reconcile)
     if config.scheduler.enabled:
         s = config.scheduler
+        jobs = shop_jobs(tz, open_hour=s.open_hour, close_hour=s.close_hour, close_minute=s.close_minute)
+        if config.stripe is not None and reconcile is not None:  # yesterday's Stripe movements vs the books
+            jobs += payment_jobs(tz, hour=config.stripe.reconcile_hour)
         live.scheduler = LiveScheduler(host=live.host, db_url=live.store.url, tz=tz, engine=live.store.engine,
-                                       name=f"shop-{config.bridge.shop}",
-                                       jobs=shop_jobs(tz, open_hour=s.open_hour, close_hour=s.close_hour,
-                                                      close_minute=s.close_minute))
+                                       name=f"shop-{config.bridge.shop}", jobs=jobs)
 
 
 def _daily_report(slack: Any) -> Callable[[datetime | None], None]:

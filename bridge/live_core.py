@@ -196,13 +196,15 @@ class LivePump:
 
 class LiveHost:
     """scheduler.jobs.JobHost live: every job runs the runtime's method on the core thread;
-    `after_close` (the daily report) follows a close."""
+    `after_close` (the daily report) follows a close; with `reconcile`, also a PaymentsJobHost."""
 
     def __init__(self, *, runtime: Runtime, core: CoreLoop,
-                 after_close: Callable[[datetime | None], None] | None = None) -> None:
+                 after_close: Callable[[datetime | None], None] | None = None,
+                 reconcile: Callable[[datetime | None], Any] | None = None) -> None:
         self.runtime = runtime
         self.core = core
         self.after_close = after_close
+        self.reconcile = reconcile  # the card processor's daily reconciliation (Stripe), if there is one
 
     def _job(self, name: str, at: datetime | None) -> None:
         t0 = time.perf_counter()
@@ -222,6 +224,17 @@ class LiveHost:
 
     def reminders(self, at: datetime | None = None) -> None:
         self._job("reminders", at)
+
+    def reconcile_payments(self, at: datetime | None = None) -> None:
+        """scheduler.jobs.PaymentsJobHost: commit what the core holds, then compare the committed books
+        with the card processor's off the core thread (it waits on the network; differences are an Alarm)."""
+        if self.reconcile is None:
+            raise RuntimeError("no card processor is configured to reconcile")
+        t0 = time.perf_counter()
+        self.core.call(self.core.loop.pump)
+        self.reconcile(at)
+        log.info("job done", extra={"job": "reconcile_payments", "at": at.isoformat() if at else None,
+                                    "seconds": round(time.perf_counter() - t0, 3)})
 
     def close_day(self, at: datetime | None = None) -> None:
         self._job("close_day", at)

@@ -57,8 +57,8 @@ class PaymentsJobHost(Protocol):
     """Optional: a host with a card processor (live Stripe). The simulator has no such job: its
     payments are its own truth, so `payment_jobs` is only added to a live schedule."""
 
-    def reconcile_payments(self) -> None:
-        """Early morning: yesterday's card processor movements against the ledger."""
+    def reconcile_payments(self, at: datetime | None = None) -> None:
+        """Early morning: the card processor's movements of the day before `at`'s day against the ledger."""
 
 
 def payment_jobs(tz: tzinfo, *, hour: int = 6) -> tuple[JobDef, ...]:

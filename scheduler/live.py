@@ -39,8 +39,8 @@ log = logging.getLogger("vendbridge.scheduler")
 
 # Seconds a missed fire may be late and still run; None: however late (the daily close).
 MISFIRE_GRACE: dict[str, int | None] = {"close_day": None, "open_day": 4 * 3600, "weekly_review": 24 * 3600,
-                                        "reminders": 3600}
-KEYED = frozenset({"open_day", "close_day", "weekly_review"})  # at most once per fire time
+                                        "reminders": 3600, "reconcile_payments": 18 * 3600}
+KEYED = frozenset({"open_day", "close_day", "weekly_review", "reconcile_payments"})  # at most once per fire time
 JOBS_TABLE = "apscheduler_jobs"
 
 _META = MetaData()

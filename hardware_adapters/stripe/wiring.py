@@ -33,7 +33,7 @@ class StripeSide:
 
 
 class StripeReconciler:
-    """The daily reconciliation as a job: `reconcile_payments()` checks yesterday; a difference raises
+    """The daily reconciliation as a job: `reconcile_payments(at)` checks the day before; a difference raises
     an Alarm event (to the agent and ops) and the whole report goes to the log."""
 
     def __init__(self, *, client: stripe.StripeClient, store: Store, shop: str, tz: tzinfo = UTC,
@@ -53,9 +53,10 @@ class StripeReconciler:
                                detail=f"{len(report.differences)} difference(s) on {day}: {', '.join(kinds)}"))
         return report
 
-    def reconcile_payments(self) -> None:
-        """JobHost method (scheduler.jobs.payment_jobs): yesterday's books against Stripe."""
-        self.reconcile(self.now().astimezone(self.tz).date() - timedelta(days=1))
+    def reconcile_payments(self, at: datetime | None = None) -> Reconciliation:
+        """PaymentsJobHost method (scheduler.jobs.payment_jobs): the books of the day before `at`'s day
+        (default: now) against Stripe."""
+        return self.reconcile((at or self.now()).astimezone(self.tz).date() - timedelta(days=1))
 
 
 def build_stripe(section: StripeSection, *, shop: str, store: Store, sink: Callable[[ev.Event], None],
