@@ -76,6 +76,7 @@ class LiveBridge:
     slack: Any = None  # hardware_adapters.slack.app.SlackBridge
     stripe: Any = None
     reconciler: Any = None  # hardware_adapters.stripe.wiring.StripeReconciler
+    fridge: Any = None  # bridge.fridge.FridgeSessions, when a machine is a fridge
     routes: list[Any] = field(default_factory=list)
     slack_auth: str = "not checked"
     http_port: int = 0
@@ -270,6 +271,7 @@ def build_live(config: LiveConfig, *, on_commit: Callable[[Sequence[ev.Event], f
         _shopkeeper(live, config, clock=clock, machines=machines, payments=payments, run_id=run_id)
     else:
         log.warning("no machines configured: the shopkeeper and the scheduler do not run")
+    _fridges(live, config, cards=live.stripe)
     token = config.http.admin_token_env
     if live.scheduler is not None and os.environ.get(token):
         from bridge.http import jobs_route
@@ -350,6 +352,25 @@ def _stripe(config: LiveConfig, *, store: Store, inbox: Any) -> Any:
     assert config.stripe is not None
     return build_stripe(config.stripe, shop=config.bridge.shop, store=store, sink=inbox.put,
                         tz=ZoneInfo(config.bridge.tz))
+
+
+def _fridges(live: LiveBridge, config: LiveConfig, *, cards: Any) -> None:
+    """Machines configured as fridges: their door events open and settle card sessions (bridge/fridge.py)."""
+    fridges = frozenset(m.id for m in config.machines if m.fridge)
+    if not fridges:
+        return
+    assert config.stripe is not None  # the config says so
+    from bridge.fridge import FridgeSessions
+
+    live.fridge = FridgeSessions(cards=cards, machines=fridges, hold_cents=config.stripe.fridge_hold_cents,
+                                 alarm=live.inbox.put)
+    observers = [f for f in (live.loop.on_event, live.fridge.observe) if f is not None]
+
+    def observe(e: ev.Event) -> None:
+        for f in observers:
+            f(e)
+
+    live.loop.on_event = observe
 
 
 def _shopkeeper(live: LiveBridge, config: LiveConfig, *, clock: Any, machines: dict[str, Any], payments: Any,

@@ -295,12 +295,14 @@ class CapitalIn(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DoorChanged(Event):
-    """The machine's door opened or closed (a restock or service session)."""
+    """The machine's door opened or closed (a restock or service session, or a fridge customer's: then
+    `session` ties the door to its vends' `txn` and `card` is the card reader's payment method token)."""
 
     kind: ClassVar[str] = "door"
     machine: str
     open: bool
     session: str = ""
+    card: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

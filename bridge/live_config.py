@@ -74,6 +74,7 @@ class MachineSection(_Section):
     id: MachineId
     planogram: dict[str, str] = Field(default_factory=dict)  # slot -> sku
     slot_capacity: Annotated[int, Field(gt=0, le=1000)] = 10
+    fridge: bool = False  # card-present sessions: door open holds [stripe] fridge_hold_cents, close charges
 
 
 class HttpSection(_Section):
@@ -211,6 +212,9 @@ class LiveConfig(_Section):
             raise ValueError("'bridge' is the bridge's own broker user, not a machine id")
         if self.machines and self.mqtt is None:
             raise ValueError("machines need an [mqtt] section")
+        fridges = sorted(m.id for m in self.machines if m.fridge)
+        if fridges and self.stripe is None:
+            raise ValueError(f"fridges ({', '.join(fridges)}) take cards: they need a [stripe] section")
         return self
 
     @classmethod

@@ -49,6 +49,7 @@ class DoorMsg(_Base):
     type: Literal["door"]
     state: Literal["open", "closed"]
     session: Annotated[str, Field(max_length=200)] = ""
+    card: Annotated[str, Field(max_length=200)] = ""  # a fridge's card reader: the payment method token
 
 
 class RestockedMsg(_Base):
@@ -190,7 +191,7 @@ def _event(msg: Any, machine: str, eid: str, shop: str, planogram: Mapping[str, 
                        unit_price_cents=msg.price_cents, payment=msg.payment, txn=msg.txn or "")
     if isinstance(msg, DoorMsg):
         return ev.DoorChanged(id=eid, ts=msg.ts, shop=shop, machine=machine, open=msg.state == "open",
-                              session=msg.session)
+                              session=msg.session, card=msg.card)
     if isinstance(msg, RestockedMsg):
         return ev.Restocked(id=eid, ts=msg.ts, shop=shop, machine=machine, slot=msg.slot,
                             sku=planogram.get(msg.slot, f"{machine}:{msg.slot}"), count=msg.count)
