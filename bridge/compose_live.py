@@ -314,7 +314,10 @@ def _slack(config: LiveConfig, *, clock: Any, ledger: Ledger, store: Store, inbo
         shop=config.bridge.shop)
     if s.mode == "socket" and not settings.app_token:
         raise ConfigError(f"slack: Socket Mode needs an app-level token in {s.app_token_env}")
-    slack = SlackBridge(settings=settings, clock=clock, ledger=ledger, machines=machines, events=inbox)
+    from hardware_adapters.slack.procurement import suppliers_from_config
+
+    slack = SlackBridge(settings=settings, clock=clock, ledger=ledger, machines=machines, events=inbox,
+                        suppliers=suppliers_from_config(s.suppliers))
     _resume_board(slack.parts.board, ledger=ledger, store=store)
     return slack
 
@@ -383,7 +386,8 @@ def _shopkeeper(live: LiveBridge, config: LiveConfig, *, clock: Any, machines: d
         else GuardrailPolicy()
     slack = live.slack
     backend = Backend(shop=config.bridge.shop, clock=clock, machines=machines, payments=payments,
-                      chat=slack.chat if slack else NoChat(), procurement=OpsProcurement(),
+                      chat=slack.chat if slack else NoChat(),
+                      procurement=slack.procurement if slack else OpsProcurement(),
                       physical=slack.physical if slack else NoPhysicalWork(), events=LivePump(loop=live.loop),
                       approvals=slack.approvals if slack else None)
     tz = live.ledger.tz

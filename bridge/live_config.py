@@ -119,6 +119,9 @@ class SlackSection(_Section):
     app_token_env: str = "SLACK_APP_TOKEN"  # Socket Mode only
     base_url: str = ""  # empty: $SLACK_API_URL, else https://slack.com/api/
     daily_report: bool = True  # post the day's figures and chart at the close
+    # suppliers ops buy from for the shopkeeper (purchase tasks in the ops channel); each a table:
+    # supplier, name, contact, lead_time_days, skus, min_order_cents
+    suppliers: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class StripeSection(_Section):
