@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class VendError(Exception):
     """Base of every project error."""
@@ -9,6 +11,14 @@ class VendError(Exception):
 
 class ConfigError(VendError):
     """Bad settings, scenario or policy file: a clear one-line message for the user."""
+
+
+def invalid(source: str, err: Any, *, top: str = "(top level)") -> ConfigError:
+    """A pydantic ValidationError from a user's file as one line: where, what, and how many more."""
+    first = err.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or top
+    more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
+    return ConfigError(f"{source}: {where}: {first['msg']}{more}")
 
 
 class ToolError(VendError):

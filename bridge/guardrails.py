@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bridge.domain import Quote
-from bridge.errors import ApprovalRequired, ConfigError, GuardrailRefusal
+from bridge.errors import ApprovalRequired, ConfigError, GuardrailRefusal, invalid
 from bridge.events import ApprovalDecided
 
 
@@ -75,9 +75,7 @@ class GuardrailPolicy:
         try:
             parsed = PolicyFile.model_validate(dict(raw))
         except ValidationError as err:
-            first = err.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            raise ConfigError(f"{source}: {where}: {first['msg']}") from None
+            raise invalid(source, err, top="policy") from None
         data = parsed.model_dump()
         data["verified_recipients"] = tuple(data["verified_recipients"])
         data["allowed_categories"] = tuple(data["allowed_categories"])

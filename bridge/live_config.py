@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from bridge.errors import ConfigError
+from bridge.errors import ConfigError, invalid
 
 MachineId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
@@ -231,7 +231,4 @@ class LiveConfig(_Section):
         try:
             return cls.model_validate(raw).model_copy(update={"source": Path(path).resolve()})
         except ValidationError as err:
-            first = err.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-            more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
-            raise ConfigError(f"{path}: {where}: {first['msg']}{more}") from None
+            raise invalid(str(path), err) from None

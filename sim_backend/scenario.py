@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from bridge.errors import ConfigError
+from bridge.errors import ConfigError, invalid
 
 
 class _Strict(BaseModel):
@@ -157,6 +157,4 @@ def load_scenario(name_or_path: str, **overrides: Any) -> Scenario:
     try:
         return Scenario.model_validate(raw)
     except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "scenario"
-        raise ConfigError(f"{source}: {where}: {first['msg']}") from None
+        raise invalid(source, err, top="scenario") from None

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from bridge.errors import ConfigError
+from bridge.errors import ConfigError, invalid
 
 
 class _Strict(BaseModel):
@@ -91,9 +91,7 @@ def load_gate(path: str | Path) -> GateConfig:
     try:
         f = GateFile.model_validate(raw)
     except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "gate"
-        raise ConfigError(f"gate config {path}: {where}: {first['msg']}") from None
+        raise invalid(f"gate config {path}", err, top="gate") from None
     base = path.parent
     guard = _resolve(base, f.guardrails) if f.guardrails else None
     enforced = _resolve(base, f.enforced_guardrails) if f.enforced_guardrails else guard

@@ -26,7 +26,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bridge.errors import ConfigError
+from bridge.errors import ConfigError, invalid
 from bridge.tools.executor import Toolbox
 
 
@@ -65,9 +65,7 @@ def load_script(path: str | Path) -> Script:
     try:
         return Script.model_validate(raw)
     except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(x) for x in first["loc"]) or "script"
-        raise ConfigError(f"script file {path}: {where}: {first['msg']}") from None
+        raise invalid(f"script file {path}", err, top="script") from None
 
 
 def _resolve(value: Any, last: dict[str, Any]) -> Any:
