@@ -8,7 +8,11 @@ and shuts down cleanly on exit.
 from __future__ import annotations
 
 import json
+import socket
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -73,3 +77,27 @@ class JsonHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         return
+
+
+@contextmanager
+def serve_asgi(app: Any, *, timeout: float = 10.0) -> Iterator[str]:
+    """Serve an ASGI app with uvicorn on a free loopback port; yields its base URL once it accepts."""
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        end = time.monotonic() + timeout
+        while not server.started:  # a condition with a deadline, not a fixed sleep
+            if time.monotonic() > end or not thread.is_alive():
+                raise AssertionError("uvicorn did not start before the deadline")
+            time.sleep(0.005)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
+        sock.close()

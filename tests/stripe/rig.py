@@ -3,20 +3,15 @@
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
-
-import uvicorn
 
 from bridge.ledger import Ledger
 from bridge.store import Store
 from hardware_adapters.live import EventQueue
+from tests.fakes.loopback import serve_asgi
 
 SECRET = "whsec_test_vendbridge_stripe"
 START = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
@@ -43,22 +38,7 @@ def deadline_wait(cond: Callable[[], bool], timeout: float = 5.0) -> None:
         time.sleep(0.005)
 
 
-@contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """Serve `app` with uvicorn on a free loopback port; yields its base URL once it accepts."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        deadline_wait(lambda: server.started)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
-        sock.close()
+serve = serve_asgi  # the Stripe tests' name for the shared loopback ASGI server
 
 
 class Books:
