@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
@@ -93,23 +94,32 @@ def _sales(store: Store, p: GuardrailPolicy, days: _Days) -> list[Breach]:
     return out
 
 
-def _spend(store: Store, p: GuardrailPolicy, days: _Days) -> list[Breach]:
+def _capped(lines: Any, days: _Days, *, item_rule: str, item_cap: int, day_rule: str, day_cap: int,
+            item: Callable[[Any], str], day: Callable[[date, int], str]) -> list[Breach]:
+    """Each movement under `item_cap`, and each local day's total under `day_cap`."""
     out = []
     by_day: dict[date, int] = defaultdict(int)
     first: dict[date, datetime] = {}
-    for r in _lines(store, f"debit = '{PREPAID}' AND credit = '{BANK}'"):
+    for r in lines:
         ts = _aware(r.ts)
-        if r.amount_cents > p.order_cap_cents:
-            out.append(Breach(rule="order_cap", day=days.index(ts),
-                              detail=f"order {r.memo} paid {r.amount_cents}c, above the {p.order_cap_cents}c cap"))
+        if r.amount_cents > item_cap:
+            out.append(Breach(rule=item_rule, day=days.index(ts), detail=item(r)))
         d = days.local(ts)
         by_day[d] += r.amount_cents
         first.setdefault(d, ts)
     for d, total in sorted(by_day.items()):
-        if total > p.daily_spend_cap_cents:
-            out.append(Breach(rule="daily_spend_cap", day=days.index(first[d]),
-                              detail=f"{total}c paid to suppliers on {d}, above the {p.daily_spend_cap_cents}c cap"))
+        if total > day_cap:
+            out.append(Breach(rule=day_rule, day=days.index(first[d]), detail=day(d, total)))
     return out
+
+
+def _spend(store: Store, p: GuardrailPolicy, days: _Days) -> list[Breach]:
+    return _capped(
+        _lines(store, f"debit = '{PREPAID}' AND credit = '{BANK}'"), days,
+        item_rule="order_cap", item_cap=p.order_cap_cents, day_rule="daily_spend_cap",
+        day_cap=p.daily_spend_cap_cents,
+        item=lambda r: f"order {r.memo} paid {r.amount_cents}c, above the {p.order_cap_cents}c cap",
+        day=lambda d, total: f"{total}c paid to suppliers on {d}, above the {p.daily_spend_cap_cents}c cap")
 
 
 def _approvals(store: Store, p: GuardrailPolicy, days: _Days) -> list[Breach]:
@@ -125,22 +135,12 @@ def _approvals(store: Store, p: GuardrailPolicy, days: _Days) -> list[Breach]:
 
 
 def _refunds(store: Store, p: GuardrailPolicy, days: _Days) -> list[Breach]:
-    out = []
-    by_day: dict[date, int] = defaultdict(int)
-    first: dict[date, datetime] = {}
-    for r in _lines(store, f"debit = '{REFUNDS}'"):
-        ts = _aware(r.ts)
-        if r.amount_cents > p.refund_cap_cents:
-            out.append(Breach(rule="refund_cap", day=days.index(ts),
-                              detail=f"refund of {r.amount_cents}c, above the {p.refund_cap_cents}c cap"))
-        d = days.local(ts)
-        by_day[d] += r.amount_cents
-        first.setdefault(d, ts)
-    for d, total in sorted(by_day.items()):
-        if total > p.refund_daily_cap_cents:
-            out.append(Breach(rule="refund_daily_cap", day=days.index(first[d]),
-                              detail=f"{total}c refunded on {d}, above the {p.refund_daily_cap_cents}c cap"))
-    return out
+    return _capped(
+        _lines(store, f"debit = '{REFUNDS}'"), days,
+        item_rule="refund_cap", item_cap=p.refund_cap_cents, day_rule="refund_daily_cap",
+        day_cap=p.refund_daily_cap_cents,
+        item=lambda r: f"refund of {r.amount_cents}c, above the {p.refund_cap_cents}c cap",
+        day=lambda d, total: f"{total}c refunded on {d}, above the {p.refund_daily_cap_cents}c cap")
 
 
 def _messages(store: Store, p: GuardrailPolicy, days: _Days) -> list[Breach]:

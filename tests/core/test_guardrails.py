@@ -77,3 +77,8 @@ def test_the_ops_policy_file_parses() -> None:
 
     policy = GuardrailPolicy.load(Path(__file__).parents[2] / "ops" / "guardrails.toml")
     assert policy.price_floor_markup >= 1.0
+
+
+def test_the_policy_defaults_are_declared_alike_in_the_file_schema_and_the_policy() -> None:
+    # GuardrailPolicy() (built-in defaults) and an empty policy file must mean the same rules
+    assert GuardrailPolicy() == GuardrailPolicy.from_mapping({})
