@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import signal
 import socket
 import sys
@@ -28,8 +27,6 @@ from datetime import time as dtime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
-
-from sqlalchemy import text
 
 from bridge import events as ev
 from bridge.errors import AdapterError, ConfigError
@@ -48,7 +45,6 @@ from bridge.tools.service import ServiceTools
 from bridge.tools.shop import ShopTools
 
 log = logging.getLogger("vendbridge.live")
-JOB_NAMES = ("open_day", "close_day", "weekly_review", "reminders")
 
 
 class _FiredBySchedulerOnly:
@@ -257,7 +253,7 @@ def build_live(config: LiveConfig, *, on_commit: Callable[[Sequence[ev.Event], f
     clock = SystemClock()
     machines = dict(fleet.machines) if fleet is not None else {}
     if config.slack is not None:
-        live.slack = _slack(config, clock=clock, ledger=ledger, store=store, inbox=inbox,
+        live.slack = _slack(config, clock=clock, ledger=ledger, inbox=inbox,
                             machines={k: CoreMachine(machine=m, core=core) for k, m in machines.items()})
         if config.slack.mode == "http":
             live.routes.append(live.slack.http_route())
@@ -300,7 +296,7 @@ def _fleet(config: LiveConfig, book: MachineBook) -> Any:
     return fleet
 
 
-def _slack(config: LiveConfig, *, clock: Any, ledger: Ledger, store: Store, inbox: Any, machines: dict[str, Any]) -> Any:
+def _slack(config: LiveConfig, *, clock: Any, ledger: Ledger, inbox: Any, machines: dict[str, Any]) -> Any:
     from hardware_adapters.slack.app import SlackBridge
     from hardware_adapters.slack.settings import SlackSettings
 
@@ -318,33 +314,7 @@ def _slack(config: LiveConfig, *, clock: Any, ledger: Ledger, store: Store, inbo
 
     slack = SlackBridge(settings=settings, clock=clock, ledger=ledger, machines=machines, events=inbox,
                         suppliers=suppliers_from_config(s.suppliers))
-    _resume_board(slack.parts.board, ledger=ledger, store=store)
     return slack
-
-
-_NUMBERED = re.compile(r"-(\d+)$")
-
-
-def _resume_board(board: Any, *, ledger: Ledger, store: Store) -> None:
-    """After a restart: the tasks the books still hold open can be confirmed again, and new task and
-    approval ids continue after the ones already used (a reused id would make a new confirmation look
-    like one already recorded)."""
-    from bridge.domain import RestockLine
-    from hardware_adapters.slack.board import SlackTask
-
-    used = [r["task_id"] for r in store.rows("task", shop=ledger.shop)]
-    with store.engine.connect() as conn:  # approvals leave their ids in the decisions recorded
-        used += [r[0] for r in conn.execute(text("SELECT event_id FROM processed_event WHERE event_id LIKE "
-                                                 "'slack:approval-%'"))]
-    seq = max((int(m.group(1)) for u in used if (m := _NUMBERED.search(u))), default=0)
-    tasks = []
-    for task_id, (kind, _ts, payload) in ledger.open_tasks().items():
-        if kind not in ("restock", "collect_cash") or not task_id.startswith("slack-"):
-            continue
-        lines = tuple(RestockLine(slot=ln["slot"], sku=ln["sku"], count=ln["count"], price_cents=ln.get("price_cents"))
-                      for ln in payload.get("lines", []))
-        tasks.append(SlackTask(task_id=task_id, kind=kind, machine=payload.get("machine", ""), lines=lines))
-    board.resume(tasks=tasks, seq=seq)
 
 
 def _stripe(config: LiveConfig, *, store: Store, inbox: Any) -> Any:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -134,22 +134,6 @@ class Board:
         with self.lock:
             self._seq += 1
             return f"{prefix}-{self._seq:05d}"
-
-    def resume(self, *, tasks: Iterable[SlackTask], seq: int) -> None:
-        """Tasks known elsewhere (the books' open tasks, some maybe posted before the board was kept)
-        and ids continuing after `seq`. What `load` found wins; a task the board never kept is kept now."""
-        with self.lock:
-            self._seq = max(self._seq, seq)
-            known = self._task_ids()
-            for t in tasks:
-                if t.task_id not in known:
-                    self.add_task(t, now=self.now())
-                self.tasks.setdefault(t.task_id, t)
-
-    def _task_ids(self) -> set[str]:
-        t = self._t("slack_task")
-        with self.store.engine.connect() as conn:
-            return {r[0] for r in conn.execute(select(t.c.task_id).where(t.c.shop == self.shop))}
 
     # --- after a restart ---------------------------------------------------------------------
     def load(self) -> None:
