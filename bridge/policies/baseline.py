@@ -94,6 +94,8 @@ class BaselinePolicy:
         self.days_seen = 0
         self._best: dict[tuple[str, int, int], int] = {}
         self._grids: dict[tuple[int, int, int], tuple[int, ...]] = {}
+        self._rank: dict[str, list[str]] = {}  # sku -> `_ranked`, until its quotes change
+        self._phase: dict[str, int] = {}  # sku -> its dither phase offset
 
     # --- the session ------------------------------------------------------------------------
     def act(self, tools: Toolbox, *, reason: str) -> int:
@@ -160,6 +162,7 @@ class BaselinePolicy:
 
     def _forget(self, suppliers: set[str]) -> None:
         """Stop buying from suppliers: re-pick each product's best offer among the rest."""
+        self._rank.clear()
         for sid in suppliers:
             for sku, quotes in self.quoted.items():
                 old = self.offers.get(sku)
@@ -172,6 +175,7 @@ class BaselinePolicy:
 
     def _offer(self, sku: str, sid: str, unit: int, lead: int) -> None:
         self.quoted.setdefault(sku, {})[sid] = (unit, lead)
+        self._rank.pop(sku, None)
         best = self.offers.get(sku)
         # a day of lead time is worth about 1% of the unit cost
         if best is None or unit * (1 + 0.01 * lead) < best.unit_cost * (1 + 0.01 * best.lead_days):
@@ -331,7 +335,10 @@ class BaselinePolicy:
         if not self.explore:
             return self.best_price(sku)
         ref = self.products[sku]["reference_price_cents"]
-        phase = self.days_seen + (zlib.crc32(sku.encode()) % 3)
+        offset = self._phase.get(sku)
+        if offset is None:
+            offset = self._phase[sku] = zlib.crc32(sku.encode()) % 3
+        phase = self.days_seen + offset
         if self.est.tried(sku) < EXPLORE_DAYS:
             target = ref * EXPLORE_LEVELS[phase % len(EXPLORE_LEVELS)]
         else:
@@ -466,9 +473,13 @@ class BaselinePolicy:
         return sorted(orders.items())
 
     def _ranked(self, sku: str) -> list[str]:
-        """Suppliers for a product, cheapest first (a day of lead time counts as 1% of cost)."""
-        quotes = self.quoted.get(sku, {})
-        return sorted(quotes, key=lambda sid: quotes[sid][0] * (1 + 0.01 * quotes[sid][1]))
+        """Suppliers for a product, cheapest first (a day of lead time counts as 1% of cost); kept
+        until the product's quotes change (callers do not modify it)."""
+        found = self._rank.get(sku)
+        if found is None:
+            quotes = self.quoted.get(sku, {})
+            found = self._rank[sku] = sorted(quotes, key=lambda sid: quotes[sid][0] * (1 + 0.01 * quotes[sid][1]))
+        return found
 
     def _on_trial(self, sku: str) -> bool:
         return self.explore and self.est.tried(sku) < TRIAL_DAYS
