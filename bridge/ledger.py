@@ -80,6 +80,8 @@ class Ledger:
         self.tz = tz
         self.daily: dict[date, dict[str, list[int]]] = defaultdict(dict)  # day -> sku -> [units, revenue]
         self.store = store
+        self._events = store.buffer("processed_event")
+        self._lines = store.buffer("ledger_line")
         self.balances: dict[str, int] = defaultdict(int)
         self.stock: dict[tuple[str, str], int] = defaultdict(int)  # (location, sku) -> units
         self._storage: dict[str, int] = {}  # the storage part of `stock`, kept for quick reads
@@ -173,12 +175,9 @@ class Ledger:
     # --- recording --------------------------------------------------------------------------
     def record(self, event: ev.Event) -> bool:
         """Book an event once. Returns False (and changes nothing) for an id already recorded."""
-        if self.store.seen(event.id):
+        if not self.store.claim(event.id):
             return False
-        self.store.mark_seen(event.id)
-        self.store.append(
-            "processed_event", {"event_id": event.id, "shop": self.shop, "kind": event.kind, "ts": event.ts}
-        )
+        self._events.append({"event_id": event.id, "shop": self.shop, "kind": event.kind, "ts": event.ts})
         handler = self._handlers.get(type(event))
         if handler is not None:
             handler(event)  # type: ignore[operator]
@@ -192,24 +191,22 @@ class Ledger:
             debit, credit, amount = credit, debit, -amount
         self.balances[debit] += amount
         self.balances[credit] -= amount
-        self.store.append("ledger_line", {
+        self._lines.append({
             "event_id": e.id, "shop": self.shop, "ts": e.ts, "debit": debit, "credit": credit,
             "amount_cents": amount, "sku": sku, "units": units, "memo": memo,
         })
 
     def _move_stock(self, location: str, sku: str, delta: int) -> None:
         key = (location, sku)
-        self.stock[key] += delta
+        left = self.stock[key] = self.stock.get(key, 0) + delta
         if location == STORAGE:
-            left = self.stock[key]
             if left:
                 self._storage[sku] = left
             else:
                 self._storage.pop(sku, None)
-        if self.stock[key] < 0:
-            self.anomalies.append(f"negative stock {sku} at {location}: {self.stock[key]}")
-        self.store.upsert("stock_level", {"shop": self.shop, "location": location, "sku": sku,
-                                          "count": self.stock[key]})
+        if left < 0:
+            self.anomalies.append(f"negative stock {sku} at {location}: {left}")
+        self.store.upsert("stock_level", {"shop": self.shop, "location": location, "sku": sku, "count": left})
 
     def _consume(self, sku: str, units: int) -> int:
         """Take units out of the FIFO lots; returns their cost."""
@@ -242,20 +239,21 @@ class Ledger:
         self._line(e, BANK, EQUITY, e.amount_cents, memo="capital")
 
     def _sale(self, e: ev.Sale) -> None:
-        amount = e.units * e.unit_price_cents
+        sku, units = e.sku, e.units
+        amount = units * e.unit_price_cents
         cash_acc = MACHINE_CASH if e.payment is Payment.CASH else CARD_PENDING
-        location = slot_location(e.machine, e.slot)
-        self._line(e, cash_acc, REVENUE, amount, e.sku, e.units, location)
-        self._line(e, COGS, INVENTORY, self._consume(e.sku, e.units), e.sku, e.units)
-        self._move_stock(location, e.sku, -e.units)
-        self.slot_sold[location] += e.units
-        self.units_sold_total += e.units
+        location = f"{e.machine}:{e.slot}"  # slot_location
+        self._line(e, cash_acc, REVENUE, amount, sku, units, location)
+        self._line(e, COGS, INVENTORY, self._consume(sku, units), sku, units)
+        self._move_stock(location, sku, -units)
+        self.slot_sold[location] += units
+        self.units_sold_total += units
         day = self.daily[e.ts.astimezone(self.tz).date()]
-        row = day.get(e.sku)
+        row = day.get(sku)
         if row is None:
-            day[e.sku] = [e.units, amount]
+            day[sku] = [units, amount]
         else:
-            row[0] += e.units
+            row[0] += units
             row[1] += amount
 
     def _card_settled(self, e: ev.CardSettled) -> None:

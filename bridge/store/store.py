@@ -7,7 +7,6 @@ batch of events, so an event's id and its effects commit together (crash-consist
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import UTC
 from operator import itemgetter
@@ -42,6 +41,11 @@ UPSERT_KEYS: dict[str, tuple[str, ...]] = {
     "stripe_inbox": ("stripe_event_id",),
 }
 
+# a buffered upsert's key: the value of its one key column, or the tuple of several
+_KEY_OF: dict[str, Callable[[dict[str, Any]], Any]] = {name: itemgetter(*keys) for name, keys in UPSERT_KEYS.items()}
+
+# rows of a table -> the parameters of its statement (given the flush's datetime -> bound value cache)
+Converter = Callable[[list[dict[str, Any]], dict[Any, Any]], list[Any]]
 
 SEEN_CAP = 200_000  # processed event ids a live store keeps in memory
 
@@ -78,8 +82,10 @@ class Store:
 
         self.schema = ensure_schema(self.engine, list(TABLES.values()))  # created, current or upgraded
         self.fresh = fresh
-        self._appends: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        self._upserts: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = defaultdict(dict)
+        # what is buffered, per table; the lists and dicts are emptied in place by a flush, so a hot
+        # writer may hold on to one (`buffer`)
+        self._appends: dict[str, list[dict[str, Any]]] = {}
+        self._upserts: dict[str, dict[Any, dict[str, Any]]] = {}
         # ids known to be recorded, oldest first; a live store keeps only the newest SEEN_CAP after
         # each flush (older ones are asked of the database), the simulator's fresh store keeps all
         self._seen: dict[str, None] = {}
@@ -88,12 +94,27 @@ class Store:
         self.rows_written = 0
 
     # --- buffering -------------------------------------------------------------------------
+    def buffer(self, table: str) -> list[dict[str, Any]]:
+        """The list that rows appended to `table` wait in until a flush writes them: appending to it
+        is `append` without the call (for writers of many rows; it stays the same list for good)."""
+        rows = self._appends.get(table)
+        if rows is None:
+            if table not in TABLES:
+                raise KeyError(f"no table {table!r}")
+            rows = self._appends[table] = []
+        return rows
+
     def append(self, table: str, row: dict[str, Any]) -> None:
-        self._appends[table].append(row)
+        rows = self._appends.get(table)
+        if rows is None:
+            rows = self.buffer(table)
+        rows.append(row)
 
     def upsert(self, table: str, row: dict[str, Any]) -> None:
-        key = tuple(row[k] for k in UPSERT_KEYS[table])
-        self._upserts[table][key] = row
+        keyed = self._upserts.get(table)
+        if keyed is None:
+            keyed = self._upserts[table] = {}
+        keyed[_KEY_OF[table](row)] = row
 
     # --- idempotency ------------------------------------------------------------------------
     def seen(self, event_id: str) -> bool:
@@ -110,6 +131,15 @@ class Store:
         if found:
             self._seen[event_id] = None
         return found is not None
+
+    def claim(self, event_id: str) -> bool:
+        """`seen` and `mark_seen` in one: True (and marked) for an id not recorded before, else False."""
+        seen = self._seen
+        if event_id in seen or (not self.fresh and self.seen(event_id)):
+            return False
+        seen[event_id] = None
+        self._unseen.discard(event_id)
+        return True
 
     def mark_seen(self, event_id: str) -> None:
         self._seen[event_id] = None
@@ -132,7 +162,7 @@ class Store:
     # --- writing ----------------------------------------------------------------------------
     @property
     def pending(self) -> int:
-        return sum(len(v) for v in self._appends.values()) + sum(len(v) for v in self._upserts.values())
+        return sum(map(len, self._appends.values())) + sum(map(len, self._upserts.values()))
 
     def flush(self) -> int:
         """Write everything buffered in one transaction; returns the number of rows written.
@@ -142,18 +172,19 @@ class Store:
         if not self.pending:
             return 0
         written = 0
+        seen: dict[Any, Any] = {}
         raw = self.engine.raw_connection()
         try:
             cur = raw.cursor()
             for name, rows in self._appends.items():
                 if rows:
                     sql, convert = self._prepared(name, upsert=False)
-                    cur.executemany(sql, convert(rows))
+                    cur.executemany(sql, convert(rows, seen))
                     written += len(rows)
             for name, keyed in self._upserts.items():
                 if keyed:
                     sql, convert = self._prepared(name, upsert=True)
-                    cur.executemany(sql, convert(list(keyed.values())))
+                    cur.executemany(sql, convert(list(keyed.values()), seen))
                     written += len(keyed)
             cur.close()
             raw.commit()
@@ -162,8 +193,7 @@ class Store:
             raise
         finally:
             raw.close()
-        self._appends.clear()
-        self._upserts.clear()
+        self._empty()
         self.rows_written += written
         self._trim_seen()
         return written
@@ -178,14 +208,14 @@ class Store:
             keep = list(self._seen)[-SEEN_CAP // 2:]
             self._seen = dict.fromkeys(keep)
 
-    def _prepared(self, name: str, *, upsert: bool) -> tuple[str, Callable[[list[dict[str, Any]]], list[Any]]]:
+    def _prepared(self, name: str, *, upsert: bool) -> tuple[str, Converter]:
         key = (name, upsert)
         found = self._statements.get(key)
         if found is None:
             found = self._statements[key] = self._prepare(name, upsert=upsert)
         return found
 
-    def _prepare(self, name: str, *, upsert: bool) -> tuple[str, Callable[[list[dict[str, Any]]], list[Any]]]:
+    def _prepare(self, name: str, *, upsert: bool) -> tuple[str, Converter]:
         table = TABLES[name]
         cols = [c.name for c in table.columns if not (c.primary_key and c.name == "id")]
         style = self.engine.dialect.paramstyle
@@ -196,37 +226,46 @@ class Store:
             sets = ", ".join(f"{c} = excluded.{c}" for c in cols if c not in keys)
             sql += f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sets}"
         sqlite = self.engine.dialect.name == "sqlite"
-        dt_idx = [i for i, c in enumerate(cols) if isinstance(table.c[c].type, t.UtcDateTime)]
+        dt_idx = tuple(i for i, c in enumerate(cols) if isinstance(table.c[c].type, t.UtcDateTime))
         getter = itemgetter(*cols)
 
-        def convert(rows: list[dict[str, Any]]) -> list[Any]:
+        def stamp(v: Any, i: int) -> Any:
+            """What UtcDateTime binds for an aware datetime: naive UTC text on SQLite, as SQLAlchemy writes it."""
+            if v.tzinfo is None:
+                raise ValueError(f"naive datetime in {name}.{cols[i]}")
+            u = v.astimezone(UTC)
+            return u.replace(tzinfo=None).isoformat(" ", "microseconds") if sqlite else u
+
+        def convert(rows: list[dict[str, Any]], seen: dict[Any, Any]) -> list[Any]:
+            """`seen`: datetime -> what was bound for it, shared by the tables of one flush (rows
+            written together share few distinct times, and an event's lines share its time)."""
             if len(cols) == 1:
                 return [(getter(r),) for r in rows]
             if not dt_idx:
-                return [getter(r) for r in rows]
-            out = []
-            seen: dict[Any, Any] = {}  # rows written together share few distinct times
-            for r in rows:
-                values = list(getter(r))
-                for i in dt_idx:
+                return list(map(getter, rows))
+            out = list(map(list, map(getter, rows)))
+            get = seen.get
+            for i in dt_idx:
+                for values in out:
                     v = values[i]
                     if v is not None:
-                        conv = seen.get(v)
+                        conv = get(v)
                         if conv is None:
-                            if v.tzinfo is None:
-                                raise ValueError(f"naive datetime in {name}.{cols[i]}")
-                            u = v.astimezone(UTC)
-                            conv = seen[v] = u.replace(tzinfo=None).isoformat(" ", "microseconds") if sqlite else u
+                            conv = seen[v] = stamp(v, i)
                         values[i] = conv
-                out.append(values)
             return out
 
         return sql, convert
 
+    def _empty(self) -> None:
+        for rows in self._appends.values():
+            rows.clear()
+        for keyed in self._upserts.values():
+            keyed.clear()
+
     def discard(self) -> None:
         """Drop what is buffered (after a failed flush the caller decides what to redo)."""
-        self._appends.clear()
-        self._upserts.clear()
+        self._empty()
 
     # --- reading ----------------------------------------------------------------------------
     def rows(self, table: str, **where: Any) -> list[dict[str, Any]]:

@@ -59,6 +59,7 @@ class Toolbox:
         self._context = context if context is not None else groups[0]
         self.clock = clock
         self.store = store
+        self._audit = store.buffer("audit_log")
         self.shop = shop
         self.run_id = run_id
         self.after_call = after_call
@@ -116,13 +117,10 @@ class Toolbox:
 
     @staticmethod
     def _validate(spec: ToolSpec, args: dict[str, Any]) -> str:
-        missing = spec.required - args.keys()
-        if missing:
-            return f"missing argument(s): {', '.join(sorted(missing))}"
-        known = {n for n, _ in spec.checkers}
-        extra = args.keys() - known
-        if extra:
-            return f"unknown argument(s): {', '.join(sorted(extra))}"
+        if not spec.required <= args.keys():
+            return f"missing argument(s): {', '.join(sorted(spec.required - args.keys()))}"
+        if not args.keys() <= spec.params:
+            return f"unknown argument(s): {', '.join(sorted(args.keys() - spec.params))}"
         for pname, check in spec.checkers:
             if pname in args and not check(args[pname]):
                 return f"argument {pname!r} has the wrong type or value"
@@ -134,7 +132,7 @@ class Toolbox:
         if not result.ok:
             self.errors += 1
         payload = _json(result.value if result.ok else {"error": result.error})
-        self.store.append("audit_log", {
+        self._audit.append({
             "shop": self.shop, "run_id": self.run_id, "seq": self.seq, "ts": self.clock.now(), "tool": name,
             "kind": str(kind), "args_json": _json(args) if args else "{}", "ok": result.ok,
             "result_json": payload[:MAX_AUDIT_RESULT], "verdict": result.verdict, "idempotency_key": idem,

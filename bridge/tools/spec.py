@@ -29,6 +29,7 @@ class ToolSpec:
     required: frozenset[str]
     checkers: tuple[tuple[str, Callable[[Any], bool]], ...]
     ends_turn: bool = False
+    params: frozenset[str] = frozenset()  # every argument name (the checkers' names)
 
     def to_anthropic(self) -> dict[str, Any]:
         return {"name": self.name, "description": self.description, "input_schema": self.input_schema}
@@ -81,8 +82,9 @@ def _schema(tp: Any) -> tuple[dict[str, Any], Callable[[Any], bool]]:
         for name, sub in hints.items():
             props[name], checks[name] = _schema(sub)
         req = sorted(tp.__required_keys__)
+        required, allowed = frozenset(req), frozenset(checks)
         return ({"type": "object", "properties": props, "required": req, "additionalProperties": False},
-                lambda v: isinstance(v, dict) and set(req) <= set(v) and set(v) <= set(checks)
+                lambda v: isinstance(v, dict) and required <= v.keys() and v.keys() <= allowed
                 and all(checks[k](x) for k, x in v.items()))
     raise TypeError(f"no JSON schema for type {tp!r}")
 
@@ -128,7 +130,7 @@ def build_spec(fn: Any) -> ToolSpec:
     input_schema = {"type": "object", "properties": props, "required": required, "additionalProperties": False}
     return ToolSpec(name=fn.__name__, kind=kind, minutes=minutes, guard=guard, description=description,
                     input_schema=input_schema, required=frozenset(required), checkers=tuple(checkers),
-                    ends_turn=ends_turn)
+                    ends_turn=ends_turn, params=frozenset(n for n, _ in checkers))
 
 
 def collect_specs(obj: object) -> dict[str, ToolSpec]:
