@@ -38,6 +38,10 @@ class SimMachine:
                                                 count=s.count, price_cents=s.price_cents)
                                        for s in w.slots.values()))
 
+    def slot_prices(self) -> dict[str, int]:
+        """Each slot's price (what `view` says of them, without building the rest)."""
+        return {name: s.price_cents for name, s in self.world.slots.items()}
+
     def set_price(self, slot: str, price_cents: int) -> None:
         s = self.world.slots.get(slot)
         if s is None:

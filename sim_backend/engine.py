@@ -99,6 +99,7 @@ class SimWorld:
         self._hseq = 0
         self._eseq = 0
         self._tseq = 0
+        self._spans: dict[float, timedelta] = {}  # minutes -> timedelta: tools spend the same few durations
         self._emit(ev.CapitalIn, amount_cents=scenario.starting_cash_cents)
         self.bank = scenario.starting_cash_cents
         self._schedule_day(0)
@@ -127,7 +128,10 @@ class SimWorld:
             self.now = when
 
     def spend(self, minutes: float) -> None:
-        self.advance_to(self.now + timedelta(minutes=minutes))
+        span = self._spans.get(minutes)
+        if span is None:
+            span = self._spans[minutes] = timedelta(minutes=minutes)
+        self.advance_to(self.now + span)
 
     def _schedule_day(self, day: int) -> None:
         self.schedule(self.at(day, 0), self._midnight, day)
@@ -215,19 +219,25 @@ class SimWorld:
         self.units_sold_today = sold_total
 
     def _sale(self, s: SlotState, units: int, card_share: float) -> None:
-        assert s.sku is not None
+        sku = s.sku
+        assert sku is not None
         s.count -= units
-        self._consume(s.sku, units)
+        self._consume(sku, units)
         card = binomial(self.rng_payment, units, card_share)
-        for payment, n in ((Payment.CARD, card), (Payment.CASH, units - card)):
-            if n:
-                amount = n * s.price_cents
-                if payment is Payment.CARD:
-                    self.card_unsettled += amount
-                else:
-                    self.cash_box += amount
-                self._emit(ev.Sale, machine=self.machine_id, slot=s.slot, sku=s.sku, units=n,
-                           unit_price_cents=s.price_cents, payment=payment)
+        price = s.price_cents
+        if card:
+            self.card_unsettled += card * price
+            self._eseq += 1
+            self.outbox.append(ev.Sale(id=f"{self.shop}-{self._eseq:07d}", ts=self.now, shop=self.shop,
+                                       machine=self.machine_id, slot=s.slot, sku=sku, units=card,
+                                       unit_price_cents=price, payment=Payment.CARD))
+        cash = units - card
+        if cash:
+            self.cash_box += cash * price
+            self._eseq += 1
+            self.outbox.append(ev.Sale(id=f"{self.shop}-{self._eseq:07d}", ts=self.now, shop=self.shop,
+                                       machine=self.machine_id, slot=s.slot, sku=sku, units=cash,
+                                       unit_price_cents=price, payment=Payment.CASH))
 
     def _consume(self, sku: str, units: int) -> None:
         batches = self.batches.get(sku)

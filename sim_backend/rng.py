@@ -31,4 +31,9 @@ def poisson(rng: random.Random, lam: float) -> int:
 
 
 def binomial(rng: random.Random, n: int, p: float) -> int:
-    return sum(1 for _ in range(n) if rng.random() < p)
+    draw = rng.random
+    k = 0
+    for _ in range(n):
+        if draw() < p:
+            k += 1
+    return k

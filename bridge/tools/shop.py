@@ -26,6 +26,10 @@ class RestockItem(TypedDict, total=False):
     price_cents: int
 
 
+_OBSERVED = (ev.MessageReceived, ev.TaskCompleted, ev.Restocked, ev.ApprovalDecided, ev.QuoteReceived,
+             ev.PaymentReceived)
+
+
 class ShopTools:
     def __init__(self, *, backend: Backend, ledger: Ledger, products: Mapping[str, Product], tz: tzinfo) -> None:
         self.backend = backend
@@ -90,7 +94,10 @@ class ShopTools:
     def slot_prices(self, machine: str) -> dict[str, int]:
         """Each slot's price on the machine now (one view of the machine)."""
         m = self.backend.machines.get(machine or self.default_machine)
-        return {s.slot: s.price_cents for s in m.view().slots} if m is not None else {}
+        if m is None:
+            return {}
+        prices = getattr(m, "slot_prices", None)  # a machine may answer this without a whole view
+        return prices() if prices is not None else {s.slot: s.price_cents for s in m.view().slots}
 
     def slot_price(self, machine: str, slot: str) -> int | None:
         return self.slot_prices(machine).get(slot)
@@ -120,7 +127,9 @@ class ShopTools:
 
     def observe(self, event: ev.Event) -> None:
         """Events the tools surface to the agent (messages in, finished tasks)."""
-        if isinstance(event, ev.MessageReceived):
+        if not isinstance(event, _OBSERVED):  # most events (sales) are none of these
+            pass
+        elif isinstance(event, ev.MessageReceived):
             self.inbox.append(event)
             self.ledger.store.append("chat_message", {
                 "message_id": event.id, "shop": self.ledger.shop, "ts": event.ts, "conversation": event.conversation,
