@@ -256,7 +256,9 @@ class SimWorld:
         self._emit(ev.StockLost, sku=s.sku, quantity=units, location=f"{self.machine_id}:{s.slot}", reason=reason)
 
     def _expire(self, day: int) -> None:
-        for sku, batches in sorted(self.batches.items()):
+        due = sorted(sku for sku, batches in self.batches.items() if batches and batches[0][0] <= day)
+        for sku in due:  # in sku order, as every product with stock used to be visited
+            batches = self.batches[sku]
             gone = 0
             while batches and batches[0][0] <= day:
                 gone += batches.popleft()[1]
