@@ -82,6 +82,11 @@ class Ledger:
         self.store = store
         self._events = store.buffer("processed_event")
         self._lines = store.buffer("ledger_line")
+        # stock levels and lots changed since the last flush, in the order first changed: written as they
+        # stand when the store flushes (what the last of their upserts would have said, once per flush)
+        self._stock_changed: dict[tuple[str, str], None] = {}
+        self._lots_changed: dict[str, Lot] = {}
+        store.before_flush(self._write_changed)
         self.balances: dict[str, int] = defaultdict(int)
         self.stock: dict[tuple[str, str], int] = defaultdict(int)  # (location, sku) -> units
         self._storage: dict[str, int] = {}  # the storage part of `stock`, kept for quick reads
@@ -206,7 +211,7 @@ class Ledger:
                 self._storage.pop(sku, None)
         if left < 0:
             self.anomalies.append(f"negative stock {sku} at {location}: {left}")
-        self.store.upsert("stock_level", {"shop": self.shop, "location": location, "sku": sku, "count": left})
+        self._stock_changed[key] = None
 
     def _consume(self, sku: str, units: int) -> int:
         """Take units out of the FIFO lots; returns their cost."""
@@ -228,11 +233,22 @@ class Ledger:
         return cost
 
     def _write_lot(self, lot: Lot) -> None:
-        self.store.upsert("inventory_lot", {
-            "lot_id": lot.lot_id, "shop": self.shop, "sku": lot.sku, "received_at": lot.received_at,
-            "qty_received": lot.qty_received, "qty_remaining": lot.qty_remaining,
-            "unit_cost_cents": lot.unit_cost_cents, "order_id": lot.order_id,
-        })
+        self._lots_changed[lot.lot_id] = lot
+
+    def _write_changed(self) -> None:
+        """Buffer the stock levels and lots changed since the last flush (the store calls this first)."""
+        upsert, shop = self.store.upsert, self.shop
+        for location, sku in self._stock_changed:
+            upsert("stock_level", {"shop": shop, "location": location, "sku": sku,
+                                   "count": self.stock[(location, sku)]})
+        for lot in self._lots_changed.values():
+            upsert("inventory_lot", {
+                "lot_id": lot.lot_id, "shop": shop, "sku": lot.sku, "received_at": lot.received_at,
+                "qty_received": lot.qty_received, "qty_remaining": lot.qty_remaining,
+                "unit_cost_cents": lot.unit_cost_cents, "order_id": lot.order_id,
+            })
+        self._stock_changed.clear()
+        self._lots_changed.clear()
 
     # --- handlers ---------------------------------------------------------------------------
     def _capital(self, e: ev.CapitalIn) -> None:

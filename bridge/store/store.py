@@ -101,6 +101,7 @@ class Store:
         self._statements: dict[tuple[str, Any], Any] = {}
         self._multirow = self.engine.dialect.name == "sqlite"
         self.rows_written = 0
+        self._before_flush: list[Callable[[], None]] = []
 
     # --- buffering -------------------------------------------------------------------------
     def buffer(self, table: str) -> list[dict[str, Any]]:
@@ -124,6 +125,10 @@ class Store:
         if keyed is None:
             keyed = self._upserts[table] = {}
         keyed[_KEY_OF[table](row)] = row
+
+    def before_flush(self, hook: Callable[[], None]) -> None:
+        """Call `hook` at the start of every flush, to buffer rows kept as state until then."""
+        self._before_flush.append(hook)
 
     # --- idempotency ------------------------------------------------------------------------
     def seen(self, event_id: str) -> bool:
@@ -178,6 +183,8 @@ class Store:
 
         One DBAPI executemany per table with SQL prepared once: SQLAlchemy's per-row parameter
         processing would otherwise cost more than the whole simulation."""
+        for hook in self._before_flush:
+            hook()
         if not self.pending:
             return 0
         written = 0
