@@ -70,7 +70,7 @@ def _schema(tp: Any) -> tuple[dict[str, Any], Callable[[Any], bool]]:
     if origin is list:
         (item,) = get_args(tp)
         schema, check = _schema(item)
-        return {"type": "array", "items": schema}, lambda v: isinstance(v, list) and all(check(x) for x in v)
+        return {"type": "array", "items": schema}, lambda v: isinstance(v, list) and all(map(check, v))
     if origin is dict:
         _key, val = get_args(tp)
         schema, check = _schema(val)
