@@ -437,5 +437,6 @@ class Ledger:
 
     def open_orders(self) -> list[OrderBook]:
         """Orders still owed goods: placed and awaiting payment, or paid and not all delivered."""
-        return [b for b in self.orders.values() if b.status == OrderStatus.PLACED
-                or (b.status in (OrderStatus.PAID, OrderStatus.SHORT) and b.prepaid_left > 0)]
+        placed, paid, short = OrderStatus.PLACED, OrderStatus.PAID, OrderStatus.SHORT  # read once, not per book
+        return [b for b in self.orders.values() if b.status == placed
+                or ((b.status == paid or b.status == short) and b.prepaid_left > 0)]

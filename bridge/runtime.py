@@ -74,7 +74,7 @@ class Runtime:
         self.on_day = on_day
         self.flush_every_days = flush_every_days
         self.outcome = RunOutcome()
-        self._calls_at_open: Counter[str] = Counter()
+        self._calls_at_open: dict[str, int] = {}
         toolbox.after_call = self.ingest
 
     # --- events -----------------------------------------------------------------------------
@@ -143,8 +143,8 @@ class Runtime:
             machine_cash_cents=led.balance(MACHINE_CASH), inventory_value_cents=led.balance(INVENTORY),
             net_worth_cents=led.net_worth_cents, units_sold=sum(u for u, _ in sold.values()),
             revenue_cents=sum(r for _, r in sold.values()), units_sold_total=led.units_sold_total,
-            tool_calls=dict(counts - self._calls_at_open))
-        self._calls_at_open = Counter(counts)
+            tool_calls=_since(counts, self._calls_at_open))
+        self._calls_at_open = dict(counts)
         self.store.upsert("day_close", {
             "shop": led.shop, "day": record.day, "ts": now, "bank_cents": record.bank_cents,
             "card_pending_cents": record.card_pending_cents, "machine_cash_cents": record.machine_cash_cents,
@@ -163,3 +163,13 @@ class Runtime:
             self.outcome.ended_by = "bankrupt"
         elif self.outcome.days_run >= self.limits.days:
             self.outcome.ended_by = self.outcome.ended_by or "days"
+
+
+def _since(counts: Counter[str], before: dict[str, int]) -> dict[str, int]:
+    """`dict(counts - Counter(before))` for counts that only grow: what was added since, in the same order."""
+    out = {}
+    for name, n in counts.items():
+        added = n - before.get(name, 0)
+        if added > 0:
+            out[name] = added
+    return out
