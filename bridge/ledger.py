@@ -99,6 +99,7 @@ class Ledger:
         self.anomalies: list[str] = []
         self._lot_seq = 0
         self._tasks: dict[str, tuple[str, datetime, dict[str, Any]]] = {}
+        self._task_text: dict[str, str] = {}  # an open task's payload as json.dumps wrote it when opened
         self.approvals: dict[str, ev.ApprovalDecided] = {}  # decisions by people with the approver role
         self.slot_sold: dict[str, int] = defaultdict(int)  # "m1:A1" -> units ever sold from it
         self._handlers = {
@@ -405,18 +406,25 @@ class Ledger:
         })
 
     def open_task(self, *, task_id: str, kind: str, ts: datetime, payload: dict[str, Any]) -> None:
+        text = json.dumps(payload)
         self.store.upsert("task", {"task_id": task_id, "shop": self.shop, "kind": kind, "status": "open",
-                                   "created_at": ts, "done_at": None, "payload_json": json.dumps(payload)})
+                                   "created_at": ts, "done_at": None, "payload_json": text})
         self._tasks[task_id] = (kind, ts, payload)
+        self._task_text[task_id] = text
 
     def _task_completed(self, e: ev.TaskCompleted) -> None:
         info = self._tasks.pop(e.task_id, None)
+        text = self._task_text.pop(e.task_id, None)
         if info is not None:
             kind, created, payload = info
-            payload = {**payload, "detail": e.detail}
+            if text is not None and payload and "detail" not in payload:
+                # json.dumps({**payload, "detail": ...}): the payload's own text with one more key at the end
+                text = f'{text[:-1]}, "detail": {json.dumps(e.detail)}}}'
+            else:
+                text = json.dumps({**payload, "detail": e.detail})
             self.store.upsert("task", {"task_id": e.task_id, "shop": self.shop, "kind": kind,
                                        "status": "done" if e.ok else "failed", "created_at": created,
-                                       "done_at": e.ts, "payload_json": json.dumps(payload)})
+                                       "done_at": e.ts, "payload_json": text})
 
     def open_tasks(self) -> dict[str, tuple[str, datetime, dict[str, Any]]]:
         return dict(self._tasks)
