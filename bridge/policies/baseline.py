@@ -25,7 +25,7 @@ from bridge.tools.executor import Toolbox
 PRICE_GRID = (0.45, 0.55, 0.65, 0.75, 0.85, 0.95, 1.05, 1.15, 1.3, 1.45, 1.6, 1.8, 2.0, 2.4)
 EXPLORE_LEVELS = (1.0,)  # a product on trial sells at the usual retail price; its slope comes from its category
 EXPLORE_DAYS = 12  # days a new product sells at its trial price level(s) before the dither starts
-EXPLORE_BONUS = 0.5  # upper-confidence bonus on the estimated rate of a little-tried product
+EXPLORE_Z = 1.0  # standard errors of upper-confidence bonus on the estimated rate of a product
 DITHER = 0.12
 DITHER_DAYS = 3  # days at each side of the dither
 MIN_SHELF_DAYS = 30
@@ -243,8 +243,10 @@ class BaselinePolicy:
         p = self.best_price(sku)
         ref = self.products[sku]["reference_price_cents"]
         rate = self.est.rate(sku, ref, p)
-        if self.explore:
-            rate *= 1 + EXPLORE_BONUS / math.sqrt(1 + self.est.tried(sku) / 7)
+        evidence = getattr(self.est, "evidence", None)
+        if self.explore and evidence is not None:
+            # the rate's relative standard error is 1 / sqrt(units behind it) (a Poisson rate)
+            rate *= 1 + EXPLORE_Z / math.sqrt(evidence(sku, ref))
         return (p - self.offers[sku].unit_cost) * rate
 
     def _choose_assortment(self, machine: dict[str, Any], storage: dict[str, int]) -> None:
@@ -273,7 +275,8 @@ class BaselinePolicy:
             for new in incoming:
                 if switches >= limit:
                     break
-                movable = [sl for sl in slots if storage.get(self.assortment.get(sl, ""), 0) < self.capacity[sl]]
+                movable = [sl for sl in slots if storage.get(self.assortment.get(sl, ""), 0) < self.capacity[sl]
+                           and not self._awaited(self.assortment.get(sl, ""), storage)]
                 if not movable:
                     break
                 worst = min(movable, key=lambda sl: scores.get(self.assortment.get(sl, ""), -1.0))
@@ -281,6 +284,11 @@ class BaselinePolicy:
                     self.assortment[worst] = new
                     switches += 1
         self._double(scores)
+
+    def _awaited(self, sku: str, storage: dict[str, int]) -> bool:
+        """Bought for its trial and not yet on sale: it has not been judged yet."""
+        return self.est.tried(sku) == 0 and (storage.get(sku, 0) > 0
+                                             or any(sku in lines for lines in self.pending.values()))
 
     def _undouble(self) -> None:
         seen: set[str] = set()
@@ -355,6 +363,8 @@ class BaselinePolicy:
             sku = self.assortment.get(s["slot"])
             if sku is None:
                 continue
+            if s["sku"] not in (None, sku) and not avail.get(sku) and s["sku"] in self.offers:
+                sku = s["sku"]  # the incoming product has not arrived: the outgoing one sells on meanwhile
             target = self._target_price(sku)
             self.price[sku] = target
             have = s["count"] if s["sku"] == sku else 0

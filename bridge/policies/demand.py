@@ -13,7 +13,7 @@ Model per product: units/day = a * (price / ref) ** (-e), on weekday-normalised 
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -24,8 +24,9 @@ PRIOR_ELASTICITY = 2.0
 PRIOR_WEIGHT = 2.0  # pseudo-days behind the prior rate
 RIDGE = 0.15  # pseudo-variance of log price behind the prior elasticity
 POOL_WEIGHT = 4.0  # pseudo-variance of log price behind the category's elasticity (products of a category are alike)
+WEEKDAY_PRIOR = 1.0  # pseudo-weeks of a flat week behind the weekday factors
+MIN_WEEK_MEAN = 3.0  # units a day: a quieter week says little about weekdays
 CENSORED_UPLIFT = 1.3  # a sold-out day's sales understate its demand
-OPTIMISM = 1.35  # untried products look this much better than the prior, so they get tried
 
 
 @dataclass(slots=True)
@@ -34,16 +35,19 @@ class ProductStats:
     sales at that level) so the regression moments cost O(1) per new day."""
 
     ref: int = 0
-    levels: dict[int, list[float]] = field(default_factory=lambda: defaultdict(lambda: [0.0, 0.0]))
+    levels: dict[int, list[float]] = field(default_factory=lambda: defaultdict(lambda: [0.0, 0.0, 0.0, 0.0]))
     days: int = 0
     sums: list[float] = field(default_factory=lambda: [0.0] * 5)  # w, wx, wy, wxx, wxy
 
-    def add(self, price: int, normalised_units: float) -> None:
+    def add(self, price: int, units: float, weekday_factor: float) -> None:
+        """A day's units at a price, on a day whose weekday sells `weekday_factor` times the average."""
         lv = self.levels[price]
         if lv[1]:
             self._fold(price, lv, -1.0)
-        lv[0] += normalised_units
+        lv[0] += units / weekday_factor
         lv[1] += 1
+        lv[2] += units
+        lv[3] += weekday_factor
         self._fold(price, lv, 1.0)
         self.days += 1
 
@@ -73,25 +77,40 @@ class LearnedDemand:
         self.stats: dict[str, ProductStats] = defaultdict(ProductStats)
         self.categories: dict[str, str] = {}
         self.refs: dict[str, int] = {}
-        self.weekday_units = [[0.0, 0] for _ in range(7)]
+        self.daily_totals: deque[tuple[date, int]] = deque(maxlen=7)
+        self.weekday_ratios = [[0.0, 0] for _ in range(7)]  # weekday -> [sum of day / centred week mean, days]
+        self._weekday: dict[int, float] = {}
         self._moments: dict[str, Moments] = {}
         self._cat_slope: dict[str, float] = {}
         self._fits: dict[str, tuple[float, float]] = {}
+        self._evidence: dict[str, float] = {}
         self._cat_sums: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])  # category -> [sxx, sxy]
         self._counted: dict[str, Moments] = {}  # the moments each product adds to its category's sums
 
     def weekday_factor(self, d: date) -> float:
-        if min(n for _, n in self.weekday_units) < 2:
-            return 1.0
-        means = [u / n for u, n in self.weekday_units]
-        overall = sum(means) / 7
-        return max(0.2, means[d.weekday()] / overall) if overall > 0 else 1.0
+        """Each weekday's sales against the week around it (a centred 7-day mean), averaged per
+        weekday and shrunk toward 1: a shop filling its slots in its first weeks does not pass
+        for a weekday pattern."""
+        found = self._weekday.get(d.weekday())
+        if found is None:
+            ratios = [(r + WEEKDAY_PRIOR) / (n + WEEKDAY_PRIOR) for r, n in self.weekday_ratios]
+            mean = sum(ratios) / 7
+            for wd in range(7):
+                self._weekday[wd] = max(0.2, ratios[wd] / mean)
+            found = self._weekday[d.weekday()]
+        return found
 
     def observe_day(self, d: date, sales: dict[str, tuple[int, int]], censored: set[str]) -> None:
         """sales: sku -> (units, price in force). Censored skus sold out that day."""
-        total = sum(u for u, _ in sales.values())
-        self.weekday_units[d.weekday()][0] += total
-        self.weekday_units[d.weekday()][1] += 1
+        self.daily_totals.append((d, sum(u for u, _ in sales.values())))
+        if len(self.daily_totals) == 7:
+            week = self.daily_totals
+            middle, total = week[3]
+            mean = sum(t for _, t in week) / 7
+            if mean >= MIN_WEEK_MEAN and (week[-1][0] - week[0][0]).days == 6:
+                self.weekday_ratios[middle.weekday()][0] += total / mean
+                self.weekday_ratios[middle.weekday()][1] += 1
+                self._weekday.clear()
         f = self.weekday_factor(d)
         for sku, (units, price) in sales.items():
             if price > 0 and sku in self.refs:
@@ -99,7 +118,7 @@ class LearnedDemand:
                 seen = units * CENSORED_UPLIFT if sku in censored else units
                 st = self.stats[sku]
                 st.ref = self.refs[sku]
-                st.add(price, seen / f)
+                st.add(price, seen, f)
                 self._moments.pop(sku, None)
                 self._recount(sku)
         self._fits.clear()
@@ -156,12 +175,23 @@ class LearnedDemand:
         prior = self.prior_rate(sku)
         m = self._product_moments(sku)
         if m is None:
-            return prior * OPTIMISM, e_cat
+            self._evidence[sku] = PRIOR_WEIGHT * prior
+            return prior, e_cat
         slope = (m.sxy - POOL_WEIGHT * e_cat) / (m.sxx + POOL_WEIGHT)
         e = min(4.0, max(1.1, -slope))
-        log_a = m.my + e * m.mx
-        log_a = (m.weight * log_a + PRIOR_WEIGHT * math.log(prior)) / (m.weight + PRIOR_WEIGHT)
-        return math.exp(log_a), e
+        st = self.stats[sku]
+        units = exposure = 0.0
+        for price, (_, _, u, f) in st.levels.items():
+            units += u
+            exposure += f * (price / st.ref) ** -e
+        self._evidence[sku] = PRIOR_WEIGHT * prior + units
+        return (PRIOR_WEIGHT * prior + units) / (PRIOR_WEIGHT + exposure), e
+
+    def evidence(self, sku: str, ref: int) -> float:
+        """Units behind the rate estimate (the prior's pseudo-units plus those sold): the rate's
+        relative standard error is 1 / sqrt(evidence) (a gamma posterior for a Poisson rate)."""
+        self.fit(sku, ref)
+        return self._evidence[sku]
 
     def prior_rate(self, sku: str) -> float:
         """Before any sale: PRIOR_RATE for a product at the typical price PRIOR_REF_CENTS, and
