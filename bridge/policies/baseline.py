@@ -24,7 +24,7 @@ from bridge.tools.executor import Toolbox
 
 PRICE_GRID = (0.45, 0.55, 0.65, 0.75, 0.85, 0.95, 1.05, 1.15, 1.3, 1.45, 1.6, 1.8, 2.0, 2.4)
 EXPLORE_LEVELS = (1.0,)  # a product on trial sells at the usual retail price; its slope comes from its category
-EXPLORE_DAYS = 12  # days a new product sells at its trial price level(s) before the dither starts
+EXPLORE_DAYS = 20  # days (three weeks) a new product sells at the usual price before its own optimum and the dither
 EXPLORE_Z = 1.0  # standard errors of upper-confidence bonus on the estimated rate of a product
 DITHER = 0.12
 DITHER_DAYS = 3  # days at each side of the dither
