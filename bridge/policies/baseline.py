@@ -1,11 +1,16 @@
 """The heuristic baseline: a shopkeeper with no LLM and no hidden knowledge.
 
 Every morning it reads the machine, yesterday's sales, storage and the bank; learns demand from
-its own sales (`LearnedDemand`); weekly it re-chooses the assortment (optimistic about products it
-has not tried, so it explores) and prices each product at the price that maximises estimated
-profit, after testing a few price levels; it restocks slots from storage, reorders ahead of each
-supplier's lead time up to a cover target within what the bank can afford, believes an order has
-arrived only when the books show the delivery, and collects cash. The oracle in `sim_backend`
+its own sales (`LearnedDemand`); weekly (twice a week in its first eight weeks) it re-chooses the
+assortment by estimated profit at the upper confidence bound of each product's rate (one standard
+error: a product little tried, or dropped after a few unlucky days, gets tried again before the
+well-known mediocre ones), never dropping a product bought for its trial before it has been on
+sale, and keeps a slot's outgoing product on sale until the incoming one has arrived. A new
+product sells three weeks at its usual price, then at the price that maximises estimated profit,
+dithered a little either side; it restocks slots from storage, reorders ahead of each
+supplier's lead time up to a cover target within what the bank can afford (a product on trial:
+its lead time plus a few days), believes an order has arrived only when the books show the
+delivery, and collects cash. The oracle in `sim_backend`
 is this same strategy with the true demand model plugged in instead of the learned one.
 """
 
@@ -25,7 +30,7 @@ from bridge.tools.executor import Toolbox
 PRICE_GRID = (0.45, 0.55, 0.65, 0.75, 0.85, 0.95, 1.05, 1.15, 1.3, 1.45, 1.6, 1.8, 2.0, 2.4)
 EXPLORE_LEVELS = (1.0,)  # a product on trial sells at the usual retail price; its slope comes from its category
 EXPLORE_DAYS = 20  # days (three weeks) a new product sells at the usual price before its own optimum and the dither
-EXPLORE_Z = 1.0  # standard errors of upper-confidence bonus on the estimated rate of a product
+EXPLORE_Z = 1.0  # standard errors of a product's rate added to it when choosing the assortment
 DITHER = 0.06  # half-width of the price dither: its cost grows with its square
 DITHER_DAYS = 3  # days at each side of the dither
 MIN_SHELF_DAYS = 30

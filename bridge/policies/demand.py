@@ -1,11 +1,17 @@
 """Demand estimation for the heuristic baseline, learned from the shop's own sales only.
 
-Model per product: units/day = a * (price / ref) ** (-e), on weekday-normalised sales.
+Model per product: units/day = a * weekday factor * (price / ref) ** (-e).
+- Weekday factors: each day's shop-wide sales against the centred week around it, averaged per
+  weekday and shrunk toward a flat week (so the shop filling its slots in its first weeks does
+  not pass for a weekday pattern).
 - Each product's sales are averaged per price level it was sold at (its own evidence).
 - The elasticity is a weighted least-squares slope of log sales on log price, pooled across the
   products of a category (each with its own intercept) and shrunk toward PRIOR_ELASTICITY; a
   product's own slope is then shrunk toward its category's by POOL_WEIGHT.
-- `a` is the level implied by the product's own data and that slope, shrunk toward PRIOR_RATE.
+- `a` is a gamma-Poisson posterior mean: (prior units + units sold) / (prior days + exposure),
+  exposure summing each day's weekday factor times its price factor under that slope; the prior
+  is PRIOR_WEIGHT days at PRIOR_RATE. Its relative standard error is 1 / sqrt(prior units +
+  units sold) (`evidence`), which the baseline's exploration uses.
 - Days on which a product sold out are censored: they say only that demand was at least the
   units sold, so they count lifted by CENSORED_UPLIFT rather than at face value.
 """
@@ -35,6 +41,7 @@ class ProductStats:
     sales at that level) so the regression moments cost O(1) per new day."""
 
     ref: int = 0
+    # price -> [weekday-normalised units, days, units, exposure (sum of the days' weekday factors)]
     levels: dict[int, list[float]] = field(default_factory=lambda: defaultdict(lambda: [0.0, 0.0, 0.0, 0.0]))
     days: int = 0
     sums: list[float] = field(default_factory=lambda: [0.0] * 5)  # w, wx, wy, wxx, wxy
