@@ -80,8 +80,9 @@ class Ledger:
         self.tz = tz
         self.daily: dict[date, dict[str, list[int]]] = defaultdict(dict)  # day -> sku -> [units, revenue]
         self.store = store
-        self._events = store.buffer("processed_event")
-        self._lines = store.buffer("ledger_line")
+        self._events = store.buffer("processed_event", ("event_id", "shop", "kind", "ts"))
+        self._lines = store.buffer("ledger_line", ("event_id", "shop", "ts", "debit", "credit", "amount_cents", "sku",
+                                                   "units", "memo"))
         # stock levels and lots changed since the last flush, in the order first changed: written as they
         # stand when the store flushes (what the last of their upserts would have said, once per flush)
         self._stock_changed: dict[tuple[str, str], None] = {}
@@ -183,7 +184,7 @@ class Ledger:
         """Book an event once. Returns False (and changes nothing) for an id already recorded."""
         if not self.store.claim(event.id):
             return False
-        self._events.append({"event_id": event.id, "shop": self.shop, "kind": event.kind, "ts": event.ts})
+        self._events.append((event.id, self.shop, event.kind, event.ts))
         handler = self._handlers.get(type(event))
         if handler is not None:
             handler(event)  # type: ignore[operator]
@@ -197,10 +198,7 @@ class Ledger:
             debit, credit, amount = credit, debit, -amount
         self.balances[debit] += amount
         self.balances[credit] -= amount
-        self._lines.append({
-            "event_id": e.id, "shop": self.shop, "ts": e.ts, "debit": debit, "credit": credit,
-            "amount_cents": amount, "sku": sku, "units": units, "memo": memo,
-        })
+        self._lines.append((e.id, self.shop, e.ts, debit, credit, amount, sku, units, memo))
 
     def _move_stock(self, location: str, sku: str, delta: int) -> None:
         key = (location, sku)

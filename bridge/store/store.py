@@ -42,11 +42,16 @@ UPSERT_KEYS: dict[str, tuple[str, ...]] = {
     "stripe_inbox": ("stripe_event_id",),
 }
 
+# the columns a row gives, in the table's order (an autoincrement id is the database's)
+_COLUMNS: dict[str, tuple[str, ...]] = {
+    name: tuple(c.name for c in table.columns if not (c.primary_key and c.name == "id")) for name, table in TABLES.items()
+}
 # a buffered upsert's key: the value of its one key column, or the tuple of several
 _KEY_OF: dict[str, Callable[[dict[str, Any]], Any]] = {name: itemgetter(*keys) for name, keys in UPSERT_KEYS.items()}
 
-# rows of a table -> the parameters of its statement (given the flush's datetime -> bound value cache)
-Converter = Callable[[list[dict[str, Any]], dict[Any, Any]], list[Any]]
+# rows of a table -> the parameters of its statement (given the flush's datetime -> bound value cache, and
+# whether the rows are tuples in column order rather than dicts)
+Converter = Callable[[list[Any], dict[Any, Any], bool], list[Any]]
 
 SEEN_CAP = 200_000
 CHUNK = 64  # rows in one multi-row INSERT when appending on SQLite (64 x the widest table's ~13 columns)
@@ -92,33 +97,47 @@ class Store:
         self.fresh = fresh
         # what is buffered, per table; the lists and dicts are emptied in place by a flush, so a hot
         # writer may hold on to one (`buffer`)
-        self._appends: dict[str, list[dict[str, Any]]] = {}
+        self._appends: dict[str, list[Any]] = {}  # dicts, or tuples for tables in `_as_values`
         self._upserts: dict[str, dict[Any, dict[str, Any]]] = {}
         # ids known to be recorded, oldest first; a live store keeps only the newest SEEN_CAP after
         # each flush (older ones are asked of the database), the simulator's fresh store keeps all
         self._seen: dict[str, None] = {}
         self._unseen: set[str] = set()  # ids checked against the database and not found there
+        self._as_values: set[str] = set()  # tables whose buffered rows are tuples (see `buffer`)
         self._statements: dict[tuple[str, Any], Any] = {}
         self._multirow = self.engine.dialect.name == "sqlite"
         self.rows_written = 0
         self._before_flush: list[Callable[[], None]] = []
 
     # --- buffering -------------------------------------------------------------------------
-    def buffer(self, table: str) -> list[dict[str, Any]]:
-        """The list that rows appended to `table` wait in until a flush writes them: appending to it
-        is `append` without the call (for writers of many rows; it stays the same list for good)."""
+    def columns(self, table: str) -> tuple[str, ...]:
+        """The columns a row of `table` gives, in the table's order (its autoincrement id aside)."""
+        return _COLUMNS[table]
+
+    def buffer(self, table: str, columns: tuple[str, ...]) -> list[tuple[Any, ...]]:
+        """The list that rows of `table` wait in until a flush writes them, for writers of many rows:
+        appending a tuple of `columns` (which must be the table's `columns`, in order) to it is
+        `append` without the dict and the call. It stays the same list for good."""
+        if columns != self.columns(table):
+            raise ValueError(f"{table} has the columns {self.columns(table)}, not {columns}")
+        rows = self._appends.get(table)
+        if rows is None:
+            rows = self._appends[table] = []
+        elif table not in self._as_values:
+            rows[:] = [self._values_of(table, r) for r in rows]
+        self._as_values.add(table)
+        return rows
+
+    def _values_of(self, table: str, row: dict[str, Any]) -> tuple[Any, ...]:
+        return tuple(row[c] for c in _COLUMNS[table])
+
+    def append(self, table: str, row: dict[str, Any]) -> None:
         rows = self._appends.get(table)
         if rows is None:
             if table not in TABLES:
                 raise KeyError(f"no table {table!r}")
             rows = self._appends[table] = []
-        return rows
-
-    def append(self, table: str, row: dict[str, Any]) -> None:
-        rows = self._appends.get(table)
-        if rows is None:
-            rows = self.buffer(table)
-        rows.append(row)
+        rows.append(self._values_of(table, row) if table in self._as_values else row)
 
     def upsert(self, table: str, row: dict[str, Any]) -> None:
         keyed = self._upserts.get(table)
@@ -195,7 +214,7 @@ class Store:
             for name, rows in self._appends.items():
                 if rows:
                     sql, convert = self._prepared(name, upsert=False)
-                    params = convert(rows, seen)
+                    params = convert(rows, seen, name in self._as_values)
                     whole = len(params) - len(params) % CHUNK if self._multirow else 0
                     if whole:  # appends on SQLite: CHUNK rows a statement, in order (fewer VM steps and resets)
                         group = self._statements.get((name, CHUNK))
@@ -209,7 +228,7 @@ class Store:
             for name, keyed in self._upserts.items():
                 if keyed:
                     sql, convert = self._prepared(name, upsert=True)
-                    cur.executemany(sql, convert(list(keyed.values()), seen))
+                    cur.executemany(sql, convert(list(keyed.values()), seen, False))
                     written += len(keyed)
             cur.close()
             raw.commit()
@@ -242,7 +261,7 @@ class Store:
 
     def _prepare(self, name: str, *, upsert: bool) -> tuple[str, Converter]:
         table = TABLES[name]
-        cols = [c.name for c in table.columns if not (c.primary_key and c.name == "id")]
+        cols = list(_COLUMNS[name])
         style = self.engine.dialect.paramstyle
         marks = ", ".join("?" if style == "qmark" else "%s" for _ in cols)
         sql = f"INSERT INTO {name} ({', '.join(cols)}) VALUES ({marks})"
@@ -261,23 +280,29 @@ class Store:
             u = v.astimezone(UTC)
             return u.replace(tzinfo=None).isoformat(" ", "microseconds") if sqlite else u
 
-        def convert(rows: list[dict[str, Any]], seen: dict[Any, Any]) -> list[Any]:
-            """`seen`: datetime -> what was bound for it, shared by the tables of one flush (rows
+        def convert(rows: list[Any], seen: dict[Any, Any], values: bool) -> list[Any]:
+            """Rows (dicts, or tuples in column order when `values`) as statement parameters.
+            `seen`: datetime -> what was bound for it, shared by the tables of one flush (rows
             written together share few distinct times, and an event's lines share its time)."""
-            if len(cols) == 1:
+            if values:
+                if not dt_idx:
+                    return rows
+                out = list(map(list, rows))
+            elif len(cols) == 1:
                 return [(getter(r),) for r in rows]
-            if not dt_idx:
+            elif not dt_idx:
                 return list(map(getter, rows))
-            out = list(map(list, map(getter, rows)))
+            else:
+                out = list(map(list, map(getter, rows)))
             get = seen.get
             for i in dt_idx:
-                for values in out:
-                    v = values[i]
+                for row in out:
+                    v = row[i]
                     if v is not None:
                         conv = get(v)
                         if conv is None:
                             conv = seen[v] = stamp(v, i)
-                        values[i] = conv
+                        row[i] = conv
             return out
 
         return sql, convert

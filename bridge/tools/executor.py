@@ -16,6 +16,8 @@ from bridge.store import Store
 from bridge.tools.spec import Kind, ToolSpec, collect_specs
 
 MAX_AUDIT_RESULT = 2000
+AUDIT_COLUMNS = ("shop", "run_id", "seq", "ts", "tool", "kind", "args_json", "ok", "result_json", "verdict",
+                 "idempotency_key", "input_tokens", "output_tokens")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -59,7 +61,7 @@ class Toolbox:
         self._context = context if context is not None else groups[0]
         self.clock = clock
         self.store = store
-        self._audit = store.buffer("audit_log")
+        self._audit = store.buffer("audit_log", AUDIT_COLUMNS)
         self.shop = shop
         self.run_id = run_id
         self.after_call = after_call
@@ -132,10 +134,7 @@ class Toolbox:
         if not result.ok:
             self.errors += 1
         payload = _json(result.value if result.ok else {"error": result.error})
-        self._audit.append({
-            "shop": self.shop, "run_id": self.run_id, "seq": self.seq, "ts": self.clock.now(), "tool": name,
-            "kind": str(kind), "args_json": _json(args) if args else "{}", "ok": result.ok,
-            "result_json": payload[:MAX_AUDIT_RESULT], "verdict": result.verdict, "idempotency_key": idem,
-            "input_tokens": tin, "output_tokens": tout,
-        })
+        self._audit.append((self.shop, self.run_id, self.seq, self.clock.now(), name, str(kind),
+                            _json(args) if args else "{}", result.ok, payload[:MAX_AUDIT_RESULT], result.verdict,
+                            idem, tin, tout))
         return result
