@@ -103,6 +103,8 @@ class Ledger:
         self._task_text: dict[str, str] = {}  # an open task's payload as json.dumps wrote it when opened
         self.approvals: dict[str, ev.ApprovalDecided] = {}  # decisions by people with the approver role
         self.slot_sold: dict[str, int] = defaultdict(int)  # "m1:A1" -> units ever sold from it
+        self._sale_ts: datetime | None = None  # the time of the last sale booked, and its day's sales
+        self._sale_day: dict[str, list[int]] = {}
         self._handlers = {
             ev.Sale: self._sale, ev.CardSettled: self._card_settled, ev.CashCollected: self._cash_collected,
             ev.FeeCharged: self._fee, ev.SupplierPaid: self._supplier_paid,
@@ -263,7 +265,9 @@ class Ledger:
         self._move_stock(location, sku, -units)
         self.slot_sold[location] += units
         self.units_sold_total += units
-        day = self.daily[e.ts.astimezone(self.tz).date()]
+        if e.ts is not self._sale_ts:  # a simulated evening's sales share one time
+            self._sale_ts, self._sale_day = e.ts, self.daily[e.ts.astimezone(self.tz).date()]
+        day = self._sale_day
         row = day.get(sku)
         if row is None:
             day[sku] = [units, amount]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 
 from sim_backend.rng import poisson
 from sim_backend.world import MONTH, TRAFFIC, WEEKDAY, Weather, temperature_factor
@@ -41,8 +42,18 @@ def day_factor(weather: Weather) -> float:
 
 def expected_units(*, base: float, price_cents: int, reference_cents: int, elasticity: float, category: str,
                    weather: Weather, n_distinct: int) -> float:
-    return (base * price_factor(price_cents, reference_cents, elasticity) * day_factor(weather)
-            * temperature_factor(category, weather.celsius) * choice_multiplier(n_distinct))
+    return day_demand(weather, n_distinct)(base, price_cents, reference_cents, elasticity, category)
+
+
+def day_demand(weather: Weather, n_distinct: int) -> Callable[[float, int, int, float, str], float]:
+    """`expected_units` for one day's products: the day's factors are worked out once."""
+    day, celsius, choice = day_factor(weather), weather.celsius, choice_multiplier(n_distinct)
+
+    def expected(base: float, price_cents: int, reference_cents: int, elasticity: float, category: str) -> float:
+        return (base * price_factor(price_cents, reference_cents, elasticity) * day
+                * temperature_factor(category, celsius) * choice)
+
+    return expected
 
 
 def draw_units(rng: random.Random, expected: float, stock: int) -> int:

@@ -22,7 +22,7 @@ from bridge.domain import Payment, RestockLine, Size
 from bridge.errors import ToolError
 from sim_backend import realism
 from sim_backend.catalogue import CatalogueEntry
-from sim_backend.demand import draw_units, expected_units
+from sim_backend.demand import day_demand, draw_units
 from sim_backend.rng import binomial, rng_for
 from sim_backend.scenario import Scenario
 from sim_backend.suppliers import Shipment, SupplierEngine
@@ -205,15 +205,13 @@ class SimWorld:
             self.units_sold_today = 0
             return
         offers = self.offers()
-        n_distinct = len(offers)
+        expected_units = day_demand(self.weather, len(offers))
         sold_total = 0
         for sku in sorted(offers):
             slots = offers[sku]
             entry = self.catalogue[sku]
-            exp = expected_units(base=entry.hidden.base_daily_sales, price_cents=slots[0].price_cents,
-                                 reference_cents=entry.product.reference_price_cents,
-                                 elasticity=entry.hidden.elasticity, category=entry.product.category,
-                                 weather=self.weather, n_distinct=n_distinct)
+            exp = expected_units(entry.hidden.base_daily_sales, slots[0].price_cents,
+                                 entry.product.reference_price_cents, entry.hidden.elasticity, entry.product.category)
             units = draw_units(self.rng_demand, exp, sum(s.count for s in slots))
             sold_total += self.sell_units(slots, units)
         self.units_sold_today = sold_total

@@ -277,8 +277,11 @@ class Store:
             """What UtcDateTime binds for an aware datetime: naive UTC text on SQLite, as SQLAlchemy writes it."""
             if v.tzinfo is None:
                 raise ValueError(f"naive datetime in {name}.{cols[i]}")
-            u = v.astimezone(UTC)
-            return u.replace(tzinfo=None).isoformat(" ", "microseconds") if sqlite else u
+            offset = v.utcoffset()
+            if not sqlite or offset is None:
+                u = v.astimezone(UTC)
+                return u.replace(tzinfo=None).isoformat(" ", "microseconds") if sqlite else u
+            return (v.replace(tzinfo=None) - offset).isoformat(" ", "microseconds")  # v.astimezone(UTC), naive
 
         def convert(rows: list[Any], seen: dict[Any, Any], values: bool) -> list[Any]:
             """Rows (dicts, or tuples in column order when `values`) as statement parameters.
