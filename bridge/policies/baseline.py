@@ -9,7 +9,8 @@ sale, and keeps a slot's outgoing product on sale until the incoming one has arr
 product sells three weeks at its usual price, then at the price that maximises estimated profit,
 dithered a little either side; it restocks slots from storage, reorders ahead of each
 supplier's lead time up to a cover target within what the bank can afford (a product on trial:
-its lead time plus a few days), believes an order has arrived only when the books show the
+its lead time plus a few days), meeting a cheap supplier's minimum with up to three weeks of the
+products it knows sell rather than paying a dearer supplier's premium, believes an order has arrived only when the books show the
 delivery, and collects cash. The oracle in `sim_backend`
 is this same strategy with the true demand model plugged in instead of the learned one.
 """
@@ -46,6 +47,7 @@ MAX_SWITCHES = 2  # per review once the shop has settled
 EARLY_SWITCHES = 4  # per review in the first EARLY_DAYS, reviewed twice a week
 EARLY_DAYS = 56
 SWITCH_GAIN = 1.15
+TOP_UP_DAYS = 21  # a supplier's minimum is met with up to this many days of an established product
 
 
 class Estimator(Protocol):
@@ -409,14 +411,15 @@ class BaselinePolicy:
         for lines in self.pending.values():
             for sku, n in lines.items():
                 position[sku] = position.get(sku, 0) + n
-        targets: dict[str, tuple[float, float]] = {}  # sku -> (reorder point, order-up-to), in units
+        targets: dict[str, tuple[float, float, float]] = {}  # sku -> (reorder point, order-up-to, most to top up to), in units
         for sku in set(self.assortment.values()):
             rate = max(0.3, self._daily_rate(sku))
             lead = self.offers[sku].lead_days
             up_to = rate * (lead + COVER_DAYS + SAFETY_DAYS)
             if self._on_trial(sku):
                 up_to = min(up_to, rate * (lead + TRIAL_DAYS))
-            targets[sku] = (rate * (lead + SAFETY_DAYS), up_to)
+            most = up_to if self._on_trial(sku) else max(up_to, rate * TOP_UP_DAYS)
+            targets[sku] = (rate * (lead + SAFETY_DAYS), up_to, most)
         budget = balance["bank_cents"] - RESERVE_CENTS
         for sid, items in self._joint_orders(targets, position, budget):
             if self.trust is not None:
@@ -446,11 +449,12 @@ class BaselinePolicy:
     def _unit(self, sku: str, sid: str) -> int:
         return self.quoted[sku][sid][0]
 
-    def _joint_orders(self, targets: dict[str, tuple[float, float]], position: dict[str, int],
+    def _joint_orders(self, targets: dict[str, tuple[float, float, float]], position: dict[str, int],
                       budget: int) -> list[tuple[str, dict[str, int]]]:
         """Joint replenishment: when any product from a supplier reaches its reorder point, order
         every product from that supplier up to its target, topped up to the supplier's minimum
-        order and cut to what the bank can pay; a product whose supplier's minimum cannot be met
+        order (with more of the established products, up to TOP_UP_DAYS of each, else by scaling
+        the whole order up to MAX_TOP_UP) and cut to what the bank can pay; a product whose supplier's minimum cannot be met
         either way goes to the next supplier."""
         orders: dict[str, dict[str, int]] = {}
         todo = {sku: self._ranked(sku) for sku in targets}
@@ -467,9 +471,19 @@ class BaselinePolicy:
                 items = {sku: n for sku, n in items.items() if n > 0}
                 total = sum(self._unit(sku, sid) * n for sku, n in items.items())
                 minimum = self.suppliers[sid]["min_order_cents"]
-                if 0 < total < minimum and total * MAX_TOP_UP >= minimum:
-                    scale = minimum / total
-                    items = {sku: math.ceil(n * scale) for sku, n in items.items()}
+                if 0 < total < minimum:
+                    # more of the products it knows sell, up to TOP_UP_DAYS of sales each, costs
+                    # less than the dearer supplier's premium on every unit
+                    room = {sku: math.floor(targets[sku][2] - position.get(sku, 0)) - items.get(sku, 0) for sku in skus}
+                    room = {sku: n for sku, n in room.items() if n > 0}
+                    spare = sum(self._unit(sku, sid) * n for sku, n in room.items())
+                    if total + spare >= minimum:
+                        scale = (minimum - total) / spare
+                        for sku, n in room.items():
+                            items[sku] = items.get(sku, 0) + math.ceil(n * scale)
+                    elif total * MAX_TOP_UP >= minimum:
+                        scale = minimum / total
+                        items = {sku: math.ceil(n * scale) for sku, n in items.items()}
                     total = sum(self._unit(sku, sid) * n for sku, n in items.items())
                 if total > budget > 0:
                     scale = budget / total
