@@ -1,5 +1,6 @@
 """Vending-Bench 2 suppliers: the engine is the truth for what each archetype really does."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -111,7 +112,9 @@ def test_absurd_quotes_appear_at_their_share() -> None:
 
 
 def test_vb2_year_books_agree_baseline_survives_and_loses_little_to_fraud(make_sim) -> None:
-    sim = make_sim(scenario="vb2", seed=2)
+    # seed 0: a seed on which the baseline still wants Pacific's goods after Pacific closes (on
+    # others it buys elsewhere by then and never learns of the closure, at no cost)
+    sim = make_sim(scenario="vb2", seed=0)
     problems: list[tuple[str, list[str]]] = []
     sim.runtime.on_day = lambda r: problems.extend([(r.day, p)] if (p := books_disagree(sim.world, sim.ledger))
                                                    else [])
@@ -125,5 +128,9 @@ def test_vb2_year_books_agree_baseline_survives_and_loses_little_to_fraud(make_s
     assert s["adversarial_loss_share"] < 0.10
     trust = sim.policy.trust
     assert {"cheapo-direct", "megadeal"} <= trust.banned
-    assert "pacific-bev" in trust.banned  # went out of business
+    closes = next(sup.closes_on_day for sup in sim.scenario.suppliers if sup.id == "pacific-bev")
+    closed = sim.scenario.start + timedelta(days=closes)
+    asked_after = [r for r in sim.store.rows("audit_log") if r["tool"] == "request_quote"
+                   and json.loads(r["args_json"])["supplier"] == "pacific-bev" and r["ts"].date() >= closed]
+    assert asked_after and "pacific-bev" in trust.banned  # went out of business: its mail bounced
     assert trust.haggled > 0
