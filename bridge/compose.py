@@ -150,7 +150,7 @@ def build_sim(settings: SimSettings, *, on_day: Any = None) -> SimRun:
     toolbox = Toolbox(tools=groups, context=tools, guardrails=Guardrails(guard), clock=backend.clock, store=store,
                       shop=world.shop, run_id=run_id)
     policy = llm.policy if llm is not None else build_policy(settings.policy, world=world, guard=guard)
-    schedule = VirtualSchedule(shop_jobs(scenario.tz), start=world.now,
+    schedule = VirtualSchedule(shop_jobs(scenario.tz, start=world.now), start=world.now,
                                only=("open_day", "close_day", "weekly_review", "reminders"))
     limits = RunLimits(days=scenario.days, max_messages=scenario.max_messages,
                        bankruptcy_days=scenario.bankruptcy_days)

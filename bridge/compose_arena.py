@@ -116,7 +116,7 @@ def build_arena(settings: ArenaSettings) -> ArenaRun:
         worlds[shop] = w
     teams = dict(zip(shops, settings.teams, strict=True)) if settings.teams else None
     exchange = Exchange(worlds=worlds, teams=teams)
-    schedule = VirtualSchedule(shop_jobs(scenario.tz), start=worlds[shops[0]].now,
+    schedule = VirtualSchedule(shop_jobs(scenario.tz, start=worlds[shops[0]].now), start=worlds[shops[0]].now,
                                only=("open_day", "close_day", "weekly_review", "reminders"))
     limits = RunLimits(days=scenario.days, max_messages=scenario.max_messages,
                        bankruptcy_days=scenario.bankruptcy_days)

@@ -379,7 +379,7 @@ def _shopkeeper(live: LiveBridge, config: LiveConfig, *, clock: Any, machines: d
     live.host = LiveHost(runtime=runtime, core=live.core, after_close=after_close, reconcile=reconcile)
     if config.scheduler.enabled:
         s = config.scheduler
-        jobs = shop_jobs(tz, open_hour=s.open_hour, close_hour=s.close_hour, close_minute=s.close_minute)
+        jobs = shop_jobs(tz, start=clock.now(), open_hour=s.open_hour, close_hour=s.close_hour, close_minute=s.close_minute)
         if config.stripe is not None and reconcile is not None:  # yesterday's Stripe movements vs the books
             jobs += payment_jobs(tz, hour=config.stripe.reconcile_hour)
         live.scheduler = LiveScheduler(host=live.host, db_url=live.store.url, tz=tz, engine=live.store.engine,

@@ -40,13 +40,19 @@ class JobDef:
     description: str
 
 
-def shop_jobs(tz: tzinfo, *, open_hour: int = 8, close_hour: int = 23, close_minute: int = 55) -> tuple[JobDef, ...]:
+def shop_jobs(tz: tzinfo, *, start: datetime, open_hour: int = 8, close_hour: int = 23,
+              close_minute: int = 55) -> tuple[JobDef, ...]:
+    """`start`: when the schedule starts (the simulation's first instant, or now live). The
+    reminders run every 4 hours from the local midnight of that day: an IntervalTrigger without a
+    start date would count from the wall clock's now, which a simulation of another year must not see."""
+    midnight = start.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
+    anchor = midnight.replace(tzinfo=tz)
     return (
         JobDef(name="open_day", trigger=CronTrigger(hour=open_hour, minute=0, timezone=tz),
                description="the shopkeeper's daily session"),
         JobDef(name="weekly_review", trigger=CronTrigger(day_of_week="mon", hour=open_hour, minute=30, timezone=tz),
                description="weekly price and assortment review"),
-        JobDef(name="reminders", trigger=IntervalTrigger(hours=4, timezone=tz),
+        JobDef(name="reminders", trigger=IntervalTrigger(hours=4, start_date=anchor, timezone=tz),
                description="overdue tasks, orders and messages"),
         JobDef(name="close_day", trigger=CronTrigger(hour=close_hour, minute=close_minute, timezone=tz),
                description="book the day's close and report"),

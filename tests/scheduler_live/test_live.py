@@ -85,7 +85,7 @@ def close_runs(url: str) -> list[dict]:
 
 def test_the_shops_jobs_are_stored_with_their_triggers_next_times(db_url) -> None:
     tz = UTC
-    jobs = shop_jobs(tz)
+    jobs = shop_jobs(tz, start=datetime.now(tz))
     live = LiveScheduler(host=Host(), db_url=db_url, jobs=jobs, tz=tz)
     live.start()
     try:
