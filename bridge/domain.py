@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from bridge.frozen import fast_init_all
+
 
 class Size(StrEnum):
     SMALL = "small"
@@ -176,3 +178,6 @@ class TradeOffer:
     @property
     def total_cents(self) -> int:
         return self.quantity * self.unit_price_cents
+
+
+fast_init_all(globals())

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from bridge.domain import Payment, Quote, QuoteLine
+from bridge.frozen import fast_init_all
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -421,3 +422,6 @@ class GoodsReceived(Event):
     sku: str
     quantity: int
     unit_price_cents: int
+
+
+fast_init_all(globals())

@@ -23,6 +23,8 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import date
 
+from bridge.frozen import fast_init
+
 PRIOR_RATE = 1.5  # units/day at the reference price before any sale is seen, for a $2 product
 PRIOR_REF_CENTS = 200
 PRIOR_PRICE_EXPONENT = 1.0  # unit sales across products fall with their usual price (constant spend)
@@ -70,6 +72,7 @@ class ProductStats:
         s[4] += w * x * y
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Moments:
     weight: float

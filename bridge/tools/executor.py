@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 
 from bridge.errors import ApprovalRequired, GuardrailRefusal, ToolError
+from bridge.frozen import fast_init
 from bridge.ports import Clock
 from bridge.store import Store
 from bridge.tools.spec import Kind, ToolSpec, collect_specs
@@ -20,6 +21,7 @@ AUDIT_COLUMNS = ("shop", "run_id", "seq", "ts", "tool", "kind", "args_json", "ok
                  "idempotency_key", "input_tokens", "output_tokens")
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ToolResult:
     ok: bool
