@@ -60,6 +60,12 @@ class Toolbox:
                 self.specs[name] = spec
                 self._bound[name] = getattr(group, name)
         self._guards: dict[str, Any] = {s.guard: getattr(guardrails, s.guard) for s in self.specs.values() if s.guard}
+        # what a call needs of its tool, looked up once per call: (spec, bound method, kind as text,
+        # guard or None for a READ, ends the turn, minutes)
+        self._entries: dict[str, tuple[ToolSpec, Callable[..., Any], str, Any, bool, float]] = {
+            name: (spec, self._bound[name], str(spec.kind),
+                   self._guards[spec.guard or ""] if spec.kind is Kind.WRITE else None, spec.ends_turn, spec.minutes)
+            for name, spec in self.specs.items()}
         self._context = context if context is not None else groups[0]
         self.clock = clock
         self.store = store
@@ -81,43 +87,45 @@ class Toolbox:
     def call(self, name: str, args: dict[str, Any] | None = None, *, input_tokens: int = 0,
              output_tokens: int = 0) -> ToolResult:
         args = args or {}
-        spec = self.specs.get(name)
-        if spec is None:
+        entry = self._entries.get(name)
+        if entry is None:
             return self._done(name, "n/a", args, ToolResult(ok=False, error=f"unknown tool {name!r}"), 0, 0, "")
-        problem = self._validate(spec, args)
-        if problem:
-            return self._done(name, spec.kind, args, ToolResult(ok=False, error=problem), input_tokens,
-                              output_tokens, "")
+        spec, fn, kind, guard, ends_turn, minutes = entry
+        if args or spec.required:  # a call without arguments to a tool that needs none is valid
+            problem = self._validate(spec, args)
+            if problem:
+                return self._done(name, kind, args, ToolResult(ok=False, error=problem), input_tokens,
+                                  output_tokens, "")
         self.seq += 1
-        idem = f"{self.run_id}:{self.seq}" if spec.kind is Kind.WRITE else ""
-        verdict = "n/a"
-        if spec.kind is Kind.WRITE:
+        if guard is None:  # READ
+            idem, verdict = "", "n/a"
+        else:
+            idem = f"{self.run_id}:{self.seq}"
             try:
-                self._guards[spec.guard or ""](self._context, args)
+                guard(self._context, args)
             except ApprovalRequired as refusal:
                 self.refusals[refusal.rule] += 1
-                return self._done(name, spec.kind, args, ToolResult(ok=False, error=str(refusal),
+                return self._done(name, kind, args, ToolResult(ok=False, error=str(refusal),
                                   verdict=f"approval:{refusal.rule}"), input_tokens, output_tokens, idem)
             except GuardrailRefusal as refusal:
                 self.refusals[refusal.rule] += 1
-                return self._done(name, spec.kind, args, ToolResult(ok=False, error=str(refusal),
+                return self._done(name, kind, args, ToolResult(ok=False, error=str(refusal),
                                   verdict=f"refused:{refusal.rule}"), input_tokens, output_tokens, idem)
             verdict = "allowed"
             if self.shadow and name not in self.shadow_exempt:
-                return self._done(name, spec.kind, args, ToolResult(ok=True, value={"shadow": True},
+                return self._done(name, kind, args, ToolResult(ok=True, value={"shadow": True},
                                   verdict="shadow"), input_tokens, output_tokens, idem)
         try:
-            value = self._bound[name](**args)
-            result = ToolResult(ok=True, value=value, verdict=verdict)
+            result = ToolResult(ok=True, value=fn(**args), verdict=verdict)
         except ToolError as err:
             result = ToolResult(ok=False, error=str(err), verdict=verdict)
-        if spec.ends_turn:
+        if ends_turn:
             self.turn_ended = True
         else:
-            self.clock.spend(spec.minutes)
+            self.clock.spend(minutes)
         if self.after_call is not None:
             self.after_call()
-        return self._done(name, spec.kind, args, result, input_tokens, output_tokens, idem)
+        return self._done(name, kind, args, result, input_tokens, output_tokens, idem)
 
     @staticmethod
     def _validate(spec: ToolSpec, args: dict[str, Any]) -> str:
@@ -133,10 +141,14 @@ class Toolbox:
     def _done(self, name: str, kind: str, args: dict[str, Any], result: ToolResult, tin: int, tout: int,
               idem: str) -> ToolResult:
         self.counts[name] += 1
-        if not result.ok:
+        ok = result.ok
+        if ok:
+            payload = _json(result.value)
+        else:
             self.errors += 1
-        payload = _json(result.value if result.ok else {"error": result.error})
-        self._audit.append((self.shop, self.run_id, self.seq, self.clock.now(), name, str(kind),
-                            _json(args) if args else "{}", result.ok, payload[:MAX_AUDIT_RESULT], result.verdict,
-                            idem, tin, tout))
+            payload = _json({"error": result.error})
+        self._audit.append((self.shop, self.run_id, self.seq, self.clock.now(), name, kind,
+                            _json(args) if args else "{}", ok,
+                            payload if len(payload) <= MAX_AUDIT_RESULT else payload[:MAX_AUDIT_RESULT],
+                            result.verdict, idem, tin, tout))
         return result
