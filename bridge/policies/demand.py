@@ -4,7 +4,13 @@ Model per product: units/day = a * weekday factor * (price / ref) ** (-e).
 - Weekday factors: each day's shop-wide sales against the centred week around it, averaged per
   weekday and shrunk toward a flat week (so the shop filling its slots in its first weeks does
   not pass for a weekday pattern).
-- Each product's sales are averaged per price level it was sold at (its own evidence).
+- Each product's sales are averaged per price level it was sold at (its own evidence), each day's
+  divided by the shop's level then: the other products' sales over the last LEVEL_DAYS days
+  against what their fits expected, leaving the product's own category out (its products share
+  one elasticity, so their common misfit would feed back into it), within 1/LEVEL_MAX..LEVEL_MAX.
+  Seasons, weather and a thin assortment move all products alike; left in, they would pass for
+  the effect of whatever price a product had meanwhile (a trial at the usual price in winter
+  against a lower price in summer).
 - The elasticity is a weighted least-squares slope of log sales on log price, pooled across the
   products of a category (each with its own intercept) and shrunk toward PRIOR_ELASTICITY; a
   product's own slope is then shrunk toward its category's by POOL_WEIGHT.
@@ -35,6 +41,9 @@ POOL_WEIGHT = 4.0  # pseudo-variance of log price behind the category's elastici
 WEEKDAY_PRIOR = 1.0  # pseudo-weeks of a flat week behind the weekday factors
 MIN_WEEK_MEAN = 3.0  # units a day: a quieter week says little about weekdays
 CENSORED_UPLIFT = 1.3  # a sold-out day's sales understate its demand
+LEVEL_DAYS = 14  # days behind the shop's recent level (its sales against what its fits expect)
+LEVEL_MIN_UNITS = 20.0  # expected units behind a level worth using
+LEVEL_MAX = 1.33  # a level further from 1 than seasons and weather move it (an outage, a glut) counts only this far
 
 
 @dataclass(slots=True)
@@ -43,17 +52,18 @@ class ProductStats:
     sales at that level) so the regression moments cost O(1) per new day."""
 
     ref: int = 0
-    # price -> [weekday-normalised units, days, units, exposure (sum of the days' weekday factors)]
+    # price -> [weekday- and level-normalised units, days, units, exposure (sum of the days' weekday factors)]
     levels: dict[int, list[float]] = field(default_factory=lambda: defaultdict(lambda: [0.0, 0.0, 0.0, 0.0]))
     days: int = 0
     sums: list[float] = field(default_factory=lambda: [0.0] * 5)  # w, wx, wy, wxx, wxy
 
-    def add(self, price: int, units: float, weekday_factor: float) -> None:
-        """A day's units at a price, on a day whose weekday sells `weekday_factor` times the average."""
+    def add(self, price: int, units: float, weekday_factor: float, level: float = 1.0) -> None:
+        """A day's units at a price, on a day whose weekday sells `weekday_factor` times the average
+        and when the rest of the shop sold `level` times what its fits expected."""
         lv = self.levels[price]
         if lv[1]:
             self._fold(price, lv, -1.0)
-        lv[0] += units / weekday_factor
+        lv[0] += units / (weekday_factor * level)
         lv[1] += 1
         lv[2] += units
         lv[3] += weekday_factor
@@ -96,6 +106,8 @@ class LearnedDemand:
         self._evidence: dict[str, float] = {}
         self._cat_sums: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])  # category -> [sxx, sxy]
         self._counted: dict[str, Moments] = {}  # the moments each product adds to its category's sums
+        # the last LEVEL_DAYS days: sku -> (units, units its fit expected), for the shop's level
+        self._recent: deque[dict[str, tuple[float, float]]] = deque(maxlen=LEVEL_DAYS)
 
     def weekday_factor(self, d: date) -> float:
         """Each weekday's sales against the week around it (a centred 7-day mean), averaged per
@@ -122,15 +134,34 @@ class LearnedDemand:
                 self.weekday_ratios[middle.weekday()][1] += 1
                 self._weekday.clear()
         f = self.weekday_factor(d)
+        day: dict[str, tuple[float, float]] = {}
         for sku, (units, price) in sales.items():
             if price > 0 and sku in self.refs:
                 # a sold-out day saw demand of at least `units`: count it, lifted
-                seen = units * CENSORED_UPLIFT if sku in censored else units
-                st = self.stats[sku]
-                st.ref = self.refs[sku]
-                st.add(price, seen, f)
-                self._moments.pop(sku, None)
-                self._recount(sku)
+                day[sku] = (units * CENSORED_UPLIFT if sku in censored else units,
+                            f * self.rate(sku, self.refs[sku], price))
+        self._recent.append(day)
+        by_cat: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])  # category -> [units, expected]
+        for dd in self._recent:
+            for sku, (u, x) in dd.items():
+                c = by_cat[self.categories.get(sku, "")]
+                c[0] += u
+                c[1] += x
+        seen_all = sum(u for u, _ in by_cat.values())
+        expected_all = sum(x for _, x in by_cat.values())
+        for sku, (seen, _) in day.items():
+            # the rest of the shop's recent sales against what its fits expect: a season, a run of
+            # weather or a thin assortment moves every product alike, and left in this product's
+            # sales it would pass for the effect of whatever price it had meanwhile
+            own_u, own_x = by_cat[self.categories.get(sku, "")]
+            level = 1.0
+            if expected_all - own_x >= LEVEL_MIN_UNITS:
+                level = min(LEVEL_MAX, max(1 / LEVEL_MAX, (seen_all - own_u) / (expected_all - own_x)))
+            st = self.stats[sku]
+            st.ref = self.refs[sku]
+            st.add(sales[sku][1], seen, f, level)
+            self._moments.pop(sku, None)
+            self._recount(sku)
         self._fits.clear()
 
     def tried(self, sku: str) -> int:
