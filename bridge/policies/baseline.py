@@ -10,7 +10,7 @@ product sells three weeks at its usual price, then at the price that maximises e
 dithered a little either side; it restocks slots from storage, reorders ahead of each
 supplier's lead time up to a cover target within what the bank can afford (a product on trial:
 its lead time plus a few days), meeting a cheap supplier's minimum with up to three weeks of the
-products it knows sell rather than paying a dearer supplier's premium, believes an order has arrived only when the books show the
+products past their three weeks at the usual price rather than paying a dearer supplier's premium, believes an order has arrived only when the books show the
 delivery, and collects cash. The oracle in `sim_backend`
 is this same strategy with the true demand model plugged in instead of the learned one.
 """
@@ -418,7 +418,10 @@ class BaselinePolicy:
             up_to = rate * (lead + COVER_DAYS + SAFETY_DAYS)
             if self._on_trial(sku):
                 up_to = min(up_to, rate * (lead + TRIAL_DAYS))
-            most = up_to if self._on_trial(sku) else max(up_to, rate * TOP_UP_DAYS)
+            # a product still selling at its usual price may yet be dropped: more of it than its
+            # order would wait in storage, some of it until it expires
+            settled = not self.explore or self.est.tried(sku) >= EXPLORE_DAYS
+            most = max(up_to, rate * TOP_UP_DAYS) if settled else up_to
             targets[sku] = (rate * (lead + SAFETY_DAYS), up_to, most)
         budget = balance["bank_cents"] - RESERVE_CENTS
         for sid, items in self._joint_orders(targets, position, budget):
