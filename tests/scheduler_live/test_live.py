@@ -11,13 +11,16 @@ import pytest
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import create_engine
 
 from scheduler.jobs import JobDef, shop_jobs
 from scheduler.live import JOBS_TABLE, RUNS, LiveScheduler, latest_fire
+from scheduler.triggers import LocalTimeTrigger
 
 DEADLINE_S = 10.0
 DAILY = CronTrigger(hour=3, minute=0, timezone=UTC)
+DAILY_LOCAL = LocalTimeTrigger(hour=3, minute=0, timezone=UTC)  # the same, as the shop's jobs declare it
 
 
 class Host:
@@ -93,6 +96,9 @@ def test_the_shops_jobs_are_stored_with_their_triggers_next_times(db_url) -> Non
         for job in jobs:
             expected = job.trigger.get_next_fire_time(None, now)
             assert abs(live.next_run(job.name) - expected) < timedelta(seconds=5)
+            # the store keeps APScheduler's own trigger classes, described as the shop's triggers are
+            stored = live.scheduler.get_job(job.name).trigger
+            assert type(stored) in (CronTrigger, IntervalTrigger) and str(stored) == str(job.trigger)
     finally:
         live.shutdown()
 
@@ -112,12 +118,13 @@ def test_a_job_fires_on_its_trigger_once_per_fire_time(db_url) -> None:
     assert len({r["run_key"] for r in rows}) == len(rows) and all(r["status"] == "done" for r in rows)
 
 
-def test_after_a_stop_missed_closes_run_exactly_once_and_a_refire_changes_nothing(db_url) -> None:
-    jobs = [JobDef(name="close_day", trigger=DAILY, description="daily close")]
+@pytest.mark.parametrize("trigger", [DAILY, DAILY_LOCAL], ids=["CronTrigger", "LocalTimeTrigger"])
+def test_after_a_stop_missed_closes_run_exactly_once_and_a_refire_changes_nothing(db_url, trigger) -> None:
+    jobs = [JobDef(name="close_day", trigger=trigger, description="daily close")]
     first = LiveScheduler(host=Host(), db_url=db_url, jobs=jobs, tz=UTC)
     first.start()
     first.shutdown()  # stopped before the close came due
-    due = latest_fire(DAILY, datetime.now(UTC))
+    due = latest_fire(trigger, datetime.now(UTC))
     assert due is not None
     backdate(db_url, "close_day", due - timedelta(days=2))  # three closes fell due while it was down
 
@@ -145,6 +152,30 @@ def test_after_a_stop_missed_closes_run_exactly_once_and_a_refire_changes_nothin
         third.shutdown()
     assert host2.calls == []
     assert len(close_runs(db_url)) == 1
+
+
+def test_jobs_stored_on_crontriggers_keep_their_fire_times_when_the_shop_declares_local_time_triggers(
+        db_url) -> None:
+    """A database written before the shop's jobs were LocalTimeTriggers: the stored job is not
+    rescheduled from now (its trigger reads the same), so the close missed meanwhile still runs, once."""
+    old = LiveScheduler(host=Host(), db_url=db_url, tz=UTC,
+                        jobs=[JobDef(name="close_day", trigger=DAILY, description="daily close")])
+    old.start()
+    old.shutdown()
+    due = latest_fire(DAILY, datetime.now(UTC))
+    assert due is not None
+    backdate(db_url, "close_day", due)
+
+    host = Host()
+    new = LiveScheduler(host=host, db_url=db_url, tz=UTC,
+                        jobs=[JobDef(name="close_day", trigger=DAILY_LOCAL, description="daily close")])
+    new.start()
+    try:
+        wait_until(lambda: new.ran == [("close_day", due.isoformat())], "the missed close to run")
+        assert new.next_run("close_day") == due + timedelta(days=1)
+    finally:
+        new.shutdown()
+    assert host.at == [due]
 
 
 def test_a_close_left_running_by_a_dead_process_is_retried_and_a_done_one_is_not(db_url) -> None:
