@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from scheduler.jobs import JobDef
 
-_EPS = timedelta(seconds=1)
 # Jobs due at the same instant run in this order.
 PRIORITY = {"close_day": 0, "open_day": 1, "weekly_review": 2, "reminders": 3}
 
@@ -24,10 +23,13 @@ class VirtualSchedule:
                 heapq.heappush(self._heap, (first, PRIORITY.get(job.name, 9), job.name))
 
     def pop(self) -> tuple[datetime, str]:
-        """The next job due and its fire time; the job is rescheduled from its trigger."""
+        """The next job due and its fire time; the job is rescheduled from its trigger, asked as of
+        that fire time. (Not as of a second later by wall-clock arithmetic: for a fire time in the
+        hour that repeats when DST ends, that is an hour earlier, and a cron trigger answers the
+        same fire time again, for ever.)"""
         when, prio, name = heapq.heappop(self._heap)
         job = self._jobs[name]
-        nxt = job.trigger.get_next_fire_time(when, when + _EPS)
+        nxt = job.trigger.get_next_fire_time(when, when)
         if nxt is not None:
             heapq.heappush(self._heap, (nxt, prio, name))
         return when, name
