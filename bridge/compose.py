@@ -129,7 +129,8 @@ def build_sim(settings: SimSettings, *, on_day: Any = None) -> SimRun:
         raise ConfigError(f"{run_dir} already holds a run; choose another --name or --out")
     world = SimWorld(scenario=scenario, catalogue=catalogue, seed=settings.seed)
     backend = sim_backend(world)
-    store = Store(url=db_url, fresh=not settings.db_url)
+    # a store of its own: fresh, and written by a writer process while the simulation runs
+    store = Store(url=db_url, fresh=not settings.db_url, background=not settings.db_url)
     run_id = name
     store.upsert("run_info", {"run_id": run_id, "shop": world.shop, "started_at": world.now, "mode": "sim",
                               "scenario": scenario.name, "policy": settings.policy, "seed": settings.seed,

@@ -125,7 +125,7 @@ def build_arena(settings: ArenaSettings) -> ArenaRun:
         w = worlds[shop]
         base = sim_backend(w)
         backend = replace(base, chat=ArenaChat(exchange, shop, base.chat))
-        store = Store(url=f"sqlite:///{run_dir / f'{shop}.db'}", fresh=True)
+        store = Store(url=f"sqlite:///{run_dir / f'{shop}.db'}", fresh=True, background=True)
         run_id = f"{name}:{shop}"
         store.upsert("run_info", {"run_id": run_id, "shop": shop, "started_at": w.now, "mode": "arena",
                                   "scenario": scenario.name, "policy": policy_name, "seed": settings.seed,

@@ -94,7 +94,7 @@ class Runtime:
         while not self.outcome.ended_by:
             when, job = self.schedule.pop()
             self.run_job(when, job)
-        self.store.flush()
+        self.store.flush()  # and waits: the run's rows are committed when it returns
         return self.outcome
 
     def run_job(self, when: datetime, job: str) -> None:
@@ -155,7 +155,7 @@ class Runtime:
         self.outcome.days.append(record)
         self.outcome.days_run += 1
         if self.outcome.days_run % self.flush_every_days == 0:
-            self.store.flush()
+            self.store.flush(wait=False)  # a writer process commits it while the run goes on
         if self.on_day is not None:
             self.on_day(record)
         if led.fee_missed_streak >= self.limits.bankruptcy_days:

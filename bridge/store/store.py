@@ -3,21 +3,27 @@
 A simulated year writes tens of thousands of rows; row-by-row ORM writes would dominate the run,
 so every table is written with one executemany per flush. Live, the runtime flushes after each
 batch of events, so an event's id and its effects commit together (crash-consistent).
+
+A simulator's fresh SQLite store may write in the background (`background=True`, chosen by the
+composition roots): a flush then hands its rows to a writer process (bridge.store.writer) and
+returns, and `sync()` waits until they are committed. Every read through the Store, and `engine`
+itself, syncs first, so a reader sees everything flushed before it.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
-from datetime import UTC
-from itertools import chain
+from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Table, event, select, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlmodel import create_engine
 
 from bridge.store import tables as t
+from bridge.store.writer import EPOCH, MICROSECOND, BackgroundWriter, Part, sqlite_pragmas, write_parts
 
 TABLES: dict[str, Table] = {
     str(m.__tablename__): m.__table__  # type: ignore[union-attr]
@@ -49,32 +55,44 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
 # a buffered upsert's key: the value of its one key column, or the tuple of several
 _KEY_OF: dict[str, Callable[[dict[str, Any]], Any]] = {name: itemgetter(*keys) for name, keys in UPSERT_KEYS.items()}
 
-# rows of a table -> the parameters of its statement (given the flush's datetime -> bound value cache, and
-# whether the rows are tuples in column order rather than dicts)
-Converter = Callable[[list[Any], dict[Any, Any], bool], list[Any]]
+# rows of a table -> a part of a batch without its SQL (see bridge.store.writer.Part), given the
+# flush's datetimes converted so far (`_Times`) and whether the rows are tuples in column order, not dicts
+Converter = Callable[[list[Any], "_Times", bool], tuple[list[tuple[Any, ...]], list[list[Any]]]]
 
-SEEN_CAP = 200_000
-CHUNK = 64  # rows in one multi-row INSERT when appending on SQLite (64 x the widest table's ~13 columns)
+SEEN_CAP = 200_000  # processed event ids a live store keeps in memory
 
 
-def _rows_sql(sql: str, n: int) -> str:
-    """`INSERT ... VALUES (?, ...)` for n rows at once."""
-    head, sep, group = sql.partition(" VALUES ")
-    return head + sep + ", ".join([group] * n)  # processed event ids a live store keeps in memory
+class _Times(dict[Any, Any]):
+    """A flush's datetimes as whole microseconds since the epoch (exact; text or a datetime again
+    where they are written: bridge.store.writer.bind_time). A flush's rows share few distinct times
+    (an event's lines share its time): each is converted once, and the look-ups run in C
+    (`map(times.__getitem__, column)`); None stays None, a naive datetime raises TypeError."""
+
+    def __missing__(self, v: datetime | None) -> int | None:
+        us = None if v is None else (v - EPOCH) // MICROSECOND
+        self[v] = us
+        return us
+
+
+def _tuple_of(keys: tuple[Any, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    """`itemgetter(*keys)`, a tuple even for one key."""
+    if len(keys) == 1:
+        key = keys[0]
+        return lambda r: (r[key],)
+    return itemgetter(*keys)
 
 
 def make_engine(url: str, *, durable: bool = True) -> Engine:
     """`durable=False` (a simulator's fresh store, reproducible from its seed) skips fsync."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False})
+        pragmas = sqlite_pragmas(durable=durable)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL" if durable else "PRAGMA synchronous=OFF")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=5000")
+            for pragma in pragmas:
+                cur.execute(pragma)
             cur.close()
 
         return engine
@@ -85,15 +103,16 @@ class Store:
     """Buffers appends and upserts; `flush()` writes them atomically.
 
     `fresh=True` says the database was created for this run, so an event id can be checked
-    against this process's memory alone (the simulator's fast path).
+    against this process's memory alone (the simulator's fast path). `background=True` (a fresh
+    SQLite file only) writes flushes in a writer process: see the module's docstring.
     """
 
-    def __init__(self, *, url: str, fresh: bool = False) -> None:
+    def __init__(self, *, url: str, fresh: bool = False, background: bool = False) -> None:
         self.url = url
-        self.engine = make_engine(url, durable=not fresh)
+        self._engine = make_engine(url, durable=not fresh)
         from bridge.store.migrate import ensure_schema
 
-        self.schema = ensure_schema(self.engine, list(TABLES.values()))  # created, current or upgraded
+        self.schema = ensure_schema(self._engine, list(TABLES.values()))  # created, current or upgraded
         self.fresh = fresh
         # what is buffered, per table; the lists and dicts are emptied in place by a flush, so a hot
         # writer may hold on to one (`buffer`)
@@ -104,10 +123,25 @@ class Store:
         self._seen: dict[str, None] = {}
         self._unseen: set[str] = set()  # ids checked against the database and not found there
         self._as_values: set[str] = set()  # tables whose buffered rows are tuples (see `buffer`)
-        self._statements: dict[tuple[str, Any], Any] = {}
-        self._multirow = self.engine.dialect.name == "sqlite"
-        self.rows_written = 0
+        self._statements: dict[tuple[str, bool], tuple[str, Converter]] = {}
+        self._grouped: dict[str, str] = {}  # multi-row statements (bridge.store.writer.write_parts)
+        self._sqlite = self._engine.dialect.name == "sqlite"
+        self.rows_written = 0  # rows flushed (with a writer process: handed to it; committed once synced)
         self._before_flush: list[Callable[[], None]] = []
+        self._writer: BackgroundWriter | None = None
+        if background:
+            if not (fresh and self._sqlite):
+                raise ValueError("a background writer is for a fresh SQLite store (a simulator's) only")
+            path = make_url(url).database
+            if not path or path == ":memory:":
+                raise ValueError("a background writer needs a SQLite file")
+            self._writer = BackgroundWriter(os.path.abspath(path))
+
+    @property
+    def engine(self) -> Engine:
+        """The database, once everything flushed is committed: whoever reads through it sees it."""
+        self.sync()
+        return self._engine
 
     # --- buffering -------------------------------------------------------------------------
     def columns(self, table: str) -> tuple[str, ...]:
@@ -197,50 +231,69 @@ class Store:
     def pending(self) -> int:
         return sum(map(len, self._appends.values())) + sum(map(len, self._upserts.values()))
 
-    def flush(self) -> int:
+    def flush(self, *, wait: bool = True) -> int:
         """Write everything buffered in one transaction; returns the number of rows written.
 
         One DBAPI executemany per table with SQL prepared once: SQLAlchemy's per-row parameter
-        processing would otherwise cost more than the whole simulation."""
+        processing would otherwise cost more than the whole simulation. With a writer process the
+        rows are handed to it; `wait=False` returns without waiting for its commit (a later flush,
+        `sync` or read waits, and raises its error if it failed)."""
+        writer = self._writer
+        if writer is not None:
+            writer.check()
         for hook in self._before_flush:
             hook()
-        if not self.pending:
-            return 0
-        written = 0
-        seen: dict[Any, Any] = {}
-        raw = self.engine.raw_connection()
-        try:
-            cur = raw.cursor()
-            for name, rows in self._appends.items():
-                if rows:
-                    sql, convert = self._prepared(name, upsert=False)
-                    params = convert(rows, seen, name in self._as_values)
-                    whole = len(params) - len(params) % CHUNK if self._multirow else 0
-                    if whole:  # appends on SQLite: CHUNK rows a statement, in order (fewer VM steps and resets)
-                        group = self._statements.get((name, CHUNK))
-                        if group is None:
-                            group = self._statements[(name, CHUNK)] = _rows_sql(sql, CHUNK)
-                        cur.executemany(group, [list(chain.from_iterable(params[i:i + CHUNK]))
-                                                for i in range(0, whole, CHUNK)])
-                    if whole < len(params):
-                        cur.executemany(sql, params[whole:])
-                    written += len(rows)
-            for name, keyed in self._upserts.items():
-                if keyed:
-                    sql, convert = self._prepared(name, upsert=True)
-                    cur.executemany(sql, convert(list(keyed.values()), seen, False))
-                    written += len(keyed)
-            cur.close()
-            raw.commit()
-        except BaseException:
-            raw.rollback()
-            raise
-        finally:
-            raw.close()
+        written = self._write() if self.pending else 0
+        if writer is not None and wait:
+            writer.sync()
+        return written
+
+    def sync(self) -> None:
+        """Wait until the writer process has committed every flush; raise its error if one failed.
+        (Without a writer process a flush has committed when it returns: nothing to wait for.)"""
+        if self._writer is not None:
+            self._writer.sync()
+
+    def _write(self) -> int:
+        parts, written = self._batch()
+        if self._writer is not None:
+            self._writer.send(parts)
+        else:
+            raw = self._engine.raw_connection()
+            try:
+                cur = raw.cursor()
+                write_parts(cur, parts, multirow=self._sqlite, statements=self._grouped, text_times=self._sqlite)
+                cur.close()
+                raw.commit()
+            except BaseException:
+                raw.rollback()
+                raise
+            finally:
+                raw.close()
         self._empty()
         self.rows_written += written
         self._trim_seen()
         return written
+
+    def _batch(self) -> tuple[list[Part], int]:
+        """What is buffered, as statements and their parameters: appends (each table's rows in order,
+        CHUNK at a time on SQLite), then upserts."""
+        parts: list[Part] = []
+        written = 0
+        times = _Times()
+        for name, rows in self._appends.items():
+            if rows:
+                sql, convert = self._prepared(name, upsert=False)
+                kept, bound = convert(rows, times, name in self._as_values)
+                parts.append((sql, kept, bound, True))
+                written += len(rows)
+        for name, keyed in self._upserts.items():
+            if keyed:
+                sql, convert = self._prepared(name, upsert=True)
+                kept, bound = convert(list(keyed.values()), times, False)
+                parts.append((sql, kept, bound, False))
+                written += len(keyed)
+        return parts, written
 
     def _trim_seen(self) -> None:
         """After a commit every id in memory is also in the database, so a live store may forget
@@ -260,53 +313,40 @@ class Store:
         return found
 
     def _prepare(self, name: str, *, upsert: bool) -> tuple[str, Converter]:
+        """The statement of a table's rows, and their conversion. The datetime columns come last in
+        the statement: their values travel apart from the rest of the row (see `_Times`)."""
         table = TABLES[name]
-        cols = list(_COLUMNS[name])
-        style = self.engine.dialect.paramstyle
-        marks = ", ".join("?" if style == "qmark" else "%s" for _ in cols)
-        sql = f"INSERT INTO {name} ({', '.join(cols)}) VALUES ({marks})"
+        cols = _COLUMNS[name]
+        times = tuple(i for i, c in enumerate(cols) if isinstance(table.c[c].type, t.UtcDateTime))
+        rest = tuple(i for i in range(len(cols)) if i not in times)
+        order = [cols[i] for i in rest + times]
+        mark = "?" if self._engine.dialect.paramstyle == "qmark" else "%s"
+        sql = f"INSERT INTO {name} ({', '.join(order)}) VALUES ({', '.join([mark] * len(order))})"
         if upsert:
             keys = UPSERT_KEYS[name]
-            sets = ", ".join(f"{c} = excluded.{c}" for c in cols if c not in keys)
+            sets = ", ".join(f"{c} = excluded.{c}" for c in order if c not in keys)
             sql += f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sets}"
-        sqlite = self.engine.dialect.name == "sqlite"
-        dt_idx = tuple(i for i, c in enumerate(cols) if isinstance(table.c[c].type, t.UtcDateTime))
-        getter = itemgetter(*cols)
+        rest_of_tuple = _tuple_of(rest)
+        rest_of_dict = _tuple_of(tuple(cols[i] for i in rest))
+        time_columns = [(cols[i], itemgetter(i), itemgetter(cols[i])) for i in times]
 
-        def stamp(v: Any, i: int) -> Any:
-            """What UtcDateTime binds for an aware datetime: naive UTC text on SQLite, as SQLAlchemy writes it."""
-            if v.tzinfo is None:
-                raise ValueError(f"naive datetime in {name}.{cols[i]}")
-            offset = v.utcoffset()
-            if not sqlite or offset is None:
-                u = v.astimezone(UTC)
-                return u.replace(tzinfo=None).isoformat(" ", "microseconds") if sqlite else u
-            return (v.replace(tzinfo=None) - offset).isoformat(" ", "microseconds")  # v.astimezone(UTC), naive
-
-        def convert(rows: list[Any], seen: dict[Any, Any], values: bool) -> list[Any]:
-            """Rows (dicts, or tuples in column order when `values`) as statement parameters.
-            `seen`: datetime -> what was bound for it, shared by the tables of one flush (rows
-            written together share few distinct times, and an event's lines share its time)."""
-            if values:
-                if not dt_idx:
-                    return rows
-                out = list(map(list, rows))
-            elif len(cols) == 1:
-                return [(getter(r),) for r in rows]
-            elif not dt_idx:
-                return list(map(getter, rows))
-            else:
-                out = list(map(list, map(getter, rows)))
-            get = seen.get
-            for i in dt_idx:
-                for row in out:
-                    v = row[i]
-                    if v is not None:
-                        conv = get(v)
-                        if conv is None:
-                            conv = seen[v] = stamp(v, i)
-                        row[i] = conv
-            return out
+        def convert(rows: list[Any], seen: _Times, values: bool) -> tuple[list[tuple[Any, ...]], list[list[Any]]]:
+            """Rows (dicts, or tuples in column order when `values`) as the values of the statement's
+            columns before the datetimes, and the datetime columns as microseconds (see `_Times`)."""
+            if not times:
+                return (rows if values else list(map(rest_of_dict, rows))), []
+            kept = list(map(rest_of_tuple if values else rest_of_dict, rows))
+            bound = []
+            for col, of_tuple, of_dict in time_columns:
+                of = of_tuple if values else of_dict
+                try:
+                    bound.append(list(map(seen.__getitem__, map(of, rows))))
+                except TypeError:
+                    bad = next(v for v in map(of, rows) if v is not None and (
+                        not isinstance(v, datetime) or v.utcoffset() is None))
+                    raise ValueError(f"naive datetime in {name}.{col}" if isinstance(bad, datetime)
+                                     else f"not a datetime in {name}.{col}: {bad!r}") from None
+            return kept, bound
 
         return sql, convert
 
@@ -342,8 +382,13 @@ class Store:
             )
 
     def close(self) -> None:
-        self.flush()
-        self.engine.dispose()
+        """Flush (and wait for the writer process), then end the writer process and the engine."""
+        try:
+            self.flush()
+        finally:
+            if self._writer is not None:
+                self._writer.close()
+            self._engine.dispose()
 
     def iter_table(self, table: str, batch: int = 5000) -> Iterable[dict[str, Any]]:
         with self.engine.connect() as conn:
