@@ -88,6 +88,7 @@ class BaselinePolicy:
         self.ceiling_cents = ceiling_cents
         self.ceiling_markup = ceiling_markup
         self.products: dict[str, dict[str, Any]] = {}
+        self.refs: dict[str, int] = {}  # sku -> its usual retail price (reference price)
         self.suppliers: dict[str, dict[str, Any]] = {}
         self.offers: dict[str, Offer] = {}
         self.paid: dict[str, list[int]] = {}  # sku -> unit costs of the last orders
@@ -100,9 +101,11 @@ class BaselinePolicy:
         self.capacity: dict[str, int] = {}
         self.days_seen = 0
         self._best: dict[tuple[str, int, int], int] = {}
+        self._limits: dict[str, tuple[int, int]] = {}  # sku -> (floor, ceiling), until its offer or prices paid change
         self._grids: dict[tuple[int, int, int], tuple[int, ...]] = {}
         self._rank: dict[str, list[str]] = {}  # sku -> `_ranked`, until its quotes change
         self._phase: dict[str, int] = {}  # sku -> its dither phase offset
+        self._evidence = getattr(self.est, "evidence", None)  # an estimator that knows how sure it is
 
     # --- the session ------------------------------------------------------------------------
     def act(self, tools: Toolbox, *, reason: str) -> int:
@@ -134,12 +137,13 @@ class BaselinePolicy:
     def _start(self, call: _Caller) -> None:
         self.products = {p["sku"]: p for p in call("list_products")
                          if p["shelf_life_days"] >= MIN_SHELF_DAYS}
+        self.refs = {sku: p["reference_price_cents"] for sku, p in self.products.items()}
         learned = getattr(self.est, "categories", None)
         if isinstance(learned, dict):
             learned.update({sku: p["category"] for sku, p in self.products.items()})
         refs = getattr(self.est, "refs", None)
         if isinstance(refs, dict):
-            refs.update({sku: p["reference_price_cents"] for sku, p in self.products.items()})
+            refs.update(self.refs)
         self.suppliers = {s["supplier"]: s for s in call("list_suppliers")}
         for sid, sup in self.suppliers.items():
             items = {sku: 1 for sku in sup["skus"] if sku in self.products}
@@ -162,7 +166,7 @@ class BaselinePolicy:
             return None
         q: dict[str, Any] = result.value
         known = {sku: self.offers[sku].unit_cost for sku in items if sku in self.offers}
-        retail = {sku: self.products[sku]["reference_price_cents"] for sku in items if sku in self.products}
+        retail = {sku: self.refs[sku] for sku in items if sku in self.refs}
         if self.trust.absurd(q, known, retail):
             return None
         return self.trust.haggle(call, q)
@@ -175,6 +179,7 @@ class BaselinePolicy:
                 old = self.offers.get(sku)
                 if quotes.pop(sid, None) is not None and old is not None and old.supplier == sid:
                     del self.offers[sku]
+                    self._limits.pop(sku, None)
                     for other, (unit, lead) in quotes.items():
                         self._offer(sku, other, unit, lead)
                     if sku not in self.offers:  # nobody else sells it: keep pricing it, never reorder it
@@ -187,6 +192,7 @@ class BaselinePolicy:
         # a day of lead time is worth about 1% of the unit cost
         if best is None or unit * (1 + 0.01 * lead) < best.unit_cost * (1 + 0.01 * best.lead_days):
             self.offers[sku] = Offer(sku=sku, supplier=sid, unit_cost=unit, lead_days=lead)
+            self._limits.pop(sku, None)
 
     # --- learning ---------------------------------------------------------------------------
     def _learn(self, call: _Caller, machine: dict[str, Any], today: date) -> None:
@@ -211,13 +217,16 @@ class BaselinePolicy:
         self.est.observe_day(today - timedelta(days=1), sales, censored)
 
     # --- decisions --------------------------------------------------------------------------
-    def _floor(self, sku: str) -> int:
-        """Above the guardrail's floor, which counts the dearest stock on hand."""
-        paid = max(self.paid.get(sku, ()), default=self.offers[sku].unit_cost)
-        return math.ceil(max(paid, self.offers[sku].unit_cost) * self.floor_markup * 1.05)
-
-    def _ceiling(self, sku: str) -> int:
-        return min(self.ceiling_cents, int(self.offers[sku].unit_cost * self.ceiling_markup))
+    def _bounds(self, sku: str) -> tuple[int, int]:
+        """(floor, ceiling) of a product's price: the floor above the guardrail's, which counts
+        the dearest stock on hand; kept until the product's offer or the prices paid for it change."""
+        found = self._limits.get(sku)
+        if found is None:
+            unit = self.offers[sku].unit_cost
+            paid = max(self.paid.get(sku, ()), default=unit)
+            found = self._limits[sku] = (math.ceil(max(paid, unit) * self.floor_markup * 1.05),
+                                         min(self.ceiling_cents, int(unit * self.ceiling_markup)))
+        return found
 
     def best_price(self, sku: str) -> int:
         key = (sku, self.est.tried(sku), self.offers[sku].unit_cost)
@@ -228,11 +237,11 @@ class BaselinePolicy:
 
     def _best_price(self, sku: str) -> int:
         """The grid price with the highest estimated profit a day, within floor and ceiling."""
-        ref = self.products[sku]["reference_price_cents"]
+        ref = self.refs[sku]
         cost = self.offers[sku].unit_cost
         a, e = self.est.fit(sku, ref)
         best, best_profit = ref, -1.0
-        for p in self._grid(ref, self._floor(sku), self._ceiling(sku)):
+        for p in self._grid(ref, *self._bounds(sku)):
             profit = (p - cost) * a * (p / ref) ** -e
             if profit > best_profit:
                 best, best_profit = p, profit
@@ -248,12 +257,11 @@ class BaselinePolicy:
     def score(self, sku: str) -> float:
         """Estimated profit a day at the best price, with an exploration bonus for the little-tried."""
         p = self.best_price(sku)
-        ref = self.products[sku]["reference_price_cents"]
+        ref = self.refs[sku]
         rate = self.est.rate(sku, ref, p)
-        evidence = getattr(self.est, "evidence", None)
-        if self.explore and evidence is not None:
+        if self.explore and self._evidence is not None:
             # the rate's relative standard error is 1 / sqrt(units behind it) (a Poisson rate)
-            rate *= 1 + EXPLORE_Z / math.sqrt(evidence(sku, ref))
+            rate *= 1 + EXPLORE_Z / math.sqrt(self._evidence(sku, ref))
         return (p - self.offers[sku].unit_cost) * rate
 
     def _choose_assortment(self, machine: dict[str, Any], storage: dict[str, int]) -> None:
@@ -312,7 +320,7 @@ class BaselinePolicy:
         pressure = {}
         for slot, sku in self.assortment.items():
             if sku in singles:
-                rate = self.est.rate(sku, self.products[sku]["reference_price_cents"], self.best_price(sku))
+                rate = self.est.rate(sku, self.refs[sku], self.best_price(sku))
                 pressure[sku] = rate / self.capacity[slot]
         sellers = sorted((s for s in pressure if pressure[s] >= SELLOUT_SHARE), key=lambda s: -pressure[s])
         for sku in sellers[:MAX_DOUBLES]:
@@ -349,16 +357,16 @@ class BaselinePolicy:
         the price experiment uncorrelated with seasons, weather runs and assortment changes."""
         if not self.explore:
             return self.best_price(sku)
-        ref = self.products[sku]["reference_price_cents"]
         offset = self._phase.get(sku)
         if offset is None:
             offset = self._phase[sku] = zlib.crc32(sku.encode()) % 3
         phase = self.days_seen + offset
         if self.est.tried(sku) < EXPLORE_DAYS:
-            target = ref * EXPLORE_LEVELS[phase % len(EXPLORE_LEVELS)]
+            target = self.refs[sku] * EXPLORE_LEVELS[phase % len(EXPLORE_LEVELS)]
         else:
             target = self.best_price(sku) * (1 + (DITHER if (phase // DITHER_DAYS) % 2 else -DITHER))
-        return min(self._ceiling(sku), max(self._floor(sku), round5(target)))
+        floor, ceiling = self._bounds(sku)
+        return min(ceiling, max(floor, round5(target)))
 
     def _prices_and_restock(self, call: _Caller, machine: dict[str, Any], storage: dict[str, int]) -> None:
         """Price the products already in their slots; load new ones with their price set as the
@@ -390,13 +398,6 @@ class BaselinePolicy:
         if lines:
             call("restock", slots=lines)
 
-    def _daily_rate(self, sku: str) -> float:
-        ref = self.products[sku]["reference_price_cents"]
-        rate = self.est.rate(sku, ref, self.price.get(sku, ref))
-        if self.explore and self.est.tried(sku) < TRIAL_DAYS:
-            rate = min(rate, PRIOR_RATE)  # no optimism when buying stock for a trial
-        return rate * self.assortment_slots(sku)
-
     def _reorder(self, call: _Caller, machine: dict[str, Any], storage: dict[str, int],
                  balance: dict[str, int]) -> None:
         open_orders = call("list_orders", status="open") or []
@@ -411,16 +412,25 @@ class BaselinePolicy:
         for lines in self.pending.values():
             for sku, n in lines.items():
                 position[sku] = position.get(sku, 0) + n
+        slots: dict[str, int] = {}
+        for sku in self.assortment.values():
+            slots[sku] = slots.get(sku, 0) + 1
         targets: dict[str, tuple[float, float, float]] = {}  # sku -> (reorder point, order-up-to, most to top up to), in units
         for sku in set(self.assortment.values()):
-            rate = max(0.3, self._daily_rate(sku))
+            tried = self.est.tried(sku)
+            on_trial = self.explore and tried < TRIAL_DAYS
+            ref = self.refs[sku]
+            rate = self.est.rate(sku, ref, self.price.get(sku, ref))
+            if on_trial:
+                rate = min(rate, PRIOR_RATE)  # no optimism when buying stock for a trial
+            rate = max(0.3, rate * slots[sku])
             lead = self.offers[sku].lead_days
             up_to = rate * (lead + COVER_DAYS + SAFETY_DAYS)
-            if self._on_trial(sku):
+            if on_trial:
                 up_to = min(up_to, rate * (lead + TRIAL_DAYS))
             # a product still selling at its usual price may yet be dropped: more of it than its
             # order would wait in storage, some of it until it expires
-            settled = not self.explore or self.est.tried(sku) >= EXPLORE_DAYS
+            settled = not self.explore or tried >= EXPLORE_DAYS
             most = max(up_to, rate * TOP_UP_DAYS) if settled else up_to
             targets[sku] = (rate * (lead + SAFETY_DAYS), up_to, most)
         budget = balance["bank_cents"] - RESERVE_CENTS
@@ -447,6 +457,7 @@ class BaselinePolicy:
                 self.pending[receipt["order_id"]] = items
                 for line in q["lines"]:
                     self.paid[line["sku"]] = [*self.paid.get(line["sku"], [])[-2:], line["unit_cost_cents"]]
+                    self._limits.pop(line["sku"], None)
                 budget -= q["total_cents"]
 
     def _unit(self, sku: str, sid: str) -> int:
@@ -512,9 +523,6 @@ class BaselinePolicy:
             quotes = self.quoted.get(sku, {})
             found = self._rank[sku] = sorted(quotes, key=lambda sid: quotes[sid][0] * (1 + 0.01 * quotes[sid][1]))
         return found
-
-    def _on_trial(self, sku: str) -> bool:
-        return self.explore and self.est.tried(sku) < TRIAL_DAYS
 
     def assortment_slots(self, sku: str) -> int:
         return sum(1 for s in self.assortment.values() if s == sku)
