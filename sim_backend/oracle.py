@@ -54,7 +54,7 @@ class OraclePolicy(BaselinePolicy):
         cost = self.offers[sku].unit_cost
         e = self.catalogue[sku].hidden.elasticity
         ref = self.refs[sku]
-        floor, ceiling = self._bounds(sku)
-        ideal = cost * e / (e - 1) if e > 1 else float(ceiling)
+        menu = self._menu(sku)
+        ideal = cost * e / (e - 1) if e > 1 else float(menu.ceiling)
         ideal = max(ideal, ref * PRICE_CAP ** (-1 / e))  # below this a cut sells no more
-        return int(min(ceiling, max(floor, round(ideal / 5) * 5)))
+        return int(min(menu.ceiling, max(menu.floor, round(ideal / 5) * 5)))

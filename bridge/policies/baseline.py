@@ -24,7 +24,7 @@ from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any, Protocol
 
-from bridge.policies.demand import PRIOR_RATE, LearnedDemand
+from bridge.policies.demand import PRIOR_RATE, LearnedDemand, clamp
 from bridge.policies.trust import SupplierTrust
 from bridge.tools.executor import Toolbox
 
@@ -70,8 +70,21 @@ class Offer:
     lead_days: int
 
 
+@dataclass(frozen=True, slots=True)
+class Menu:
+    """A product's price bounds and the grid prices within them, kept until its offer or the prices
+    paid for it change; each grid price with what its profit needs that does not change with the
+    fit: its margin over the unit cost (a float: times a float, the same as the int) and its ratio
+    to the usual retail price."""
+
+    floor: int  # above the guardrail's floor, which counts the dearest stock on hand
+    ceiling: int
+    points: tuple[tuple[int, float, float], ...]  # (price, price - unit cost, price / reference price)
+
+
 def round5(cents: float) -> int:
-    return max(5, round(cents / 5.0) * 5)
+    rounded: int = round(cents / 5.0) * 5
+    return rounded if rounded > 5 else 5  # max(5, rounded)
 
 
 class BaselinePolicy:
@@ -101,7 +114,7 @@ class BaselinePolicy:
         self.capacity: dict[str, int] = {}
         self.days_seen = 0
         self._best: dict[tuple[str, int, int], int] = {}
-        self._limits: dict[str, tuple[int, int]] = {}  # sku -> (floor, ceiling), until its offer or prices paid change
+        self._menus: dict[str, Menu] = {}  # sku -> its price menu, until its offer or the prices paid change
         self._grids: dict[tuple[int, int, int], tuple[int, ...]] = {}
         self._rank: dict[str, list[str]] = {}  # sku -> `_ranked`, until its quotes change
         self._phase: dict[str, int] = {}  # sku -> its dither phase offset
@@ -179,7 +192,7 @@ class BaselinePolicy:
                 old = self.offers.get(sku)
                 if quotes.pop(sid, None) is not None and old is not None and old.supplier == sid:
                     del self.offers[sku]
-                    self._limits.pop(sku, None)
+                    self._menus.pop(sku, None)
                     for other, (unit, lead) in quotes.items():
                         self._offer(sku, other, unit, lead)
                     if sku not in self.offers:  # nobody else sells it: keep pricing it, never reorder it
@@ -192,7 +205,8 @@ class BaselinePolicy:
         # a day of lead time is worth about 1% of the unit cost
         if best is None or unit * (1 + 0.01 * lead) < best.unit_cost * (1 + 0.01 * best.lead_days):
             self.offers[sku] = Offer(sku=sku, supplier=sid, unit_cost=unit, lead_days=lead)
-            self._limits.pop(sku, None)
+            if best is None or unit != best.unit_cost:
+                self._menus.pop(sku, None)
 
     # --- learning ---------------------------------------------------------------------------
     def _learn(self, call: _Caller, machine: dict[str, Any], today: date) -> None:
@@ -211,21 +225,23 @@ class BaselinePolicy:
         for s in machine["slots"]:
             if s["sku"]:
                 left[s["sku"]] = left.get(s["sku"], 0) + s["count"]
-                price[s["sku"]] = min(price.get(s["sku"], s["price_cents"]), s["price_cents"])
+                seen, lowest = s["price_cents"], price.get(s["sku"])
+                price[s["sku"]] = seen if lowest is None or seen < lowest else lowest
         sales = {sku: (sold.get(sku, {}).get("units", 0), price[sku]) for sku in self.offered if sku in price}
         censored = {sku for sku in sales if left.get(sku, 0) == 0}
         self.est.observe_day(today - timedelta(days=1), sales, censored)
 
     # --- decisions --------------------------------------------------------------------------
-    def _bounds(self, sku: str) -> tuple[int, int]:
-        """(floor, ceiling) of a product's price: the floor above the guardrail's, which counts
-        the dearest stock on hand; kept until the product's offer or the prices paid for it change."""
-        found = self._limits.get(sku)
+    def _menu(self, sku: str) -> Menu:
+        found = self._menus.get(sku)
         if found is None:
             unit = self.offers[sku].unit_cost
             paid = max(self.paid.get(sku, ()), default=unit)
-            found = self._limits[sku] = (math.ceil(max(paid, unit) * self.floor_markup * 1.05),
-                                         min(self.ceiling_cents, int(unit * self.ceiling_markup)))
+            floor = math.ceil(max(paid, unit) * self.floor_markup * 1.05)
+            ceiling = min(self.ceiling_cents, int(unit * self.ceiling_markup))
+            ref = self.refs[sku]
+            found = self._menus[sku] = Menu(floor=floor, ceiling=ceiling, points=tuple(
+                (p, float(p - unit), p / ref) for p in self._grid(ref, floor, ceiling)))
         return found
 
     def best_price(self, sku: str) -> int:
@@ -238,11 +254,11 @@ class BaselinePolicy:
     def _best_price(self, sku: str) -> int:
         """The grid price with the highest estimated profit a day, within floor and ceiling."""
         ref = self.refs[sku]
-        cost = self.offers[sku].unit_cost
         a, e = self.est.fit(sku, ref)
+        minus_e = -e
         best, best_profit = ref, -1.0
-        for p in self._grid(ref, *self._bounds(sku)):
-            profit = (p - cost) * a * (p / ref) ** -e
+        for p, margin, ratio in self._menu(sku).points:
+            profit = margin * a * ratio ** minus_e  # (p - cost) * a * (p / ref) ** -e
             if profit > best_profit:
                 best, best_profit = p, profit
         return best
@@ -365,8 +381,8 @@ class BaselinePolicy:
             target = self.refs[sku] * EXPLORE_LEVELS[phase % len(EXPLORE_LEVELS)]
         else:
             target = self.best_price(sku) * (1 + (DITHER if (phase // DITHER_DAYS) % 2 else -DITHER))
-        floor, ceiling = self._bounds(sku)
-        return min(ceiling, max(floor, round5(target)))
+        menu = self._menu(sku)
+        return clamp(menu.floor, round5(target), menu.ceiling)
 
     def _prices_and_restock(self, call: _Caller, machine: dict[str, Any], storage: dict[str, int]) -> None:
         """Price the products already in their slots; load new ones with their price set as the
@@ -383,7 +399,8 @@ class BaselinePolicy:
             target = self._target_price(sku)
             self.price[sku] = target
             have = s["count"] if s["sku"] == sku else 0
-            add = min(s["capacity"] - have, avail.get(sku, 0))
+            room, stock = s["capacity"] - have, avail.get(sku, 0)
+            add = stock if stock < room else room
             if s["sku"] == sku:
                 if s["price_cents"] != target:
                     call("set_price", slot=s["slot"], price_cents=target)
@@ -393,7 +410,7 @@ class BaselinePolicy:
                 lines.append({"slot": s["slot"], "sku": sku, "count": add, "price_cents": target})
             if add > 0:
                 avail[sku] -= add
-            if have + max(add, 0) > 0:
+            if have > 0 or add > 0:  # have + max(add, 0) > 0: a slot's count is never negative
                 self.offered[sku] = target
         if lines:
             call("restock", slots=lines)
@@ -421,17 +438,22 @@ class BaselinePolicy:
             on_trial = self.explore and tried < TRIAL_DAYS
             ref = self.refs[sku]
             rate = self.est.rate(sku, ref, self.price.get(sku, ref))
-            if on_trial:
-                rate = min(rate, PRIOR_RATE)  # no optimism when buying stock for a trial
-            rate = max(0.3, rate * slots[sku])
+            if on_trial and rate > PRIOR_RATE:
+                rate = PRIOR_RATE  # no optimism when buying stock for a trial
+            rate *= slots[sku]
+            if not rate > 0.3:
+                rate = 0.3
             lead = self.offers[sku].lead_days
             up_to = rate * (lead + COVER_DAYS + SAFETY_DAYS)
             if on_trial:
-                up_to = min(up_to, rate * (lead + TRIAL_DAYS))
+                trial_up_to = rate * (lead + TRIAL_DAYS)
+                if trial_up_to < up_to:
+                    up_to = trial_up_to
             # a product still selling at its usual price may yet be dropped: more of it than its
             # order would wait in storage, some of it until it expires
             settled = not self.explore or tried >= EXPLORE_DAYS
-            most = max(up_to, rate * TOP_UP_DAYS) if settled else up_to
+            top_up_to = rate * TOP_UP_DAYS
+            most = top_up_to if settled and top_up_to > up_to else up_to  # max(up_to, top_up_to) if settled
             targets[sku] = (rate * (lead + SAFETY_DAYS), up_to, most)
         budget = balance["bank_cents"] - RESERVE_CENTS
         for sid, items in self._joint_orders(targets, position, budget):
@@ -456,9 +478,15 @@ class BaselinePolicy:
                     open_orders.append({"order_id": receipt["order_id"], "supplier": sid})
                 self.pending[receipt["order_id"]] = items
                 for line in q["lines"]:
-                    self.paid[line["sku"]] = [*self.paid.get(line["sku"], [])[-2:], line["unit_cost_cents"]]
-                    self._limits.pop(line["sku"], None)
+                    self._paid(line["sku"], line["unit_cost_cents"])
                 budget -= q["total_cents"]
+
+    def _paid(self, sku: str, unit: int) -> None:
+        """Remember the unit cost of an order (the last three count for the price floor)."""
+        before = self.paid.get(sku, [])
+        after = self.paid[sku] = [*before[-2:], unit]
+        if not before or max(after) != max(before):
+            self._menus.pop(sku, None)
 
     def _unit(self, sku: str, sid: str) -> int:
         return self.quoted[sku][sid][0]
@@ -470,6 +498,8 @@ class BaselinePolicy:
         order (with more of the established products, up to TOP_UP_DAYS of each, else by scaling
         the whole order up to MAX_TOP_UP) and cut to what the bank can pay; a product whose supplier's minimum cannot be met
         either way goes to the next supplier."""
+        if not any(position.get(sku, 0) <= point for sku, (point, _, _) in targets.items()):
+            return []  # nothing at its reorder point
         orders: dict[str, dict[str, int]] = {}
         todo = {sku: self._ranked(sku) for sku in targets}
         for _ in range(3):
