@@ -227,7 +227,11 @@ class BaselinePolicy:
                 left[s["sku"]] = left.get(s["sku"], 0) + s["count"]
                 seen, lowest = s["price_cents"], price.get(s["sku"])
                 price[s["sku"]] = seen if lowest is None or seen < lowest else lowest
-        sales = {sku: (sold.get(sku, {}).get("units", 0), price[sku]) for sku in self.offered if sku in price}
+        sales: dict[str, tuple[int, int]] = {}
+        for sku in self.offered:
+            if sku in price:
+                row = sold.get(sku)
+                sales[sku] = (0 if row is None else row.get("units", 0), price[sku])
         censored = {sku for sku in sales if left.get(sku, 0) == 0}
         self.est.observe_day(today - timedelta(days=1), sales, censored)
 
@@ -290,7 +294,7 @@ class BaselinePolicy:
         first = not self.assortment
 
         def order(skus: list[str]) -> list[str]:
-            return self._diverse(skus, scores) if first else sorted(skus, key=lambda s: -scores[s])
+            return self._diverse(skus, scores) if first else sorted(skus, key=scores.__getitem__, reverse=True)
 
         chosen_small = order([s for s in candidates if self.products[s]["size"] == "small"])[: len(small_slots)]
         chosen_large = order([s for s in candidates if s not in chosen_small])[: len(large_slots)]

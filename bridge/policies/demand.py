@@ -121,10 +121,15 @@ class LearnedDemand:
         self._cat_sums: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])  # category -> [sxx, sxy]
         self._cat_slope: dict[str, float] = {}
         self._fits: dict[str, tuple[float, float]] = {}
+        self._priors: dict[str, float] = {}  # sku -> `prior_rate` (its reference price is set once)
         self._fitted: dict[str, set[str]] = defaultdict(set)  # category -> products with a fit in `_fits`
         self._evidence: dict[str, float] = {}
-        # the last LEVEL_DAYS days: (sku, category, units, units its fit expected), for the shop's level
-        self._recent: deque[list[tuple[str, str, float, float]]] = deque(maxlen=LEVEL_DAYS)
+        # the last LEVEL_DAYS days, for the shop's level: per category, the units sold and the units
+        # its fits expected, one entry per product and day, oldest first; and each day's entries
+        # per category (what leaves with the day)
+        self._recent_units: dict[str, list[float]] = defaultdict(list)
+        self._recent_expected: dict[str, list[float]] = defaultdict(list)
+        self._recent: deque[dict[str, int]] = deque()
 
     def weekday_factor(self, d: date) -> float:
         """Each weekday's sales against the week around it (a centred 7-day mean), averaged per
@@ -135,7 +140,8 @@ class LearnedDemand:
             ratios = [(r + WEEKDAY_PRIOR) / (n + WEEKDAY_PRIOR) for r, n in self.weekday_ratios]
             mean = sum(ratios) / 7
             for wd in range(7):
-                self._weekday[wd] = max(0.2, ratios[wd] / mean)
+                ratio = ratios[wd] / mean
+                self._weekday[wd] = ratio if ratio > 0.2 else 0.2  # max(0.2, ratio)
             found = self._weekday[d.weekday()]
         return found
 
@@ -158,13 +164,7 @@ class LearnedDemand:
             (sku, categories.get(sku, ""), units * CENSORED_UPLIFT if sku in censored else units,
              f * self.rate(sku, refs[sku], price))
             for sku, (units, price) in sales.items() if price > 0 and sku in refs]
-        self._recent.append(day)
-        by_cat: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])  # category -> [units, expected]
-        for dd in self._recent:
-            for _, cat, u, x in dd:
-                c = by_cat[cat]
-                c[0] += u
-                c[1] += x
+        by_cat = self._recent_sums(day)
         seen_all = sum(u for u, _ in by_cat.values())
         expected_all = sum(x for _, x in by_cat.values())
         stats = self.stats
@@ -181,6 +181,27 @@ class LearnedDemand:
             st.add(sales[sku][1], seen, f, level)
             self._recount(sku, cat)
         self._forget_fits(day)
+
+    def _recent_sums(self, day: list[tuple[str, str, float, float]]) -> dict[str, tuple[float, float]]:
+        """Adds a day to the last LEVEL_DAYS days (the oldest leaves); returns category -> (units,
+        expected units) over them, categories in the order first seen. Each is summed afresh in day
+        order (a running total would round differently); on CPython 3.11 sum() adds floats left to
+        right, the same as a loop (3.12 compensates its float sums, as it would the ones below)."""
+        units, expected = self._recent_units, self._recent_expected
+        if len(self._recent) == LEVEL_DAYS:
+            for cat, n in self._recent.popleft().items():
+                del units[cat][:n]
+                del expected[cat][:n]
+        entries: dict[str, int] = {}
+        for _, cat, u, x in day:
+            units[cat].append(u)
+            expected[cat].append(x)
+            entries[cat] = entries.get(cat, 0) + 1
+        self._recent.append(entries)
+        order: dict[str, int] = {}
+        for entries in self._recent:
+            order.update(entries)  # a category seen before keeps its place
+        return {cat: (sum(units[cat], 0.0), sum(expected[cat], 0.0)) for cat in order}
 
     def _forget_fits(self, day: list[tuple[str, str, float, float]]) -> None:
         """Drop the fits a day's sales changed: those of the products sold, and those of every
@@ -232,7 +253,9 @@ class LearnedDemand:
         cat = self.categories.get(sku, "")
         self._fitted[cat].add(sku)
         e_cat = self.category_elasticity(cat) if sku in self.categories else PRIOR_ELASTICITY
-        prior = self.prior_rate(sku)
+        prior = self._priors.get(sku)
+        if prior is None:
+            prior = self._priors[sku] = self.prior_rate(sku)
         m = self._moments.get(sku)
         if m is None:
             self._evidence[sku] = PRIOR_WEIGHT * prior
@@ -240,17 +263,19 @@ class LearnedDemand:
         sxx, sxy = m
         slope = (sxy - POOL_WEIGHT * e_cat) / (sxx + POOL_WEIGHT)
         e = clamp(1.1, -slope, 4.0)
+        minus_e = -e
         units = exposure = 0.0
         for lv in self.stats[sku].levels.values():
             units += lv.units
-            exposure += lv.exposure * lv.ratio ** -e
+            exposure += lv.exposure * lv.ratio ** minus_e
         self._evidence[sku] = PRIOR_WEIGHT * prior + units
         return (PRIOR_WEIGHT * prior + units) / (PRIOR_WEIGHT + exposure), e
 
     def evidence(self, sku: str, ref: int) -> float:
         """Units behind the rate estimate (the prior's pseudo-units plus those sold): the rate's
         relative standard error is 1 / sqrt(evidence) (a gamma posterior for a Poisson rate)."""
-        self.fit(sku, ref)
+        if sku not in self._fits:
+            self.fit(sku, ref)
         return self._evidence[sku]
 
     def prior_rate(self, sku: str) -> float:
