@@ -391,31 +391,32 @@ class BaselinePolicy:
     def _prices_and_restock(self, call: _Caller, machine: dict[str, Any], storage: dict[str, int]) -> None:
         """Price the products already in their slots; load new ones with their price set as the
         restocker loads them (a price set before loading would apply to the old product)."""
-        self.offered = {}
+        self.offered = offered = {}
         avail = dict(storage)
         lines = []
         for s in machine["slots"]:
-            sku = self.assortment.get(s["slot"])
+            slot, loaded = s["slot"], s["sku"]
+            sku = self.assortment.get(slot)
             if sku is None:
                 continue
-            if s["sku"] not in (None, sku) and not avail.get(sku) and s["sku"] in self.offers:
-                sku = s["sku"]  # the incoming product has not arrived: the outgoing one sells on meanwhile
+            if loaded is not None and loaded != sku and not avail.get(sku) and loaded in self.offers:
+                sku = loaded  # the incoming product has not arrived: the outgoing one sells on meanwhile
             target = self._target_price(sku)
             self.price[sku] = target
-            have = s["count"] if s["sku"] == sku else 0
+            have = s["count"] if loaded == sku else 0
             room, stock = s["capacity"] - have, avail.get(sku, 0)
             add = stock if stock < room else room
-            if s["sku"] == sku:
+            if loaded == sku:
                 if s["price_cents"] != target:
-                    call("set_price", slot=s["slot"], price_cents=target)
+                    call("set_price", slot=slot, price_cents=target)
                 if add > 0:
-                    lines.append({"slot": s["slot"], "sku": sku, "count": add})
+                    lines.append({"slot": slot, "sku": sku, "count": add})
             elif add > 0:
-                lines.append({"slot": s["slot"], "sku": sku, "count": add, "price_cents": target})
+                lines.append({"slot": slot, "sku": sku, "count": add, "price_cents": target})
             if add > 0:
                 avail[sku] -= add
             if have > 0 or add > 0:  # have + max(add, 0) > 0: a slot's count is never negative
-                self.offered[sku] = target
+                offered[sku] = target
         if lines:
             call("restock", slots=lines)
 

@@ -20,6 +20,9 @@ Model per product: units/day = a * weekday factor * (price / ref) ** (-e).
   units sold) (`evidence`), which the baseline's exploration uses.
 - Days on which a product sold out are censored: they say only that demand was at least the
   units sold, so they count lifted by CENSORED_UPLIFT rather than at face value.
+
+A fit is kept until a day's sales change what it reads (the product's own sales, or its category's
+pooled slope): a product out of the machine is refitted only when its category's slope moves.
 """
 
 from __future__ import annotations
