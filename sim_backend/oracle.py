@@ -53,7 +53,8 @@ class OraclePolicy(BaselinePolicy):
         bind, within the guardrails."""
         cost = self.offers[sku].unit_cost
         e = self.catalogue[sku].hidden.elasticity
-        ref = self.products[sku]["reference_price_cents"]
-        ideal = cost * e / (e - 1) if e > 1 else float(self._ceiling(sku))
+        ref = self.refs[sku]
+        menu = self._menu(sku)
+        ideal = cost * e / (e - 1) if e > 1 else float(menu.ceiling)
         ideal = max(ideal, ref * PRICE_CAP ** (-1 / e))  # below this a cut sells no more
-        return int(min(self._ceiling(sku), max(self._floor(sku), round(ideal / 5) * 5)))
+        return int(min(menu.ceiling, max(menu.floor, round(ideal / 5) * 5)))

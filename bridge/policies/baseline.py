@@ -24,7 +24,7 @@ from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any, Protocol
 
-from bridge.policies.demand import PRIOR_RATE, LearnedDemand
+from bridge.policies.demand import PRIOR_RATE, LearnedDemand, clamp
 from bridge.policies.trust import SupplierTrust
 from bridge.tools.executor import Toolbox
 
@@ -70,8 +70,21 @@ class Offer:
     lead_days: int
 
 
+@dataclass(frozen=True, slots=True)
+class Menu:
+    """A product's price bounds and the grid prices within them, kept until its offer or the prices
+    paid for it change; each grid price with what its profit needs that does not change with the
+    fit: its margin over the unit cost (a float: times a float, the same as the int) and its ratio
+    to the usual retail price."""
+
+    floor: int  # above the guardrail's floor, which counts the dearest stock on hand
+    ceiling: int
+    points: tuple[tuple[int, float, float], ...]  # (price, price - unit cost, price / reference price)
+
+
 def round5(cents: float) -> int:
-    return max(5, round(cents / 5.0) * 5)
+    rounded: int = round(cents / 5.0) * 5
+    return rounded if rounded > 5 else 5  # max(5, rounded)
 
 
 class BaselinePolicy:
@@ -88,6 +101,7 @@ class BaselinePolicy:
         self.ceiling_cents = ceiling_cents
         self.ceiling_markup = ceiling_markup
         self.products: dict[str, dict[str, Any]] = {}
+        self.refs: dict[str, int] = {}  # sku -> its usual retail price (reference price)
         self.suppliers: dict[str, dict[str, Any]] = {}
         self.offers: dict[str, Offer] = {}
         self.paid: dict[str, list[int]] = {}  # sku -> unit costs of the last orders
@@ -100,9 +114,11 @@ class BaselinePolicy:
         self.capacity: dict[str, int] = {}
         self.days_seen = 0
         self._best: dict[tuple[str, int, int], int] = {}
+        self._menus: dict[str, Menu] = {}  # sku -> its price menu, until its offer or the prices paid change
         self._grids: dict[tuple[int, int, int], tuple[int, ...]] = {}
         self._rank: dict[str, list[str]] = {}  # sku -> `_ranked`, until its quotes change
         self._phase: dict[str, int] = {}  # sku -> its dither phase offset
+        self._evidence = getattr(self.est, "evidence", None)  # an estimator that knows how sure it is
 
     # --- the session ------------------------------------------------------------------------
     def act(self, tools: Toolbox, *, reason: str) -> int:
@@ -134,12 +150,13 @@ class BaselinePolicy:
     def _start(self, call: _Caller) -> None:
         self.products = {p["sku"]: p for p in call("list_products")
                          if p["shelf_life_days"] >= MIN_SHELF_DAYS}
+        self.refs = {sku: p["reference_price_cents"] for sku, p in self.products.items()}
         learned = getattr(self.est, "categories", None)
         if isinstance(learned, dict):
             learned.update({sku: p["category"] for sku, p in self.products.items()})
         refs = getattr(self.est, "refs", None)
         if isinstance(refs, dict):
-            refs.update({sku: p["reference_price_cents"] for sku, p in self.products.items()})
+            refs.update(self.refs)
         self.suppliers = {s["supplier"]: s for s in call("list_suppliers")}
         for sid, sup in self.suppliers.items():
             items = {sku: 1 for sku in sup["skus"] if sku in self.products}
@@ -162,7 +179,7 @@ class BaselinePolicy:
             return None
         q: dict[str, Any] = result.value
         known = {sku: self.offers[sku].unit_cost for sku in items if sku in self.offers}
-        retail = {sku: self.products[sku]["reference_price_cents"] for sku in items if sku in self.products}
+        retail = {sku: self.refs[sku] for sku in items if sku in self.refs}
         if self.trust.absurd(q, known, retail):
             return None
         return self.trust.haggle(call, q)
@@ -175,6 +192,7 @@ class BaselinePolicy:
                 old = self.offers.get(sku)
                 if quotes.pop(sid, None) is not None and old is not None and old.supplier == sid:
                     del self.offers[sku]
+                    self._menus.pop(sku, None)
                     for other, (unit, lead) in quotes.items():
                         self._offer(sku, other, unit, lead)
                     if sku not in self.offers:  # nobody else sells it: keep pricing it, never reorder it
@@ -187,6 +205,8 @@ class BaselinePolicy:
         # a day of lead time is worth about 1% of the unit cost
         if best is None or unit * (1 + 0.01 * lead) < best.unit_cost * (1 + 0.01 * best.lead_days):
             self.offers[sku] = Offer(sku=sku, supplier=sid, unit_cost=unit, lead_days=lead)
+            if best is None or unit != best.unit_cost:
+                self._menus.pop(sku, None)
 
     # --- learning ---------------------------------------------------------------------------
     def _learn(self, call: _Caller, machine: dict[str, Any], today: date) -> None:
@@ -205,19 +225,28 @@ class BaselinePolicy:
         for s in machine["slots"]:
             if s["sku"]:
                 left[s["sku"]] = left.get(s["sku"], 0) + s["count"]
-                price[s["sku"]] = min(price.get(s["sku"], s["price_cents"]), s["price_cents"])
-        sales = {sku: (sold.get(sku, {}).get("units", 0), price[sku]) for sku in self.offered if sku in price}
+                seen, lowest = s["price_cents"], price.get(s["sku"])
+                price[s["sku"]] = seen if lowest is None or seen < lowest else lowest
+        sales: dict[str, tuple[int, int]] = {}
+        for sku in self.offered:
+            if sku in price:
+                row = sold.get(sku)
+                sales[sku] = (0 if row is None else row.get("units", 0), price[sku])
         censored = {sku for sku in sales if left.get(sku, 0) == 0}
         self.est.observe_day(today - timedelta(days=1), sales, censored)
 
     # --- decisions --------------------------------------------------------------------------
-    def _floor(self, sku: str) -> int:
-        """Above the guardrail's floor, which counts the dearest stock on hand."""
-        paid = max(self.paid.get(sku, ()), default=self.offers[sku].unit_cost)
-        return math.ceil(max(paid, self.offers[sku].unit_cost) * self.floor_markup * 1.05)
-
-    def _ceiling(self, sku: str) -> int:
-        return min(self.ceiling_cents, int(self.offers[sku].unit_cost * self.ceiling_markup))
+    def _menu(self, sku: str) -> Menu:
+        found = self._menus.get(sku)
+        if found is None:
+            unit = self.offers[sku].unit_cost
+            paid = max(self.paid.get(sku, ()), default=unit)
+            floor = math.ceil(max(paid, unit) * self.floor_markup * 1.05)
+            ceiling = min(self.ceiling_cents, int(unit * self.ceiling_markup))
+            ref = self.refs[sku]
+            found = self._menus[sku] = Menu(floor=floor, ceiling=ceiling, points=tuple(
+                (p, float(p - unit), p / ref) for p in self._grid(ref, floor, ceiling)))
+        return found
 
     def best_price(self, sku: str) -> int:
         key = (sku, self.est.tried(sku), self.offers[sku].unit_cost)
@@ -228,12 +257,12 @@ class BaselinePolicy:
 
     def _best_price(self, sku: str) -> int:
         """The grid price with the highest estimated profit a day, within floor and ceiling."""
-        ref = self.products[sku]["reference_price_cents"]
-        cost = self.offers[sku].unit_cost
+        ref = self.refs[sku]
         a, e = self.est.fit(sku, ref)
+        minus_e = -e
         best, best_profit = ref, -1.0
-        for p in self._grid(ref, self._floor(sku), self._ceiling(sku)):
-            profit = (p - cost) * a * (p / ref) ** -e
+        for p, margin, ratio in self._menu(sku).points:
+            profit = margin * a * ratio ** minus_e  # (p - cost) * a * (p / ref) ** -e
             if profit > best_profit:
                 best, best_profit = p, profit
         return best
@@ -248,12 +277,11 @@ class BaselinePolicy:
     def score(self, sku: str) -> float:
         """Estimated profit a day at the best price, with an exploration bonus for the little-tried."""
         p = self.best_price(sku)
-        ref = self.products[sku]["reference_price_cents"]
+        ref = self.refs[sku]
         rate = self.est.rate(sku, ref, p)
-        evidence = getattr(self.est, "evidence", None)
-        if self.explore and evidence is not None:
+        if self.explore and self._evidence is not None:
             # the rate's relative standard error is 1 / sqrt(units behind it) (a Poisson rate)
-            rate *= 1 + EXPLORE_Z / math.sqrt(evidence(sku, ref))
+            rate *= 1 + EXPLORE_Z / math.sqrt(self._evidence(sku, ref))
         return (p - self.offers[sku].unit_cost) * rate
 
     def _choose_assortment(self, machine: dict[str, Any], storage: dict[str, int]) -> None:
@@ -266,7 +294,7 @@ class BaselinePolicy:
         first = not self.assortment
 
         def order(skus: list[str]) -> list[str]:
-            return self._diverse(skus, scores) if first else sorted(skus, key=lambda s: -scores[s])
+            return self._diverse(skus, scores) if first else sorted(skus, key=scores.__getitem__, reverse=True)
 
         chosen_small = order([s for s in candidates if self.products[s]["size"] == "small"])[: len(small_slots)]
         chosen_large = order([s for s in candidates if s not in chosen_small])[: len(large_slots)]
@@ -312,7 +340,7 @@ class BaselinePolicy:
         pressure = {}
         for slot, sku in self.assortment.items():
             if sku in singles:
-                rate = self.est.rate(sku, self.products[sku]["reference_price_cents"], self.best_price(sku))
+                rate = self.est.rate(sku, self.refs[sku], self.best_price(sku))
                 pressure[sku] = rate / self.capacity[slot]
         sellers = sorted((s for s in pressure if pressure[s] >= SELLOUT_SHARE), key=lambda s: -pressure[s])
         for sku in sellers[:MAX_DOUBLES]:
@@ -349,53 +377,48 @@ class BaselinePolicy:
         the price experiment uncorrelated with seasons, weather runs and assortment changes."""
         if not self.explore:
             return self.best_price(sku)
-        ref = self.products[sku]["reference_price_cents"]
         offset = self._phase.get(sku)
         if offset is None:
             offset = self._phase[sku] = zlib.crc32(sku.encode()) % 3
         phase = self.days_seen + offset
         if self.est.tried(sku) < EXPLORE_DAYS:
-            target = ref * EXPLORE_LEVELS[phase % len(EXPLORE_LEVELS)]
+            target = self.refs[sku] * EXPLORE_LEVELS[phase % len(EXPLORE_LEVELS)]
         else:
             target = self.best_price(sku) * (1 + (DITHER if (phase // DITHER_DAYS) % 2 else -DITHER))
-        return min(self._ceiling(sku), max(self._floor(sku), round5(target)))
+        menu = self._menu(sku)
+        return clamp(menu.floor, round5(target), menu.ceiling)
 
     def _prices_and_restock(self, call: _Caller, machine: dict[str, Any], storage: dict[str, int]) -> None:
         """Price the products already in their slots; load new ones with their price set as the
         restocker loads them (a price set before loading would apply to the old product)."""
-        self.offered = {}
+        self.offered = offered = {}
         avail = dict(storage)
         lines = []
         for s in machine["slots"]:
-            sku = self.assortment.get(s["slot"])
+            slot, loaded = s["slot"], s["sku"]
+            sku = self.assortment.get(slot)
             if sku is None:
                 continue
-            if s["sku"] not in (None, sku) and not avail.get(sku) and s["sku"] in self.offers:
-                sku = s["sku"]  # the incoming product has not arrived: the outgoing one sells on meanwhile
+            if loaded is not None and loaded != sku and not avail.get(sku) and loaded in self.offers:
+                sku = loaded  # the incoming product has not arrived: the outgoing one sells on meanwhile
             target = self._target_price(sku)
             self.price[sku] = target
-            have = s["count"] if s["sku"] == sku else 0
-            add = min(s["capacity"] - have, avail.get(sku, 0))
-            if s["sku"] == sku:
+            have = s["count"] if loaded == sku else 0
+            room, stock = s["capacity"] - have, avail.get(sku, 0)
+            add = stock if stock < room else room
+            if loaded == sku:
                 if s["price_cents"] != target:
-                    call("set_price", slot=s["slot"], price_cents=target)
+                    call("set_price", slot=slot, price_cents=target)
                 if add > 0:
-                    lines.append({"slot": s["slot"], "sku": sku, "count": add})
+                    lines.append({"slot": slot, "sku": sku, "count": add})
             elif add > 0:
-                lines.append({"slot": s["slot"], "sku": sku, "count": add, "price_cents": target})
+                lines.append({"slot": slot, "sku": sku, "count": add, "price_cents": target})
             if add > 0:
                 avail[sku] -= add
-            if have + max(add, 0) > 0:
-                self.offered[sku] = target
+            if have > 0 or add > 0:  # have + max(add, 0) > 0: a slot's count is never negative
+                offered[sku] = target
         if lines:
             call("restock", slots=lines)
-
-    def _daily_rate(self, sku: str) -> float:
-        ref = self.products[sku]["reference_price_cents"]
-        rate = self.est.rate(sku, ref, self.price.get(sku, ref))
-        if self.explore and self.est.tried(sku) < TRIAL_DAYS:
-            rate = min(rate, PRIOR_RATE)  # no optimism when buying stock for a trial
-        return rate * self.assortment_slots(sku)
 
     def _reorder(self, call: _Caller, machine: dict[str, Any], storage: dict[str, int],
                  balance: dict[str, int]) -> None:
@@ -411,17 +434,31 @@ class BaselinePolicy:
         for lines in self.pending.values():
             for sku, n in lines.items():
                 position[sku] = position.get(sku, 0) + n
+        slots: dict[str, int] = {}
+        for sku in self.assortment.values():
+            slots[sku] = slots.get(sku, 0) + 1
         targets: dict[str, tuple[float, float, float]] = {}  # sku -> (reorder point, order-up-to, most to top up to), in units
         for sku in set(self.assortment.values()):
-            rate = max(0.3, self._daily_rate(sku))
+            tried = self.est.tried(sku)
+            on_trial = self.explore and tried < TRIAL_DAYS
+            ref = self.refs[sku]
+            rate = self.est.rate(sku, ref, self.price.get(sku, ref))
+            if on_trial and rate > PRIOR_RATE:
+                rate = PRIOR_RATE  # no optimism when buying stock for a trial
+            rate *= slots[sku]
+            if not rate > 0.3:
+                rate = 0.3
             lead = self.offers[sku].lead_days
             up_to = rate * (lead + COVER_DAYS + SAFETY_DAYS)
-            if self._on_trial(sku):
-                up_to = min(up_to, rate * (lead + TRIAL_DAYS))
+            if on_trial:
+                trial_up_to = rate * (lead + TRIAL_DAYS)
+                if trial_up_to < up_to:
+                    up_to = trial_up_to
             # a product still selling at its usual price may yet be dropped: more of it than its
             # order would wait in storage, some of it until it expires
-            settled = not self.explore or self.est.tried(sku) >= EXPLORE_DAYS
-            most = max(up_to, rate * TOP_UP_DAYS) if settled else up_to
+            settled = not self.explore or tried >= EXPLORE_DAYS
+            top_up_to = rate * TOP_UP_DAYS
+            most = top_up_to if settled and top_up_to > up_to else up_to  # max(up_to, top_up_to) if settled
             targets[sku] = (rate * (lead + SAFETY_DAYS), up_to, most)
         budget = balance["bank_cents"] - RESERVE_CENTS
         for sid, items in self._joint_orders(targets, position, budget):
@@ -446,8 +483,15 @@ class BaselinePolicy:
                     open_orders.append({"order_id": receipt["order_id"], "supplier": sid})
                 self.pending[receipt["order_id"]] = items
                 for line in q["lines"]:
-                    self.paid[line["sku"]] = [*self.paid.get(line["sku"], [])[-2:], line["unit_cost_cents"]]
+                    self._paid(line["sku"], line["unit_cost_cents"])
                 budget -= q["total_cents"]
+
+    def _paid(self, sku: str, unit: int) -> None:
+        """Remember the unit cost of an order (the last three count for the price floor)."""
+        before = self.paid.get(sku, [])
+        after = self.paid[sku] = [*before[-2:], unit]
+        if not before or max(after) != max(before):
+            self._menus.pop(sku, None)
 
     def _unit(self, sku: str, sid: str) -> int:
         return self.quoted[sku][sid][0]
@@ -459,6 +503,8 @@ class BaselinePolicy:
         order (with more of the established products, up to TOP_UP_DAYS of each, else by scaling
         the whole order up to MAX_TOP_UP) and cut to what the bank can pay; a product whose supplier's minimum cannot be met
         either way goes to the next supplier."""
+        if not any(position.get(sku, 0) <= point for sku, (point, _, _) in targets.items()):
+            return []  # nothing at its reorder point
         orders: dict[str, dict[str, int]] = {}
         todo = {sku: self._ranked(sku) for sku in targets}
         for _ in range(3):
@@ -512,9 +558,6 @@ class BaselinePolicy:
             quotes = self.quoted.get(sku, {})
             found = self._rank[sku] = sorted(quotes, key=lambda sid: quotes[sid][0] * (1 + 0.01 * quotes[sid][1]))
         return found
-
-    def _on_trial(self, sku: str) -> bool:
-        return self.explore and self.est.tried(sku) < TRIAL_DAYS
 
     def assortment_slots(self, sku: str) -> int:
         return sum(1 for s in self.assortment.values() if s == sku)

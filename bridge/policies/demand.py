@@ -20,6 +20,9 @@ Model per product: units/day = a * weekday factor * (price / ref) ** (-e).
   units sold) (`evidence`), which the baseline's exploration uses.
 - Days on which a product sold out are censored: they say only that demand was at least the
   units sold, so they count lifted by CENSORED_UPLIFT rather than at face value.
+
+A fit is kept until a day's sales change what it reads (the product's own sales, or its category's
+pooled slope): a product out of the machine is refitted only when its category's slope moves.
 """
 
 from __future__ import annotations
@@ -28,8 +31,7 @@ import math
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import date
-
-from bridge.frozen import fast_init
+from typing import TypeVar
 
 PRIOR_RATE = 1.5  # units/day at the reference price before any sale is seen, for a $2 product
 PRIOR_REF_CENTS = 200
@@ -45,6 +47,29 @@ LEVEL_DAYS = 14  # days behind the shop's recent level (its sales against what i
 LEVEL_MIN_UNITS = 20.0  # expected units behind a level worth using
 LEVEL_MAX = 1.33  # a level further from 1 than seasons and weather move it (an outage, a glut) counts only this far
 
+N = TypeVar("N", int, float)
+
+
+def clamp(lo: N, x: N, hi: N) -> N:
+    """`min(hi, max(lo, x))`, the very same value (ties and NaN alike), at a fraction of the cost of
+    two calls to the builtins: the baseline clamps tens of thousands of times a simulated year."""
+    x = x if x > lo else lo
+    return x if x < hi else hi
+
+
+@dataclass(slots=True)
+class PriceLevel:
+    """A product's sales at one price; `x` and `ratio` are fixed by the price, `y` is the value last
+    folded into the product's running sums (so taking it out again costs no logarithm)."""
+
+    ratio: float  # price / reference price
+    x: float  # log(ratio)
+    norm: float = 0.0  # weekday- and level-normalised units
+    days: float = 0.0
+    units: float = 0.0
+    exposure: float = 0.0  # the sum of the days' weekday factors
+    y: float = 0.0  # log of the mean normalised units a day
+
 
 @dataclass(slots=True)
 class ProductStats:
@@ -52,44 +77,38 @@ class ProductStats:
     sales at that level) so the regression moments cost O(1) per new day."""
 
     ref: int = 0
-    # price -> [weekday- and level-normalised units, days, units, exposure (sum of the days' weekday factors)]
-    levels: dict[int, list[float]] = field(default_factory=lambda: defaultdict(lambda: [0.0, 0.0, 0.0, 0.0]))
+    levels: dict[int, PriceLevel] = field(default_factory=dict)
     days: int = 0
     sums: list[float] = field(default_factory=lambda: [0.0] * 5)  # w, wx, wy, wxx, wxy
 
     def add(self, price: int, units: float, weekday_factor: float, level: float = 1.0) -> None:
         """A day's units at a price, on a day whose weekday sells `weekday_factor` times the average
         and when the rest of the shop sold `level` times what its fits expected."""
-        lv = self.levels[price]
-        if lv[1]:
-            self._fold(price, lv, -1.0)
-        lv[0] += units / (weekday_factor * level)
-        lv[1] += 1
-        lv[2] += units
-        lv[3] += weekday_factor
-        self._fold(price, lv, 1.0)
+        lv = self.levels.get(price)
+        if lv is None:
+            ratio = price / self.ref
+            lv = self.levels[price] = PriceLevel(ratio=ratio, x=math.log(ratio))
+        else:
+            self._fold(lv, -lv.days)
+        lv.norm += units / (weekday_factor * level)
+        lv.days += 1
+        lv.units += units
+        lv.exposure += weekday_factor
+        mean = lv.norm / lv.days
+        lv.y = math.log(0.05 if mean < 0.05 else mean)  # max(mean, 0.05)
+        self._fold(lv, lv.days)
         self.days += 1
 
-    def _fold(self, price: int, lv: list[float], sign: float) -> None:
-        w = lv[1] * sign
-        x = math.log(price / self.ref)
-        y = math.log(max(lv[0] / lv[1], 0.05))
+    def _fold(self, lv: PriceLevel, w: float) -> None:
+        """Add a level's point to the sums with weight w (its days; negative takes it out)."""
+        x, y = lv.x, lv.y
+        wx = w * x
         s = self.sums
         s[0] += w
-        s[1] += w * x
+        s[1] += wx
         s[2] += w * y
-        s[3] += w * x * x
-        s[4] += w * x * y
-
-
-@fast_init
-@dataclass(frozen=True, slots=True)
-class Moments:
-    weight: float
-    mx: float
-    my: float
-    sxx: float
-    sxy: float
+        s[3] += wx * x
+        s[4] += wx * y
 
 
 class LearnedDemand:
@@ -100,14 +119,20 @@ class LearnedDemand:
         self.daily_totals: deque[tuple[date, int]] = deque(maxlen=7)
         self.weekday_ratios = [[0.0, 0] for _ in range(7)]  # weekday -> [sum of day / centred week mean, days]
         self._weekday: dict[int, float] = {}
-        self._moments: dict[str, Moments] = {}
+        # sku -> (sxx, sxy): its centred sums of squares and cross-products, as counted in its category's sums
+        self._moments: dict[str, tuple[float, float]] = {}
+        self._cat_sums: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])  # category -> [sxx, sxy]
         self._cat_slope: dict[str, float] = {}
         self._fits: dict[str, tuple[float, float]] = {}
+        self._priors: dict[str, float] = {}  # sku -> `prior_rate` (its reference price is set once)
+        self._fitted: dict[str, set[str]] = defaultdict(set)  # category -> products with a fit in `_fits`
         self._evidence: dict[str, float] = {}
-        self._cat_sums: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])  # category -> [sxx, sxy]
-        self._counted: dict[str, Moments] = {}  # the moments each product adds to its category's sums
-        # the last LEVEL_DAYS days: sku -> (units, units its fit expected), for the shop's level
-        self._recent: deque[dict[str, tuple[float, float]]] = deque(maxlen=LEVEL_DAYS)
+        # the last LEVEL_DAYS days, for the shop's level: per category, the units sold and the units
+        # its fits expected, one entry per product and day, oldest first; and each day's entries
+        # per category (what leaves with the day)
+        self._recent_units: dict[str, list[float]] = defaultdict(list)
+        self._recent_expected: dict[str, list[float]] = defaultdict(list)
+        self._recent: deque[dict[str, int]] = deque()
 
     def weekday_factor(self, d: date) -> float:
         """Each weekday's sales against the week around it (a centred 7-day mean), averaged per
@@ -118,7 +143,8 @@ class LearnedDemand:
             ratios = [(r + WEEKDAY_PRIOR) / (n + WEEKDAY_PRIOR) for r, n in self.weekday_ratios]
             mean = sum(ratios) / 7
             for wd in range(7):
-                self._weekday[wd] = max(0.2, ratios[wd] / mean)
+                ratio = ratios[wd] / mean
+                self._weekday[wd] = ratio if ratio > 0.2 else 0.2  # max(0.2, ratio)
             found = self._weekday[d.weekday()]
         return found
 
@@ -134,104 +160,125 @@ class LearnedDemand:
                 self.weekday_ratios[middle.weekday()][1] += 1
                 self._weekday.clear()
         f = self.weekday_factor(d)
-        day: dict[str, tuple[float, float]] = {}
-        for sku, (units, price) in sales.items():
-            if price > 0 and sku in self.refs:
-                # a sold-out day saw demand of at least `units`: count it, lifted
-                day[sku] = (units * CENSORED_UPLIFT if sku in censored else units,
-                            f * self.rate(sku, self.refs[sku], price))
-        self._recent.append(day)
-        by_cat: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])  # category -> [units, expected]
-        for dd in self._recent:
-            for sku, (u, x) in dd.items():
-                c = by_cat[self.categories.get(sku, "")]
-                c[0] += u
-                c[1] += x
+        categories, refs = self.categories, self.refs
+        # (sku, category, units, units its fit expected); a sold-out day saw demand of at least
+        # `units`: count it, lifted
+        day: list[tuple[str, str, float, float]] = [
+            (sku, categories.get(sku, ""), units * CENSORED_UPLIFT if sku in censored else units,
+             f * self.rate(sku, refs[sku], price))
+            for sku, (units, price) in sales.items() if price > 0 and sku in refs]
+        by_cat = self._recent_sums(day)
         seen_all = sum(u for u, _ in by_cat.values())
         expected_all = sum(x for _, x in by_cat.values())
-        for sku, (seen, _) in day.items():
+        stats = self.stats
+        for sku, cat, seen, _ in day:
             # the rest of the shop's recent sales against what its fits expect: a season, a run of
             # weather or a thin assortment moves every product alike, and left in this product's
             # sales it would pass for the effect of whatever price it had meanwhile
-            own_u, own_x = by_cat[self.categories.get(sku, "")]
+            own_u, own_x = by_cat[cat]
             level = 1.0
             if expected_all - own_x >= LEVEL_MIN_UNITS:
-                level = min(LEVEL_MAX, max(1 / LEVEL_MAX, (seen_all - own_u) / (expected_all - own_x)))
-            st = self.stats[sku]
-            st.ref = self.refs[sku]
+                level = clamp(1 / LEVEL_MAX, (seen_all - own_u) / (expected_all - own_x), LEVEL_MAX)
+            st = stats[sku]
+            st.ref = refs[sku]
             st.add(sales[sku][1], seen, f, level)
-            self._moments.pop(sku, None)
-            self._recount(sku)
-        self._fits.clear()
+            self._recount(sku, cat)
+        self._forget_fits(day)
+
+    def _recent_sums(self, day: list[tuple[str, str, float, float]]) -> dict[str, tuple[float, float]]:
+        """Adds a day to the last LEVEL_DAYS days (the oldest leaves); returns category -> (units,
+        expected units) over them, categories in the order first seen. Each is summed afresh in day
+        order (a running total would round differently); on CPython 3.11 sum() adds floats left to
+        right, the same as a loop (3.12 compensates its float sums, as it would the ones below)."""
+        units, expected = self._recent_units, self._recent_expected
+        if len(self._recent) == LEVEL_DAYS:
+            for cat, n in self._recent.popleft().items():
+                del units[cat][:n]
+                del expected[cat][:n]
+        entries: dict[str, int] = {}
+        for _, cat, u, x in day:
+            units[cat].append(u)
+            expected[cat].append(x)
+            entries[cat] = entries.get(cat, 0) + 1
+        self._recent.append(entries)
+        order: dict[str, int] = {}
+        for entries in self._recent:
+            order.update(entries)  # a category seen before keeps its place
+        return {cat: (sum(units[cat], 0.0), sum(expected[cat], 0.0)) for cat in order}
+
+    def _forget_fits(self, day: list[tuple[str, str, float, float]]) -> None:
+        """Drop the fits a day's sales changed: those of the products sold, and those of every
+        product of a category whose pooled slope moved. A fit reads nothing else that changes (its
+        exposure sums the weekday factors of the days it saw, not today's)."""
+        fits = self._fits
+        for sku, _, _, _ in day:
+            fits.pop(sku, None)
+        for cat in {cat for _, cat, _, _ in day}:
+            before = self._cat_slope.pop(cat, None)
+            if self.category_elasticity(cat) != before:
+                for sku in self._fitted.pop(cat, ()):
+                    fits.pop(sku, None)
 
     def tried(self, sku: str) -> int:
         return self.stats[sku].days if sku in self.stats else 0
 
-    def _product_moments(self, sku: str) -> Moments | None:
-        found = self._moments.get(sku)
-        if found is not None:
-            return found
-        st = self.stats.get(sku)
-        if st is None or not st.days:
-            return None
-        w, wx, wy, wxx, wxy = st.sums
-        mx, my = wx / w, wy / w
-        m = self._moments[sku] = Moments(weight=w, mx=mx, my=my, sxx=max(0.0, wxx - w * mx * mx),
-                                         sxy=wxy - w * mx * my)
-        return m
-
-    def _recount(self, sku: str) -> None:
+    def _recount(self, sku: str, cat: str) -> None:
         """Swap a product's old moments for its new ones in its category's running sums."""
-        cat = self.categories.get(sku, "")
         sums = self._cat_sums[cat]
-        old = self._counted.pop(sku, None)
+        old = self._moments.get(sku)
         if old is not None:
-            sums[0] -= old.sxx
-            sums[1] -= old.sxy
-        new = self._product_moments(sku)
-        if new is not None:
-            sums[0] += new.sxx
-            sums[1] += new.sxy
-            self._counted[sku] = new
-        self._cat_slope.pop(cat, None)
+            sums[0] -= old[0]
+            sums[1] -= old[1]
+        w, wx, wy, wxx, wxy = self.stats[sku].sums
+        mx, my = wx / w, wy / w
+        sxx = wxx - w * mx * mx
+        sxx, sxy = self._moments[sku] = (sxx if sxx > 0.0 else 0.0, wxy - w * mx * my)
+        sums[0] += sxx
+        sums[1] += sxy
 
     def category_elasticity(self, category: str) -> float:
         found = self._cat_slope.get(category)
         if found is None:
             sxx, sxy = self._cat_sums.get(category, (0.0, 0.0))
             slope = (sxy - RIDGE * PRIOR_ELASTICITY) / (sxx + RIDGE)
-            found = self._cat_slope[category] = min(4.0, max(1.1, -slope))
+            found = self._cat_slope[category] = clamp(1.1, -slope, 4.0)
         return found
 
     def fit(self, sku: str, ref: int) -> tuple[float, float]:
-        """(a, e): rate at the reference price and elasticity (cached until the next observation)."""
-        self.refs.setdefault(sku, ref)
+        """(a, e): rate at the reference price and elasticity (cached until an observation changes it)."""
         cached = self._fits.get(sku)
         if cached is None:
+            self.refs.setdefault(sku, ref)
             cached = self._fits[sku] = self._fit(sku)
         return cached
 
     def _fit(self, sku: str) -> tuple[float, float]:
-        e_cat = self.category_elasticity(self.categories.get(sku, "")) if sku in self.categories else PRIOR_ELASTICITY
-        prior = self.prior_rate(sku)
-        m = self._product_moments(sku)
+        cat = self.categories.get(sku, "")
+        self._fitted[cat].add(sku)
+        e_cat = self.category_elasticity(cat) if sku in self.categories else PRIOR_ELASTICITY
+        prior = self._priors.get(sku)
+        if prior is None:
+            prior = self._priors[sku] = self.prior_rate(sku)
+        m = self._moments.get(sku)
         if m is None:
             self._evidence[sku] = PRIOR_WEIGHT * prior
             return prior, e_cat
-        slope = (m.sxy - POOL_WEIGHT * e_cat) / (m.sxx + POOL_WEIGHT)
-        e = min(4.0, max(1.1, -slope))
-        st = self.stats[sku]
+        sxx, sxy = m
+        slope = (sxy - POOL_WEIGHT * e_cat) / (sxx + POOL_WEIGHT)
+        e = clamp(1.1, -slope, 4.0)
+        minus_e = -e
         units = exposure = 0.0
-        for price, (_, _, u, f) in st.levels.items():
-            units += u
-            exposure += f * (price / st.ref) ** -e
+        for lv in self.stats[sku].levels.values():
+            units += lv.units
+            exposure += lv.exposure * lv.ratio ** minus_e
         self._evidence[sku] = PRIOR_WEIGHT * prior + units
         return (PRIOR_WEIGHT * prior + units) / (PRIOR_WEIGHT + exposure), e
 
     def evidence(self, sku: str, ref: int) -> float:
         """Units behind the rate estimate (the prior's pseudo-units plus those sold): the rate's
         relative standard error is 1 / sqrt(evidence) (a gamma posterior for a Poisson rate)."""
-        self.fit(sku, ref)
+        if sku not in self._fits:
+            self.fit(sku, ref)
         return self._evidence[sku]
 
     def prior_rate(self, sku: str) -> float:
@@ -241,5 +288,5 @@ class LearnedDemand:
         return PRIOR_RATE * (PRIOR_REF_CENTS / ref) ** PRIOR_PRICE_EXPONENT
 
     def rate(self, sku: str, ref: int, price: int) -> float:
-        a, e = self.fit(sku, ref)
-        return float(a * (price / ref) ** (-e))
+        a, e = self._fits.get(sku) or self.fit(sku, ref)
+        return a * (price / ref) ** (-e)  # a float: `a` is one
