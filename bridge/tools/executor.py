@@ -34,8 +34,14 @@ class ToolResult:
 
 
 def _json(value: Any) -> str:
-    """Audit JSON: orjson is several times faster than json and the audit log sees every call."""
-    return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    """Audit JSON: orjson is several times faster than json and the audit log sees every call. Keys that
+    are not strings (dates, numbers) need OPT_NON_STR_KEYS, which slows every dump down (by half for a
+    machine's slots), so only a value orjson refuses without it is dumped again with it: string keys are
+    written alike either way."""
+    try:
+        return orjson.dumps(value, default=str).decode()
+    except orjson.JSONEncodeError:
+        return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 class Toolbox:

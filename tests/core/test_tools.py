@@ -166,3 +166,11 @@ def test_arguments_are_refused_with_the_first_problem_named(tmp_path) -> None:
             "counts": {"cola": 3}, "share": 2}
     assert box.call("fill", good).value == 2
     assert box.call("fill", {"lines": [], "counts": None, "share": 0.5}).ok
+
+
+def test_audit_json_writes_keys_that_are_not_strings(box: Toolbox) -> None:
+    from bridge.tools.executor import _json
+
+    day = datetime(2026, 1, 5, tzinfo=UTC).date()
+    assert _json({"slot": "A1", "at": datetime(2026, 1, 5, 8, tzinfo=UTC)}) == '{"slot":"A1","at":"2026-01-05T08:00:00+00:00"}'
+    assert _json({day: {"units": 2}, 3: None}) == '{"2026-01-05":{"units":2},"3":null}'
