@@ -167,10 +167,10 @@ class ShopTools:
         Args:
             machine: machine id; empty for the shop's first machine.
         """
-        v = self._machine(machine).view()
-        return {"machine": v.machine, "online": v.online, "cash_cents": v.cash_cents,
-                "slots": [{"slot": s.slot, "size": str(s.size), "capacity": s.capacity, "sku": s.sku,
-                           "count": s.count, "price_cents": s.price_cents} for s in v.slots]}
+        m = self._machine(machine)
+        as_json = getattr(m, "view_json", None)  # a machine may give `view().to_json()` without the view
+        v = as_json() if as_json is not None else m.view().to_json()
+        return {"machine": v["machine"], "online": v["online"], "cash_cents": v["cash_cents"], "slots": v["slots"]}
 
     @tool(Kind.READ, minutes=5)
     def check_storage(self) -> dict[str, int]:
