@@ -75,9 +75,15 @@ class ShopTools:
         return self.now().astimezone(self.tz).date()
 
     def unit_cost(self, sku: str) -> int | None:
+        """The dearest lot in stock, else the last price paid, else the best quote (every price a guardrail
+        checks asks this: a plain loop, as a product has a lot or two and max() over a generator costs more)."""
         lots = self.ledger.lots.get(sku)
         if lots:
-            return max(lot.unit_cost_cents for lot in lots)
+            cost: int = lots[0].unit_cost_cents
+            for lot in lots:
+                if lot.unit_cost_cents > cost:
+                    cost = lot.unit_cost_cents
+            return cost
         return self.ledger.last_cost.get(sku) or self.quoted_cost.get(sku)
 
     def sku_at(self, machine: str, slot: str) -> str | None:
