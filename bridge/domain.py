@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from bridge.frozen import fast_init_all
 
@@ -73,6 +74,13 @@ class MachineView:
             if s.slot == slot:
                 return s
         raise KeyError(slot)
+
+    def to_json(self) -> dict[str, Any]:
+        """The view as JSON data: fields by name in their order, slots as dicts of theirs, sizes as text."""
+        return {"machine": self.machine, "online": self.online,
+                "slots": [{"slot": s.slot, "size": str(s.size), "capacity": s.capacity, "sku": s.sku,
+                           "count": s.count, "price_cents": s.price_cents} for s in self.slots],
+                "cash_cents": self.cash_cents, "locked": self.locked}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -11,7 +11,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -110,6 +110,7 @@ class GuardContext(Protocol):
         ...
 
 
+_HOUR = timedelta(hours=1)
 _COORDINATION = re.compile(
     r"\b(fix|match|coordinate|align|agree on|keep)\b.{0,40}\b(price|prices|pricing)\b|"
     r"\b(price|prices|pricing)\b.{0,40}\b(fix|together|agreement|cartel|not undercut|same level|floor)\b|"
@@ -236,9 +237,7 @@ class Guardrails:
 
     # --- messages and plain actions -------------------------------------------------------------
     def message(self, ctx: GuardContext, args: dict[str, Any]) -> None:
-        from datetime import timedelta
-
-        if ctx.messages_sent_since(ctx.now() - timedelta(hours=1)) >= self.policy.messages_per_hour:
+        if ctx.messages_sent_since(ctx.now() - _HOUR) >= self.policy.messages_per_hour:
             raise GuardrailRefusal("message_rate", f"more than {self.policy.messages_per_hour} messages an hour")
         text = str(args.get("text", ""))
         if self.policy.refuse_price_coordination and is_price_coordination(text):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from bridge.domain import MachineView, OrderReceipt, Quote, RestockLine, SlotView, SupplierInfo, TaskReceipt
 from bridge.errors import ToolError
@@ -37,6 +38,15 @@ class SimMachine:
                            slots=tuple(SlotView(slot=s.slot, size=s.size, capacity=s.capacity, sku=s.sku,
                                                 count=s.count, price_cents=s.price_cents)
                                        for s in w.slots.values()))
+
+    def view_json(self) -> dict[str, Any]:
+        """`view().to_json()`, read straight from the world: a reader that wants the view as data (the
+        check_machine tool, every simulated morning) is spared twelve frozen SlotViews taken apart again."""
+        w = self.world
+        return {"machine": self.machine_id, "online": w.machine_online,
+                "slots": [{"slot": s.slot, "size": str(s.size), "capacity": s.capacity, "sku": s.sku,
+                           "count": s.count, "price_cents": s.price_cents} for s in w.slots.values()],
+                "cash_cents": w.cash_box, "locked": self.locked}
 
     def slot_prices(self) -> dict[str, int]:
         """Each slot's price (what `view` says of them, without building the rest)."""

@@ -34,8 +34,14 @@ class ToolResult:
 
 
 def _json(value: Any) -> str:
-    """Audit JSON: orjson is several times faster than json and the audit log sees every call."""
-    return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    """Audit JSON: orjson is several times faster than json and the audit log sees every call. Keys that
+    are not strings (dates, numbers) need OPT_NON_STR_KEYS, which slows every dump down (by half for a
+    machine's slots), so only a value orjson refuses without it is dumped again with it: string keys are
+    written alike either way."""
+    try:
+        return orjson.dumps(value, default=str).decode()
+    except orjson.JSONEncodeError:
+        return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 class Toolbox:
@@ -129,13 +135,30 @@ class Toolbox:
 
     @staticmethod
     def _validate(spec: ToolSpec, args: dict[str, Any]) -> str:
-        if not spec.required <= args.keys():
-            return f"missing argument(s): {', '.join(sorted(spec.required - args.keys()))}"
-        if not args.keys() <= spec.params:
-            return f"unknown argument(s): {', '.join(sorted(args.keys() - spec.params))}"
-        for pname, check in spec.checkers:
-            if pname in args and not check(args[pname]):
-                return f"argument {pname!r} has the wrong type or value"
+        """"" when the arguments fit the tool; else what is wrong with them. One pass over the arguments
+        finds whether anything is (the calls of a year are nearly all right); only then are they checked
+        again to name the problem: a missing argument first, then an unknown one, then the first wrong one
+        in the signature's order."""
+        checks, required = spec.checks, spec.required
+        found = 0
+        for arg, value in args.items():
+            check = checks.get(arg)
+            if check is None or not check(value):
+                return Toolbox._problem(spec, args)
+            if arg in required:
+                found += 1
+        return "" if found == len(required) else Toolbox._problem(spec, args)
+
+    @staticmethod
+    def _problem(spec: ToolSpec, args: dict[str, Any]) -> str:
+        keys = args.keys()
+        if not spec.required <= keys:
+            return f"missing argument(s): {', '.join(sorted(spec.required - keys))}"
+        if not keys <= spec.params:
+            return f"unknown argument(s): {', '.join(sorted(keys - spec.params))}"
+        for name, check in spec.checks.items():
+            if name in args and not check(args[name]):
+                return f"argument {name!r} has the wrong type or value"
         return ""
 
     def _done(self, name: str, kind: str, args: dict[str, Any], result: ToolResult, tin: int, tout: int,

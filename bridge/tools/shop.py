@@ -75,9 +75,15 @@ class ShopTools:
         return self.now().astimezone(self.tz).date()
 
     def unit_cost(self, sku: str) -> int | None:
+        """The dearest lot in stock, else the last price paid, else the best quote (every price a guardrail
+        checks asks this: a plain loop, as a product has a lot or two and max() over a generator costs more)."""
         lots = self.ledger.lots.get(sku)
         if lots:
-            return max(lot.unit_cost_cents for lot in lots)
+            cost: int = lots[0].unit_cost_cents
+            for lot in lots:
+                if lot.unit_cost_cents > cost:
+                    cost = lot.unit_cost_cents
+            return cost
         return self.ledger.last_cost.get(sku) or self.quoted_cost.get(sku)
 
     def sku_at(self, machine: str, slot: str) -> str | None:
@@ -167,16 +173,17 @@ class ShopTools:
         Args:
             machine: machine id; empty for the shop's first machine.
         """
-        v = self._machine(machine).view()
-        return {"machine": v.machine, "online": v.online, "cash_cents": v.cash_cents,
-                "slots": [{"slot": s.slot, "size": str(s.size), "capacity": s.capacity, "sku": s.sku,
-                           "count": s.count, "price_cents": s.price_cents} for s in v.slots]}
+        m = self._machine(machine)
+        as_json = getattr(m, "view_json", None)  # a machine may give `view().to_json()` without the view
+        v = as_json() if as_json is not None else m.view().to_json()
+        return {"machine": v["machine"], "online": v["online"], "cash_cents": v["cash_cents"], "slots": v["slots"]}
 
     @tool(Kind.READ, minutes=5)
     def check_storage(self) -> dict[str, int]:
         """Units of each product in the storeroom, as the books have them (deliveries that have
         actually arrived, less what was loaded into machines)."""
-        return dict(sorted(self.ledger.storage().items()))
+        units = self.ledger.storage()
+        return {sku: units[sku] for sku in sorted(units)}  # sorting the names, not (name, units) pairs, is cheaper
 
     @tool(Kind.READ, minutes=2)
     def check_balance(self) -> dict[str, int]:

@@ -1,5 +1,5 @@
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, Required, TypedDict
 
 import pytest
 
@@ -125,3 +125,52 @@ def test_several_tool_groups_share_one_toolbox(tmp_path) -> None:
     with pytest.raises(TypeError, match="look"):
         Toolbox(tools=[Tools(), Tools()], guardrails=Guards(), clock=FixedClock(),
                 store=Store(url=f"sqlite:///{tmp_path}/h.db"), shop="main", run_id="r")
+
+
+class Line(TypedDict, total=False):
+    slot: Required[str]
+    count: Required[int]
+    price_cents: int
+
+
+class Shapes:
+    @tool(Kind.READ, minutes=1)
+    def fill(self, lines: list[Line], counts: dict[str, int] | None = None, share: float = 1.0) -> int:
+        """Fill slots."""
+        return len(lines)
+
+
+def test_arguments_are_refused_with_the_first_problem_named(tmp_path) -> None:
+    box = Toolbox(tools=[Tools(), Shapes()], guardrails=Guards(), clock=FixedClock(),
+                  store=Store(url=f"sqlite:///{tmp_path}/v.db"), shop="main", run_id="r")
+
+    def error(name: str, args: dict) -> str:
+        result = box.call(name, args)
+        assert not result.ok
+        return result.error
+
+    assert error("look", {"extra": 1}) == "missing argument(s): where"  # missing before unknown
+    assert error("look", {"where": "A1", "extra": 1, "more": 2}) == "unknown argument(s): extra, more"
+    assert error("price", {"cents": "1", "slot": 2}) == "argument 'slot' has the wrong type or value"
+    assert error("price", {"slot": "A1", "cents": True}) == "argument 'cents' has the wrong type or value"
+    assert error("price", {"slot": "A1", "cents": 1.0}) == "argument 'cents' has the wrong type or value"
+    assert error("price", {"slot": "A1", "cents": 1, "tags": ["a", 1]}) == "argument 'tags' has the wrong type or value"
+    assert error("look", {"where": "A1", "detail": "longer"}) == "argument 'detail' has the wrong type or value"
+    wrong_lines = [[{"slot": "A1"}], [{"slot": "A1", "count": 1, "colour": "red"}], [{"slot": "A1", "count": "1"}],
+                   [{"slot": "A1", "count": 1, "price_cents": None}], ({"slot": "A1", "count": 1},), ["A1"]]
+    for lines in wrong_lines:
+        assert error("fill", {"lines": lines}) == "argument 'lines' has the wrong type or value"
+    assert error("fill", {"lines": [], "counts": {1: 2}}) == "argument 'counts' has the wrong type or value"
+    assert error("fill", {"lines": [], "share": False}) == "argument 'share' has the wrong type or value"
+    good = {"lines": [{"slot": "A1", "count": 1}, {"count": 2, "slot": "B1", "price_cents": 150}],
+            "counts": {"cola": 3}, "share": 2}
+    assert box.call("fill", good).value == 2
+    assert box.call("fill", {"lines": [], "counts": None, "share": 0.5}).ok
+
+
+def test_audit_json_writes_keys_that_are_not_strings(box: Toolbox) -> None:
+    from bridge.tools.executor import _json
+
+    day = datetime(2026, 1, 5, tzinfo=UTC).date()
+    assert _json({"slot": "A1", "at": datetime(2026, 1, 5, 8, tzinfo=UTC)}) == '{"slot":"A1","at":"2026-01-05T08:00:00+00:00"}'
+    assert _json({day: {"units": 2}, 3: None}) == '{"2026-01-05":{"units":2},"3":null}'

@@ -1,3 +1,4 @@
+import json
 from datetime import timedelta
 
 from bridge import events as ev
@@ -96,3 +97,24 @@ def test_demand_falls_with_price_and_is_capped() -> None:
     assert price_factor(10, 150, 2.0) == PRICE_CAP
     assert choice_multiplier(1) == 0.51 and choice_multiplier(8) == 1.0 and choice_multiplier(12) < 1.0
     assert min(choice_multiplier(n) for n in range(0, 40)) == 0.5
+
+
+def test_the_machine_read_as_data_says_what_its_view_says() -> None:
+    w = world()
+    b = sim_backend(w)
+    m = b.machines["m1"]
+    w.advance_to(w.at(0, 8))
+    q = b.procurement.request_quote(supplier="quickmart", items={"coke-12oz": 30})
+    b.procurement.place_order(quote_id=q.quote_id, idempotency_key="k")
+    w.advance_to(w.at(1, 12))
+    b.physical.request_restock(machine="m1", lines=[RestockLine(slot="A1", sku="coke-12oz", count=15)])
+    for until in (w.at(1, 12), w.at(1, 22)):  # before the restocker came, then stocked and sold from
+        w.advance_to(until)
+        m.set_price("A2", 135)
+        m.lock()
+        view = m.view()
+        assert json.dumps(m.view_json()) == json.dumps(view.to_json())  # the same keys in the same order
+        assert m.view_json()["slots"][0] == {"slot": "A1", "size": "small", "capacity": view.slots[0].capacity,
+                                             "sku": view.slots[0].sku, "count": view.slots[0].count,
+                                             "price_cents": view.slots[0].price_cents}
+        assert m.slot_prices() == {s.slot: s.price_cents for s in view.slots}
