@@ -36,6 +36,7 @@ TRADES = "trades"  # goods sold to other shopkeepers: the price in (credit), the
 ACCOUNTS = (BANK, CARD_PENDING, MACHINE_CASH, INVENTORY, PREPAID, EQUITY, REVENUE, COGS, FEES,
             REFUNDS, LOSSES, DEPOSITS, TRANSFERS, TRADES)
 STORAGE = "storage"
+_CASH = Payment.CASH
 
 
 def _paid_from(account: str) -> str:
@@ -80,6 +81,7 @@ class Ledger:
         self.tz = tz
         self.daily: dict[date, dict[str, list[int]]] = defaultdict(dict)  # day -> sku -> [units, revenue]
         self.store = store
+        self._claim = store.claim
         self._events = store.buffer("processed_event", ("event_id", "shop", "kind", "ts"))
         self._lines = store.buffer("ledger_line", ("event_id", "shop", "ts", "debit", "credit", "amount_cents", "sku",
                                                    "units", "memo"))
@@ -184,9 +186,10 @@ class Ledger:
     # --- recording --------------------------------------------------------------------------
     def record(self, event: ev.Event) -> bool:
         """Book an event once. Returns False (and changes nothing) for an id already recorded."""
-        if not self.store.claim(event.id):
+        eid = event.id
+        if not self._claim(eid):
             return False
-        self._events.append((event.id, self.shop, event.kind, event.ts))
+        self._events.append((eid, self.shop, event.kind, event.ts))
         handler = self._handlers.get(type(event))
         if handler is not None:
             handler(event)  # type: ignore[operator]
@@ -204,7 +207,8 @@ class Ledger:
 
     def _move_stock(self, location: str, sku: str, delta: int) -> None:
         key = (location, sku)
-        left = self.stock[key] = self.stock.get(key, 0) + delta
+        stock = self.stock
+        left = stock[key] = stock.get(key, 0) + delta
         if location == STORAGE:
             if left:
                 self._storage[sku] = left
@@ -218,15 +222,17 @@ class Ledger:
         """Take units out of the FIFO lots; returns their cost."""
         cost = 0
         lots = self.lots[sku]
+        changed = self._lots_changed
         left = units
         while left and lots:
             lot = lots[0]
-            take = min(left, lot.qty_remaining)
-            lot.qty_remaining -= take
+            remaining = lot.qty_remaining
+            take = left if left < remaining else remaining
+            lot.qty_remaining = remaining = remaining - take
             left -= take
             cost += take * lot.unit_cost_cents
-            self._write_lot(lot)
-            if lot.qty_remaining == 0:
+            changed[lot.lot_id] = lot  # _write_lot
+            if remaining == 0:
                 lots.popleft()
         if left:
             self.anomalies.append(f"{left} x {sku} left without a lot; costed at last known cost")
@@ -256,13 +262,30 @@ class Ledger:
         self._line(e, BANK, EQUITY, e.amount_cents, memo="capital")
 
     def _sale(self, e: ev.Sale) -> None:
+        """The busiest handler (a sale a slot and payment a simulated day): `_line` and `_move_stock`
+        written out for the usual case, with the same lines, balances and stock."""
         sku, units = e.sku, e.units
         amount = units * e.unit_price_cents
-        cash_acc = MACHINE_CASH if e.payment is Payment.CASH else CARD_PENDING
+        cash_acc = MACHINE_CASH if e.payment is _CASH else CARD_PENDING
         location = f"{e.machine}:{e.slot}"  # slot_location
-        self._line(e, cash_acc, REVENUE, amount, sku, units, location)
-        self._line(e, COGS, INVENTORY, self._consume(sku, units), sku, units)
-        self._move_stock(location, sku, -units)
+        cost = self._consume(sku, units)
+        if amount > 0 and cost > 0:
+            eid, ts, shop, balances, append = e.id, e.ts, self.shop, self.balances, self._lines.append
+            balances[cash_acc] += amount
+            balances[REVENUE] -= amount
+            append((eid, shop, ts, cash_acc, REVENUE, amount, sku, units, location))
+            balances[COGS] += cost
+            balances[INVENTORY] -= cost
+            append((eid, shop, ts, COGS, INVENTORY, cost, sku, units, ""))
+        else:
+            self._line(e, cash_acc, REVENUE, amount, sku, units, location)
+            self._line(e, COGS, INVENTORY, cost, sku, units)
+        key = (location, sku)
+        stock = self.stock
+        left = stock[key] = stock.get(key, 0) - units
+        if left < 0:
+            self.anomalies.append(f"negative stock {sku} at {location}: {left}")
+        self._stock_changed[key] = None
         self.slot_sold[location] += units
         self.units_sold_total += units
         if e.ts is not self._sale_ts:  # a simulated evening's sales share one time
