@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
+import orjson
 from sqlalchemy import text
 
 from bridge import events as ev
@@ -37,6 +38,12 @@ ACCOUNTS = (BANK, CARD_PENDING, MACHINE_CASH, INVENTORY, PREPAID, EQUITY, REVENU
             REFUNDS, LOSSES, DEPOSITS, TRANSFERS, TRADES)
 STORAGE = "storage"
 _CASH = Payment.CASH
+
+
+def _dumps(value: Any) -> str:
+    """Compact JSON for the books' text columns (a task's payload, an order's lines): orjson, several
+    times faster than json.dumps on the ~1,500 tasks of a simulated year; read back with json.loads."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def _paid_from(account: str) -> str:
@@ -102,7 +109,7 @@ class Ledger:
         self.anomalies: list[str] = []
         self._lot_seq = 0
         self._tasks: dict[str, tuple[str, datetime, dict[str, Any]]] = {}
-        self._task_text: dict[str, str] = {}  # an open task's payload as json.dumps wrote it when opened
+        self._task_text: dict[str, str] = {}  # an open task's payload as _dumps wrote it when opened
         self.approvals: dict[str, ev.ApprovalDecided] = {}  # decisions by people with the approver role
         self.slot_sold: dict[str, int] = defaultdict(int)  # "m1:A1" -> units ever sold from it
         self._sale_ts: datetime | None = None  # the time of the last sale booked, and its day's sales
@@ -415,7 +422,7 @@ class Ledger:
         book = OrderBook(
             order_id=receipt.order_id, supplier=receipt.supplier, status=OrderStatus.PLACED, created_at=ts,
             updated_at=ts, expected_at=receipt.expected_at, total_cents=receipt.total_cents, received_cents=0,
-            lines_json=json.dumps([[ln.sku, ln.quantity, ln.unit_cost_cents] for ln in receipt.lines]),
+            lines_json=_dumps([[ln.sku, ln.quantity, ln.unit_cost_cents] for ln in receipt.lines]),
         )
         early = self._paid_early.pop(receipt.order_id, 0)
         if early:
@@ -431,7 +438,7 @@ class Ledger:
         })
 
     def open_task(self, *, task_id: str, kind: str, ts: datetime, payload: dict[str, Any]) -> None:
-        text = json.dumps(payload)
+        text = _dumps(payload)
         self.store.upsert("task", {"task_id": task_id, "shop": self.shop, "kind": kind, "status": "open",
                                    "created_at": ts, "done_at": None, "payload_json": text})
         self._tasks[task_id] = (kind, ts, payload)
@@ -443,10 +450,10 @@ class Ledger:
         if info is not None:
             kind, created, payload = info
             if text is not None and payload and "detail" not in payload:
-                # json.dumps({**payload, "detail": ...}): the payload's own text with one more key at the end
-                text = f'{text[:-1]}, "detail": {json.dumps(e.detail)}}}'
+                # _dumps({**payload, "detail": ...}): the payload's own text with one more key at the end
+                text = f'{text[:-1]},"detail":{_dumps(e.detail)}}}'
             else:
-                text = json.dumps({**payload, "detail": e.detail})
+                text = _dumps({**payload, "detail": e.detail})
             self.store.upsert("task", {"task_id": e.task_id, "shop": self.shop, "kind": kind,
                                        "status": "done" if e.ok else "failed", "created_at": created,
                                        "done_at": e.ts, "payload_json": text})
