@@ -53,7 +53,23 @@ def speed(args: argparse.Namespace) -> int:
     print(f"  target 0.25 s: {'met' if best <= 0.25 else 'not met'} (ratio {best / 0.25:.2f})")
     print(f"  machine calibration: a 3,000,000-step Python loop takes {calibration:.3f} s here now "
           f"(run time = {best / calibration:.1f} of those loops)")
+    print(f"  interpreter: {_interpreter()}")
     return 0
+
+
+def _interpreter() -> str:
+    """Which CPython ran the figures: builds differ (a distribution's PGO/LTO build against a default
+    source build) by more than most changes to the code."""
+    import platform
+    import sys
+
+    base = os.path.realpath(getattr(sys, "_base_executable", sys.executable))
+    try:  # Linux: is the interpreter loaded from a shared libpython (slower calls) or linked in?
+        with open("/proc/self/maps") as fh:
+            linked = "libpython as a shared library" if "libpython" in fh.read() else "libpython linked in"
+    except OSError:
+        linked = "linkage unknown"
+    return f"{platform.python_implementation()} {platform.python_version()} at {base} ({linked})"
 
 
 def ingest(args: argparse.Namespace) -> int:
