@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import partial
@@ -80,6 +81,8 @@ class Menu:
     floor: int  # above the guardrail's floor, which counts the dearest stock on hand
     ceiling: int
     points: tuple[tuple[int, float, float], ...]  # (price, price - unit cost, price / reference price)
+    unit: int = 0  # the unit cost the margins are counted from
+    prices: tuple[int, ...] = ()  # the points' prices, ascending
 
 
 def round5(cents: float) -> int:
@@ -244,8 +247,9 @@ class BaselinePolicy:
             floor = math.ceil(max(paid, unit) * self.floor_markup * 1.05)
             ceiling = min(self.ceiling_cents, int(unit * self.ceiling_markup))
             ref = self.refs[sku]
+            grid = self._grid(ref, floor, ceiling)
             found = self._menus[sku] = Menu(floor=floor, ceiling=ceiling, points=tuple(
-                (p, float(p - unit), p / ref) for p in self._grid(ref, floor, ceiling)))
+                (p, float(p - unit), p / ref) for p in grid), unit=unit, prices=grid)
         return found
 
     def best_price(self, sku: str) -> int:
@@ -256,12 +260,20 @@ class BaselinePolicy:
         return price
 
     def _best_price(self, sku: str) -> int:
-        """The grid price with the highest estimated profit a day, within floor and ceiling."""
+        """The grid price with the highest estimated profit a day, within floor and ceiling (the
+        lowest of equals). The profit (p - c) * a * (p / ref) ** -e rises with p up to c * e / (e - 1)
+        and falls after it (e > 1; Lerner's rule for a constant elasticity), so only the grid's two
+        prices either side of that optimum are compared; otherwise every grid price."""
         ref = self.refs[sku]
         a, e = self.est.fit(sku, ref)
         minus_e = -e
         best, best_profit = ref, -1.0
-        for p, margin, ratio in self._menu(sku).points:
+        menu = self._menu(sku)
+        points = menu.points
+        if a > 0 and e > 1:
+            i = bisect_left(menu.prices, menu.unit * e / (e - 1))
+            points = points[i - 1:i + 1] if i else points[:1]
+        for p, margin, ratio in points:
             profit = margin * a * ratio ** minus_e  # (p - cost) * a * (p / ref) ** -e
             if profit > best_profit:
                 best, best_profit = p, profit
