@@ -30,7 +30,7 @@ from scheduler.jobs import shop_jobs
 from scheduler.virtual import VirtualSchedule
 
 POLICIES = ("baseline", "oracle", "llm", "scripted:FILE")
-SIM_FLUSH_DAYS = 30  # the simulator writes its books in monthly batches (and at the end)
+SIM_FLUSH_DAYS = 7  # the simulator hands its books to the writer process weekly (and at the end)
 
 
 @dataclass(slots=True)
