@@ -17,7 +17,7 @@ from bridge.charts import ChartWorker
 from bridge.errors import ConfigError
 from bridge.guardrails import GuardrailPolicy, Guardrails
 from bridge.ledger import INVENTORY, Ledger
-from bridge.policies.base import Policy
+from bridge.policies.base import Policy, jobs_for
 from bridge.policies.baseline import BaselinePolicy
 from bridge.policies.desk import CustomerDesk
 from bridge.policies.trust import SupplierTrust
@@ -151,8 +151,7 @@ def build_sim(settings: SimSettings, *, on_day: Any = None) -> SimRun:
     toolbox = Toolbox(tools=groups, context=tools, guardrails=Guardrails(guard), clock=backend.clock, store=store,
                       shop=world.shop, run_id=run_id)
     policy = llm.policy if llm is not None else build_policy(settings.policy, world=world, guard=guard)
-    schedule = VirtualSchedule(shop_jobs(scenario.tz, start=world.now), start=world.now,
-                               only=("open_day", "close_day", "weekly_review", "reminders"))
+    schedule = VirtualSchedule(shop_jobs(scenario.tz, start=world.now), start=world.now, only=jobs_for(policy))
     limits = RunLimits(days=scenario.days, max_messages=scenario.max_messages,
                        bankruptcy_days=scenario.bankruptcy_days)
     sim = SimRun(settings=settings, run_dir=run_dir, world=world, store=store, ledger=ledger, tools=tools,

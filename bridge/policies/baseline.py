@@ -123,6 +123,12 @@ class BaselinePolicy:
         self._phase: dict[str, int] = {}  # sku -> its dither phase offset
         self._evidence = getattr(self.est, "evidence", None)  # an estimator that knows how sure it is
 
+    @property
+    def wakes_for(self) -> frozenset[str]:
+        """The reasons `act` does anything for (bridge.policies.base.jobs_for): the morning session, and
+        messages when it has a customer desk."""
+        return frozenset(("open_day", "messages") if self.desk is not None else ("open_day",))
+
     # --- the session ------------------------------------------------------------------------
     def act(self, tools: Toolbox, *, reason: str) -> int:
         if reason == "messages" and self.desk is not None and self.products:

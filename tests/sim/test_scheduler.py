@@ -35,3 +35,53 @@ def test_reminders_count_from_the_schedules_start_not_the_wall_clock() -> None:
     assert fired[0] == datetime(2026, 1, 5, 8, 0, tzinfo=TZ)  # 08:00 is on the 4-hour grid from midnight
     assert [t.hour for t in fired] == [8, 12, 16, 20, 0, 4, 8]
     assert fired[-1].date().isoformat() == "2026-01-06"
+
+
+def _job_counts(sim) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    schedule = sim.runtime.schedule
+    pop = schedule.pop
+
+    def counting_pop():
+        when, name = pop()
+        counts[name] = counts.get(name, 0) + 1
+        return when, name
+
+    schedule.pop = counting_pop
+    return counts
+
+
+def test_a_policy_is_woken_only_for_what_it_acts_on_and_the_run_is_the_same(make_sim) -> None:
+    """The baseline without a customer desk acts only in its morning session: its simulation
+    schedules no reminders and no weekly review, and comes out exactly as with every job."""
+    from bridge.policies.base import SIM_JOBS, jobs_for
+
+    trimmed = make_sim(seed=3, days=45)
+    assert jobs_for(trimmed.policy) == ("open_day", "close_day")
+    full = make_sim(seed=3, days=45)
+    full.runtime.schedule = VirtualSchedule(shop_jobs(full.scenario.tz, start=full.world.now),
+                                            start=full.world.now, only=SIM_JOBS)
+    ran_trimmed, ran_full = _job_counts(trimmed), _job_counts(full)
+    trimmed.run()
+    full.run()
+    assert set(ran_trimmed) == {"open_day", "close_day"} and ran_full["reminders"] > 6 * 44
+    a, b = trimmed.summary(), full.summary()
+    for s in (a, b):
+        s.pop("run_seconds"), s.pop("run_dir")
+    assert a == b and a["state_hash"] == b["state_hash"] and a["units_sold"] > 0
+    assert [d.net_worth_cents for d in trimmed.outcome.days] == [d.net_worth_cents for d in full.outcome.days]
+
+
+def test_a_policy_with_customers_to_answer_keeps_its_reminders(make_sim) -> None:
+    from bridge.policies.base import SIM_JOBS, jobs_for
+
+    with_desk = make_sim(scenario="project_vend", seed=1, days=3)
+    assert jobs_for(with_desk.policy) == ("open_day", "close_day", "reminders")
+
+    class Silent:  # says nothing of what it acts on (as the LLM shopkeeper): every job
+        name = "silent"
+
+        def act(self, tools, *, reason: str) -> int:
+            return 0
+
+    assert jobs_for(Silent()) == SIM_JOBS
