@@ -79,14 +79,19 @@ class Runtime:
 
     # --- events -----------------------------------------------------------------------------
     def ingest(self) -> None:
-        for event in self.backend.events.drain():
-            self._record(event)
+        events = self.backend.events.drain()
+        if events:  # after most tool calls nothing has happened
+            self._record(events)
 
-    def _record(self, event: ev.Event) -> None:
-        if self.ledger.record(event):
-            self.tools.observe(event)
-            if self.on_event is not None:
-                self.on_event(event)
+    def _record(self, events: list[ev.Event]) -> None:
+        """Book each event once, and tell the tools and `on_event` of those that were new. (One loop with
+        the lookups made once: a simulated year records ~10,000 events through here.)"""
+        record, observe, on_event = self.ledger.record, self.tools.observe, self.on_event
+        for event in events:
+            if record(event):
+                observe(event)
+                if on_event is not None:
+                    on_event(event)
 
     # --- the loop ---------------------------------------------------------------------------
     def run(self) -> RunOutcome:
@@ -100,8 +105,7 @@ class Runtime:
     def run_job(self, when: datetime, job: str) -> None:
         """Let time pass to `when`, record what happened, and run the job (one step of `run`; an
         arena steps several runtimes in turn)."""
-        for event in self.backend.events.wait_until(when):
-            self._record(event)
+        self._record(self.backend.events.wait_until(when))
         getattr(self, job)(at=when)
 
     def _act(self, reason: str) -> None:
