@@ -131,7 +131,12 @@ class SimWorld:
         span = self._spans.get(minutes)
         if span is None:
             span = self._spans[minutes] = timedelta(minutes=minutes)
-        self.advance_to(self.now + span)
+        when = self.now + span
+        heap = self._heap
+        if heap and heap[0][0] <= when:
+            self.advance_to(when)
+        elif when > self.now:  # nothing falls due on the way (most tool calls): only the clock moves
+            self.now = when
 
     def _schedule_day(self, day: int) -> None:
         self.schedule(self.at(day, 0), self._midnight, day)
