@@ -217,8 +217,12 @@ class SimWorld:
             entry = self.catalogue[sku]
             exp = expected_units(entry.hidden.base_daily_sales, slots[0].price_cents,
                                  entry.product.reference_price_cents, entry.hidden.elasticity, entry.product.category)
-            units = draw_units(self.rng_demand, exp, sum(s.count for s in slots))
-            sold_total += self.sell_units(slots, units)
+            stock = 0
+            for s in slots:  # a loop, not sum() over a generator: a product is in one or two slots
+                stock += s.count
+            units = draw_units(self.rng_demand, exp, stock)
+            if units:
+                sold_total += self.sell_units(slots, units)
         self.units_sold_today = sold_total
 
     def _sale(self, s: SlotState, units: int, card_share: float) -> None:
