@@ -483,7 +483,8 @@ class Ledger:
 
     @property
     def net_worth_cents(self) -> int:
-        return sum(self.balances.get(a, 0) for a in (BANK, CARD_PENDING, MACHINE_CASH, INVENTORY))
+        get = self.balances.get  # written out: a generator for four accounts costs more than the sum
+        return get(BANK, 0) + get(CARD_PENDING, 0) + get(MACHINE_CASH, 0) + get(INVENTORY, 0)
 
     def storage(self) -> dict[str, int]:
         return dict(self._storage)

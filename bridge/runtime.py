@@ -141,12 +141,16 @@ class Runtime:
         now = self.backend.clock.now()
         today = (at or now).astimezone(led.tz).date()
         sold = led.daily.get(today, {})
+        units = revenue = 0
+        for u, r in sold.values():  # a loop, not two sum()s over generators
+            units += u
+            revenue += r
         counts = self.toolbox.counts
         record = DayRecord(
             day=today.isoformat(), ts=now, bank_cents=led.balance(BANK), card_pending_cents=led.balance(CARD_PENDING),
             machine_cash_cents=led.balance(MACHINE_CASH), inventory_value_cents=led.balance(INVENTORY),
-            net_worth_cents=led.net_worth_cents, units_sold=sum(u for u, _ in sold.values()),
-            revenue_cents=sum(r for _, r in sold.values()), units_sold_total=led.units_sold_total,
+            net_worth_cents=led.net_worth_cents, units_sold=units,
+            revenue_cents=revenue, units_sold_total=led.units_sold_total,
             tool_calls=_since(counts, self._calls_at_open))
         self._calls_at_open = dict(counts)
         self.store.upsert("day_close", {

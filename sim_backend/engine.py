@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from operator import attrgetter
 from typing import Any, Protocol
 
 from bridge import events as ev
@@ -53,6 +54,7 @@ class LocalMarket:
 
 
 LOCAL_MARKET = LocalMarket()
+_BY_SLOT = attrgetter("slot")  # a sort key without a Python call per item
 
 
 class SimWorld:
@@ -263,7 +265,11 @@ class SimWorld:
         self._emit(ev.StockLost, sku=s.sku, quantity=units, location=f"{self.machine_id}:{s.slot}", reason=reason)
 
     def _expire(self, day: int) -> None:
-        due = sorted(sku for sku, batches in self.batches.items() if batches and batches[0][0] <= day)
+        due = []
+        for sku, batches in self.batches.items():  # a loop, not a generator: every product is looked at nightly
+            if batches and batches[0][0] <= day:
+                due.append(sku)
+        due.sort()
         for sku in due:  # in sku order, as every product with stock used to be visited
             batches = self.batches[sku]
             gone = 0
@@ -326,7 +332,7 @@ class SimWorld:
 
     def restock(self, task_id: str, lines: tuple[RestockLine, ...]) -> None:
         shortfalls = []
-        for line in sorted(lines, key=lambda ln: ln.slot):
+        for line in sorted(lines, key=_BY_SLOT):
             slot_name, sku, want = line.slot, line.sku, line.count
             s = self.slots[slot_name]
             if s.sku != sku:
