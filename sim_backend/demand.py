@@ -46,12 +46,19 @@ def expected_units(*, base: float, price_cents: int, reference_cents: int, elast
 
 
 def day_demand(weather: Weather, n_distinct: int) -> Callable[[float, int, int, float, str], float]:
-    """`expected_units` for one day's products: the day's factors are worked out once."""
+    """`expected_units` for one day's products: the day's factors are worked out once, and the
+    temperature factor once per category."""
     day, celsius, choice = day_factor(weather), weather.celsius, choice_multiplier(n_distinct)
+    by_category: dict[str, float] = {}  # category -> temperature_factor today
 
     def expected(base: float, price_cents: int, reference_cents: int, elasticity: float, category: str) -> float:
-        return (base * price_factor(price_cents, reference_cents, elasticity) * day
-                * temperature_factor(category, celsius) * choice)
+        temperature = by_category.get(category)
+        if temperature is None:
+            temperature = by_category[category] = temperature_factor(category, celsius)
+        price = (price_cents / reference_cents) ** -elasticity  # price_factor, written out (a call per product)
+        if price > PRICE_CAP:
+            price = PRICE_CAP
+        return base * price * day * temperature * choice
 
     return expected
 
