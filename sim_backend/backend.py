@@ -196,11 +196,15 @@ class SimEvents:
         self.world = world
 
     def drain(self) -> list[Event]:
-        return self.world.drain()
+        w = self.world  # SimWorld.drain written out: the runtime asks after every tool call
+        out, w.outbox = w.outbox, []
+        return out
 
     def wait_until(self, when: datetime) -> list[Event]:
-        self.world.advance_to(when)
-        return self.world.drain()
+        w = self.world
+        w.advance_to(when)
+        out, w.outbox = w.outbox, []  # SimWorld.drain
+        return out
 
 
 def sim_backend(world: SimWorld) -> Backend:
