@@ -275,7 +275,14 @@ class Ledger:
         amount = units * e.unit_price_cents
         cash_acc = MACHINE_CASH if e.payment is _CASH else CARD_PENDING
         location = f"{e.machine}:{e.slot}"  # slot_location
-        cost = self._consume(sku, units)
+        lots = self.lots[sku]
+        lot = lots[0] if lots else None
+        if lot is not None and 0 < units < lot.qty_remaining:  # `_consume` when the oldest lot has more left
+            lot.qty_remaining -= units
+            cost = units * lot.unit_cost_cents
+            self._lots_changed[lot.lot_id] = lot
+        else:
+            cost = self._consume(sku, units)
         if amount > 0 and cost > 0:
             eid, ts, shop, balances, append = e.id, e.ts, self.shop, self.balances, self._lines.append
             balances[cash_acc] += amount
