@@ -102,6 +102,11 @@ class Ledger:
         self._storage: dict[str, int] = {}  # the storage part of `stock`, kept for quick reads
         self.lots: dict[str, deque[Lot]] = defaultdict(deque)
         self.orders: dict[str, OrderBook] = {}
+        # Orders open_orders looks at: every order that is open, and maybe some that no longer are, in
+        # the order of `orders` (not every order ever placed, a year's ~200). An order enters when opened
+        # and again whenever a handler changes it (_recheck); open_orders drops those it finds settled.
+        self._unsettled: dict[str, OrderBook] = {}
+        self._unsettled_in_order = True  # False once an order came back out of turn: open_orders re-sorts
         self._paid_early: dict[str, int] = {}
         self.last_cost: dict[str, int] = {}
         self.units_sold_total = 0
@@ -161,6 +166,7 @@ class Ledger:
             led.orders[book.order_id] = book
         for book in led.orders.values():
             book.prepaid_left = led._prepaid_of(book.order_id)
+        led._unsettled = dict(led.orders)
         for r in store.rows("task", shop=shop, status="open"):
             led._tasks[r["task_id"]] = (r["kind"], r["created_at"], json.loads(r["payload_json"]))
         for r in store.rows("approval_decision", shop=shop):
@@ -333,6 +339,7 @@ class Ledger:
             self._paid_early[e.order_id] = self._paid_early.get(e.order_id, 0) + e.amount_cents
             return
         book.prepaid_left += e.amount_cents
+        self._recheck(book)
         if book.status == OrderStatus.PLACED:
             book.status = OrderStatus.PAID
             book.updated_at = e.ts
@@ -353,6 +360,7 @@ class Ledger:
         self.last_cost[e.sku] = e.unit_cost_cents
         self._move_stock(STORAGE, e.sku, e.quantity)
         if book is not None:
+            self._recheck(book)
             book.received_cents += cost
             book.prepaid_left -= owed
             book.status = OrderStatus.DELIVERED if book.received_cents >= book.total_cents else OrderStatus.SHORT
@@ -363,6 +371,7 @@ class Ledger:
         self._line(e, LOSSES, PREPAID, e.amount_cents, memo=f"{e.order_id}: {e.reason}")
         book = self.orders.get(e.order_id)
         if book is not None:
+            self._recheck(book)
             book.prepaid_left -= e.amount_cents
             book.status = OrderStatus.LOST if book.received_cents == 0 else OrderStatus.SHORT
             book.updated_at = e.ts
@@ -451,6 +460,7 @@ class Ledger:
         if early:
             book.prepaid_left, book.status = early, OrderStatus.PAID
         self.orders[receipt.order_id] = book
+        self._unsettled[receipt.order_id] = book  # the newest order: `_unsettled` stays in order
         self._write_order(book)
 
     def _write_order(self, b: OrderBook) -> None:
@@ -502,5 +512,22 @@ class Ledger:
     def open_orders(self) -> list[OrderBook]:
         """Orders still owed goods: placed and awaiting payment, or paid and not all delivered."""
         placed, paid, short = OrderStatus.PLACED, OrderStatus.PAID, OrderStatus.SHORT  # read once, not per book
-        return [b for b in self.orders.values() if b.status == placed
-                or ((b.status == paid or b.status == short) and b.prepaid_left > 0)]
+        unsettled = self._unsettled
+        if not self._unsettled_in_order:
+            unsettled = self._unsettled = {oid: b for oid, b in self.orders.items() if oid in unsettled}
+            self._unsettled_in_order = True
+        out, settled = [], []
+        for oid, b in unsettled.items():
+            if b.status == placed or ((b.status == paid or b.status == short) and b.prepaid_left > 0):
+                out.append(b)
+            else:
+                settled.append(oid)
+        for oid in settled:
+            del unsettled[oid]
+        return out
+
+    def _recheck(self, book: OrderBook) -> None:
+        """`book` is about to change: open_orders looks at it again (see `_unsettled`)."""
+        if book.order_id not in self._unsettled:
+            self._unsettled[book.order_id] = book
+            self._unsettled_in_order = False
