@@ -348,8 +348,10 @@ class SimWorld:
             if take > 0:
                 self.storage[sku] -= take
                 s.count += take
-                self._emit(ev.Restocked, machine=self.machine_id, slot=slot_name, sku=sku, count=take,
-                           task_id=task_id)
+                self._eseq += 1  # _emit, written out as in _sale (~3,000 a simulated year)
+                self.outbox.append(ev.Restocked(id=f"{self.shop}-{self._eseq:07d}", ts=self.now, shop=self.shop,
+                                                machine=self.machine_id, slot=slot_name, sku=sku, count=take,
+                                                task_id=task_id))
             if take < want:
                 shortfalls.append(f"{slot_name}: placed {max(take, 0)} of {want} {sku}")
         self._emit(ev.TaskCompleted, task_id=task_id, ok=not shortfalls, detail="; ".join(shortfalls))
