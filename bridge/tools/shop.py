@@ -133,7 +133,11 @@ class ShopTools:
 
     def observe(self, event: ev.Event) -> None:
         """Events the tools surface to the agent (messages in, finished tasks)."""
-        if not isinstance(event, _OBSERVED):  # most events (sales) are none of these
+        if type(event) is ev.Sale:  # the most common event, and none of _OBSERVED: told apart by its exact type
+            pass
+        elif type(event) is ev.Restocked:  # the next most common (as the isinstance branch below)
+            self.slot_sku[(event.machine, event.slot)] = event.sku
+        elif not isinstance(event, _OBSERVED):
             pass
         elif isinstance(event, ev.MessageReceived):
             self.inbox.append(event)
