@@ -149,6 +149,12 @@ class SimWorld:
         self._eseq += 1
         self.outbox.append(cls(id=f"{self.shop}-{self._eseq:07d}", ts=self.now, shop=self.shop, **fields))
 
+    def _next_id(self) -> str:
+        """The id `_emit` gives the next event. The engine's daily events are built with it directly:
+        `**fields` costs a dict or two an event, and the cyclic collector runs the more often for them."""
+        self._eseq += 1
+        return f"{self.shop}-{self._eseq:07d}"
+
     def emit(self, cls: type[ev.Event], **fields: Any) -> None:
         """An event from a part outside the engine (the arena's exchange), stamped now."""
         self._emit(cls, **fields)
@@ -161,7 +167,8 @@ class SimWorld:
     def _midnight(self, day: int) -> None:
         if self.card_unsettled:
             self.bank += self.card_unsettled
-            self._emit(ev.CardSettled, amount_cents=self.card_unsettled)
+            self.outbox.append(ev.CardSettled(id=self._next_id(), ts=self.now, shop=self.shop,
+                                              amount_cents=self.card_unsettled))
             self.card_unsettled = 0
         self.weather = self.weather_model.next_day(self.scenario.start + timedelta(days=day))
         self._schedule_day(day + 1)
@@ -173,7 +180,8 @@ class SimWorld:
             if self.bank >= fee:
                 self.bank -= fee
                 self.unpaid_fee_days = 0
-                self._emit(ev.FeeCharged, amount_cents=fee, reason="daily_fee")
+                self.outbox.append(ev.FeeCharged(id=self._next_id(), ts=self.now, shop=self.shop, amount_cents=fee,
+                                                 reason="daily_fee"))
             else:
                 self.unpaid_fee_days += 1
                 self._emit(ev.FeeMissed, amount_cents=fee, reason="daily_fee",
@@ -304,8 +312,9 @@ class SimWorld:
                                                        now=self.now, day=day, delivery_at=when)
         if new:
             self.bank -= receipt.total_cents
-            self._emit(ev.SupplierPaid, order_id=receipt.order_id, supplier=receipt.supplier,
-                       amount_cents=receipt.total_cents)
+            self.outbox.append(ev.SupplierPaid(id=self._next_id(), ts=self.now, shop=self.shop,
+                                               order_id=receipt.order_id, supplier=receipt.supplier,
+                                               amount_cents=receipt.total_cents))
             for sh in shipments:
                 self.schedule(when + timedelta(days=sh.delay_days) if sh.delay_days else when, self._deliver, sh)
         return receipt
@@ -314,8 +323,9 @@ class SimWorld:
         self.storage[sh.sku] = self.storage.get(sh.sku, 0) + sh.quantity
         shelf = self.catalogue[sh.sku].product.perishable_days
         self.batches.setdefault(sh.sku, deque()).append([self.day_index() + shelf, sh.quantity])
-        self._emit(ev.DeliveryReceived, order_id=sh.order_id, supplier=sh.supplier, sku=sh.sku,
-                   quantity=sh.quantity, unit_cost_cents=sh.unit_cost_cents)
+        self.outbox.append(ev.DeliveryReceived(id=self._next_id(), ts=self.now, shop=self.shop, order_id=sh.order_id,
+                                               supplier=sh.supplier, sku=sh.sku, quantity=sh.quantity,
+                                               unit_cost_cents=sh.unit_cost_cents))
 
     def charge(self, amount_cents: int, reason: str) -> int:
         """A charge outside the daily cycle (the LLM's output tokens, Vending-Bench 2): as much of
@@ -354,7 +364,8 @@ class SimWorld:
                                                 task_id=task_id))
             if take < want:
                 shortfalls.append(f"{slot_name}: placed {max(take, 0)} of {want} {sku}")
-        self._emit(ev.TaskCompleted, task_id=task_id, ok=not shortfalls, detail="; ".join(shortfalls))
+        self.outbox.append(ev.TaskCompleted(id=self._next_id(), ts=self.now, shop=self.shop, task_id=task_id,
+                                            ok=not shortfalls, detail="; ".join(shortfalls)))
 
     def collect_cash(self, task_id: str) -> None:
         if self.cash_jammed:
@@ -363,8 +374,10 @@ class SimWorld:
         amount, self.cash_box = self.cash_box, 0
         self.bank += amount
         if amount:
-            self._emit(ev.CashCollected, machine=self.machine_id, amount_cents=amount, task_id=task_id)
-        self._emit(ev.TaskCompleted, task_id=task_id, ok=True, detail=f"collected {amount}c")
+            self.outbox.append(ev.CashCollected(id=self._next_id(), ts=self.now, shop=self.shop,
+                                                machine=self.machine_id, amount_cents=amount, task_id=task_id))
+        self.outbox.append(ev.TaskCompleted(id=self._next_id(), ts=self.now, shop=self.shop, task_id=task_id, ok=True,
+                                            detail=f"collected {amount}c"))
 
     # --- truth ----------------------------------------------------------------------------------
     def inventory_units(self) -> dict[str, int]:
