@@ -202,7 +202,8 @@ class SimWorld:
         return offers
 
     def sell_units(self, slots: list[SlotState], units: int) -> int:
-        """Sell up to `units` from the given slots, cheapest first; returns the units sold."""
+        """Sell up to `units` from the given slots, cheapest first; returns the units sold. (Each slot's
+        sale is written out here, the oldest batches first as in `_consume`: ~3,300 sales a year.)"""
         card_share = self.scenario.machine.card_share
         sold = 0
         for s in slots:
@@ -210,8 +211,34 @@ class SimWorld:
                 break
             take = min(units, s.count)
             units -= take
-            self._sale(s, take, card_share)
             sold += take
+            sku = s.sku
+            assert sku is not None
+            s.count -= take
+            batches = self.batches.get(sku)
+            left = take
+            while left and batches:
+                first = batches[0]
+                used = min(left, first[1])
+                first[1] -= used
+                left -= used
+                if first[1] == 0:
+                    batches.popleft()
+            card = binomial(self.rng_payment, take, card_share)
+            price = s.price_cents
+            if card:
+                self.card_unsettled += card * price
+                self._eseq += 1
+                self.outbox.append(ev.Sale(id=f"{self.shop}-{self._eseq:07d}", ts=self.now, shop=self.shop,
+                                           machine=self.machine_id, slot=s.slot, sku=sku, units=card,
+                                           unit_price_cents=price, payment=Payment.CARD))
+            cash = take - card
+            if cash:
+                self.cash_box += cash * price
+                self._eseq += 1
+                self.outbox.append(ev.Sale(id=f"{self.shop}-{self._eseq:07d}", ts=self.now, shop=self.shop,
+                                           machine=self.machine_id, slot=s.slot, sku=sku, units=cash,
+                                           unit_price_cents=price, payment=Payment.CASH))
         return sold
 
     def sell_alone(self, day: int) -> None:
@@ -234,27 +261,6 @@ class SimWorld:
             if units:
                 sold_total += self.sell_units(slots, units)
         self.units_sold_today = sold_total
-
-    def _sale(self, s: SlotState, units: int, card_share: float) -> None:
-        sku = s.sku
-        assert sku is not None
-        s.count -= units
-        self._consume(sku, units)
-        card = binomial(self.rng_payment, units, card_share)
-        price = s.price_cents
-        if card:
-            self.card_unsettled += card * price
-            self._eseq += 1
-            self.outbox.append(ev.Sale(id=f"{self.shop}-{self._eseq:07d}", ts=self.now, shop=self.shop,
-                                       machine=self.machine_id, slot=s.slot, sku=sku, units=card,
-                                       unit_price_cents=price, payment=Payment.CARD))
-        cash = units - card
-        if cash:
-            self.cash_box += cash * price
-            self._eseq += 1
-            self.outbox.append(ev.Sale(id=f"{self.shop}-{self._eseq:07d}", ts=self.now, shop=self.shop,
-                                       machine=self.machine_id, slot=s.slot, sku=sku, units=cash,
-                                       unit_price_cents=price, payment=Payment.CASH))
 
     def _consume(self, sku: str, units: int) -> None:
         batches = self.batches.get(sku)
@@ -358,7 +364,7 @@ class SimWorld:
             if take > 0:
                 self.storage[sku] -= take
                 s.count += take
-                self._eseq += 1  # _emit, written out as in _sale (~3,000 a simulated year)
+                self._eseq += 1  # _emit, written out as in sell_units (~3,000 a simulated year)
                 self.outbox.append(ev.Restocked(id=f"{self.shop}-{self._eseq:07d}", ts=self.now, shop=self.shop,
                                                 machine=self.machine_id, slot=slot_name, sku=sku, count=take,
                                                 task_id=task_id))
