@@ -258,8 +258,10 @@ class BaselinePolicy:
                 (p, float(p - unit), p / ref) for p in grid), unit=unit, prices=grid)
         return found
 
-    def best_price(self, sku: str) -> int:
-        key = (sku, self.est.tried(sku), self.offers[sku].unit_cost)
+    def best_price(self, sku: str, tried: int | None = None) -> int:
+        """`_best_price`, kept per days tried and unit cost; `tried`: the estimator's, when the
+        caller has it already."""
+        key = (sku, self.est.tried(sku) if tried is None else tried, self.offers[sku].unit_cost)
         price = self._best.get(key)
         if price is None:
             price = self._best[key] = self._best_price(sku)
@@ -274,7 +276,7 @@ class BaselinePolicy:
         a, e = self.est.fit(sku, ref)
         minus_e = -e
         best, best_profit = ref, -1.0
-        menu = self._menu(sku)
+        menu = self._menus.get(sku) or self._menu(sku)  # the cached menu without a call
         points = menu.points
         if a > 0 and e > 1:
             i = bisect_left(menu.prices, menu.unit * e / (e - 1))
@@ -399,11 +401,12 @@ class BaselinePolicy:
         if offset is None:
             offset = self._phase[sku] = zlib.crc32(sku.encode()) % 3
         phase = self.days_seen + offset
-        if self.est.tried(sku) < EXPLORE_DAYS:
+        tried = self.est.tried(sku)
+        if tried < EXPLORE_DAYS:
             target = self.refs[sku] * EXPLORE_LEVELS[phase % len(EXPLORE_LEVELS)]
         else:
-            target = self.best_price(sku) * (1 + (DITHER if (phase // DITHER_DAYS) % 2 else -DITHER))
-        menu = self._menu(sku)
+            target = self.best_price(sku, tried) * (1 + (DITHER if (phase // DITHER_DAYS) % 2 else -DITHER))
+        menu = self._menus.get(sku) or self._menu(sku)  # the cached menu without a call
         return clamp(menu.floor, round5(target), menu.ceiling)
 
     def _prices_and_restock(self, call: _Caller, machine: dict[str, Any], storage: dict[str, int]) -> None:
