@@ -220,7 +220,8 @@ class LearnedDemand:
                     fits.pop(sku, None)
 
     def tried(self, sku: str) -> int:
-        return self.stats[sku].days if sku in self.stats else 0
+        st = self.stats.get(sku)  # one lookup (`get` adds no entry to the defaultdict)
+        return 0 if st is None else st.days
 
     def _recount(self, sku: str, cat: str) -> None:
         """Swap a product's old moments for its new ones in its category's running sums."""
@@ -253,9 +254,12 @@ class LearnedDemand:
         return cached
 
     def _fit(self, sku: str) -> tuple[float, float]:
-        cat = self.categories.get(sku, "")
+        cat = self.categories.get(sku)
+        if cat is None:
+            cat, e_cat = "", PRIOR_ELASTICITY
+        else:  # the category's slope as cached (never 0.0: at least 1.1), else computed
+            e_cat = self._cat_slope.get(cat) or self.category_elasticity(cat)
         self._fitted[cat].add(sku)
-        e_cat = self.category_elasticity(cat) if sku in self.categories else PRIOR_ELASTICITY
         prior = self._priors.get(sku)
         if prior is None:
             prior = self._priors[sku] = self.prior_rate(sku)
@@ -265,7 +269,9 @@ class LearnedDemand:
             return prior, e_cat
         sxx, sxy = m
         slope = (sxy - POOL_WEIGHT * e_cat) / (sxx + POOL_WEIGHT)
-        e = clamp(1.1, -slope, 4.0)
+        e = -slope
+        e = e if e > 1.1 else 1.1
+        e = e if e < 4.0 else 4.0  # clamp(1.1, -slope, 4.0) without the call
         minus_e = -e
         units = exposure = 0.0
         for lv in self.stats[sku].levels.values():
