@@ -160,13 +160,16 @@ class LearnedDemand:
                 self.weekday_ratios[middle.weekday()][1] += 1
                 self._weekday.clear()
         f = self.weekday_factor(d)
-        categories, refs = self.categories, self.refs
+        categories, refs, fits = self.categories, self.refs, self._fits
         # (sku, category, units, units its fit expected); a sold-out day saw demand of at least
         # `units`: count it, lifted
-        day: list[tuple[str, str, float, float]] = [
-            (sku, categories.get(sku, ""), units * CENSORED_UPLIFT if sku in censored else units,
-             f * self.rate(sku, refs[sku], price))
-            for sku, (units, price) in sales.items() if price > 0 and sku in refs]
+        day: list[tuple[str, str, float, float]] = []
+        for sku, (units, price) in sales.items():
+            if price > 0 and sku in refs:
+                ref = refs[sku]
+                a, e = fits.get(sku) or self.fit(sku, ref)
+                day.append((sku, categories.get(sku, ""), units * CENSORED_UPLIFT if sku in censored else units,
+                            f * (a * (price / ref) ** (-e))))  # f * self.rate(sku, ref, price), without the call
         by_cat = self._recent_sums(day)
         seen_all = sum(u for u, _ in by_cat.values())
         expected_all = sum(x for _, x in by_cat.values())
@@ -178,7 +181,9 @@ class LearnedDemand:
             own_u, own_x = by_cat[cat]
             level = 1.0
             if expected_all - own_x >= LEVEL_MIN_UNITS:
-                level = clamp(1 / LEVEL_MAX, (seen_all - own_u) / (expected_all - own_x), LEVEL_MAX)
+                level = (seen_all - own_u) / (expected_all - own_x)
+                level = level if level > 1 / LEVEL_MAX else 1 / LEVEL_MAX
+                level = level if level < LEVEL_MAX else LEVEL_MAX  # clamp(1 / LEVEL_MAX, level, LEVEL_MAX) without the call
             st = stats[sku]
             st.ref = refs[sku]
             st.add(sales[sku][1], seen, f, level)
