@@ -178,7 +178,7 @@ class LearnedDemand:
         by_cat = self._recent_sums(day)
         seen_all = sum(u for u, _ in by_cat.values())
         expected_all = sum(x for _, x in by_cat.values())
-        stats = self.stats
+        stats, moments, cat_sums = self.stats, self._moments, self._cat_sums
         for sku, cat, seen, _ in day:
             # the rest of the shop's recent sales against what its fits expect: a season, a run of
             # weather or a thin assortment moves every product alike, and left in this product's
@@ -192,7 +192,19 @@ class LearnedDemand:
             st = stats[sku]
             st.ref = refs[sku]
             st.add(sales[sku][1], seen, f, level)
-            self._recount(sku, cat)
+            # swap the product's old moments for its new ones in its category's running sums
+            # (written out here rather than called: a product sold a day)
+            sums = cat_sums[cat]
+            old = moments.get(sku)
+            if old is not None:
+                sums[0] -= old[0]
+                sums[1] -= old[1]
+            w, wx, wy, wxx, wxy = st.sums
+            mx, my = wx / w, wy / w
+            sxx = wxx - w * mx * mx
+            sxx, sxy = moments[sku] = (sxx if sxx > 0.0 else 0.0, wxy - w * mx * my)
+            sums[0] += sxx
+            sums[1] += sxy
         self._forget_fits(day)
 
     def _recent_sums(self, day: list[tuple[str, str, float, float]]) -> dict[str, tuple[float, float]]:
@@ -233,20 +245,6 @@ class LearnedDemand:
         st = self.stats.get(sku)  # one lookup (`get` adds no entry to the defaultdict)
         return 0 if st is None else st.days
 
-    def _recount(self, sku: str, cat: str) -> None:
-        """Swap a product's old moments for its new ones in its category's running sums."""
-        sums = self._cat_sums[cat]
-        old = self._moments.get(sku)
-        if old is not None:
-            sums[0] -= old[0]
-            sums[1] -= old[1]
-        w, wx, wy, wxx, wxy = self.stats[sku].sums
-        mx, my = wx / w, wy / w
-        sxx = wxx - w * mx * mx
-        sxx, sxy = self._moments[sku] = (sxx if sxx > 0.0 else 0.0, wxy - w * mx * my)
-        sums[0] += sxx
-        sums[1] += sxy
-
     def category_elasticity(self, category: str) -> float:
         found = self._cat_slope.get(category)
         if found is None:
@@ -256,14 +254,12 @@ class LearnedDemand:
         return found
 
     def fit(self, sku: str, ref: int) -> tuple[float, float]:
-        """(a, e): rate at the reference price and elasticity (cached until an observation changes it)."""
+        """(a, e): rate at the reference price and elasticity (cached until an observation changes it;
+        computed here, not in a helper: thousands of fits a year)."""
         cached = self._fits.get(sku)
-        if cached is None:
-            self.refs.setdefault(sku, ref)
-            cached = self._fits[sku] = self._fit(sku)
-        return cached
-
-    def _fit(self, sku: str) -> tuple[float, float]:
+        if cached is not None:
+            return cached
+        self.refs.setdefault(sku, ref)
         cat = self.categories.get(sku)
         if cat is None:
             cat, e_cat = "", PRIOR_ELASTICITY
@@ -276,7 +272,8 @@ class LearnedDemand:
         m = self._moments.get(sku)
         if m is None:
             self._evidence[sku] = PRIOR_WEIGHT * prior
-            return prior, e_cat
+            cached = self._fits[sku] = prior, e_cat
+            return cached
         sxx, sxy = m
         slope = (sxy - POOL_WEIGHT * e_cat) / (sxx + POOL_WEIGHT)
         e = -slope
@@ -288,7 +285,8 @@ class LearnedDemand:
             units += lv.units
             exposure += lv.exposure * lv.ratio ** minus_e
         self._evidence[sku] = PRIOR_WEIGHT * prior + units
-        return (PRIOR_WEIGHT * prior + units) / (PRIOR_WEIGHT + exposure), e
+        cached = self._fits[sku] = (PRIOR_WEIGHT * prior + units) / (PRIOR_WEIGHT + exposure), e
+        return cached
 
     def evidence(self, sku: str, ref: int) -> float:
         """Units behind the rate estimate (the prior's pseudo-units plus those sold): the rate's
