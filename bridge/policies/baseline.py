@@ -121,6 +121,7 @@ class BaselinePolicy:
         self._grids: dict[tuple[int, int, int], tuple[int, ...]] = {}
         self._rank: dict[str, list[str]] = {}  # sku -> `_ranked`, until its quotes change
         self._phase: dict[str, int] = {}  # sku -> its dither phase offset
+        self._scores: dict[str, tuple[tuple[float, float], int, int, float]] = {}  # sku -> (fit, unit cost, tried, score)
         self._evidence = getattr(self.est, "evidence", None)  # an estimator that knows how sure it is
 
     @property
@@ -295,14 +296,26 @@ class BaselinePolicy:
         return grid
 
     def score(self, sku: str) -> float:
-        """Estimated profit a day at the best price, with an exploration bonus for the little-tried."""
-        p = self.best_price(sku)
+        """Estimated profit a day at the best price, with an exploration bonus for the little-tried.
+        Kept while the estimator hands back the very same fit object and the unit cost and days
+        tried are unchanged: the best price, the rate and the evidence read nothing else
+        (`LearnedDemand` keeps a fit until a day's sales change it; an estimator that builds a new
+        fit each time is scored afresh each time)."""
         ref = self.refs[sku]
+        fit = self.est.fit(sku, ref)
+        unit = self.offers[sku].unit_cost
+        tried = self.est.tried(sku)
+        found = self._scores.get(sku)
+        if found is not None and found[0] is fit and found[1] == unit and found[2] == tried:
+            return found[3]
+        p = self.best_price(sku, tried)
         rate = self.est.rate(sku, ref, p)
         if self.explore and self._evidence is not None:
             # the rate's relative standard error is 1 / sqrt(units behind it) (a Poisson rate)
             rate *= 1 + EXPLORE_Z / math.sqrt(self._evidence(sku, ref))
-        return (p - self.offers[sku].unit_cost) * rate
+        value = (p - unit) * rate
+        self._scores[sku] = (fit, unit, tried, value)
+        return value
 
     def _choose_assortment(self, machine: dict[str, Any], storage: dict[str, int]) -> None:
         candidates = [sku for sku in self.products if sku in self.offers]
