@@ -25,7 +25,7 @@ from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any, Protocol
 
-from bridge.policies.demand import PRIOR_RATE, LearnedDemand, clamp
+from bridge.policies.demand import PRIOR_RATE, LearnedDemand
 from bridge.policies.trust import SupplierTrust
 from bridge.tools.executor import Toolbox
 
@@ -121,6 +121,7 @@ class BaselinePolicy:
         self._grids: dict[tuple[int, int, int], tuple[int, ...]] = {}
         self._rank: dict[str, list[str]] = {}  # sku -> `_ranked`, until its quotes change
         self._phase: dict[str, int] = {}  # sku -> its dither phase offset
+        self._scores: dict[str, tuple[tuple[float, float], int, int, float]] = {}  # sku -> (fit, unit cost, tried, score)
         self._evidence = getattr(self.est, "evidence", None)  # an estimator that knows how sure it is
 
     @property
@@ -258,8 +259,10 @@ class BaselinePolicy:
                 (p, float(p - unit), p / ref) for p in grid), unit=unit, prices=grid)
         return found
 
-    def best_price(self, sku: str) -> int:
-        key = (sku, self.est.tried(sku), self.offers[sku].unit_cost)
+    def best_price(self, sku: str, tried: int | None = None) -> int:
+        """`_best_price`, kept per days tried and unit cost; `tried`: the estimator's, when the
+        caller has it already."""
+        key = (sku, self.est.tried(sku) if tried is None else tried, self.offers[sku].unit_cost)
         price = self._best.get(key)
         if price is None:
             price = self._best[key] = self._best_price(sku)
@@ -274,7 +277,7 @@ class BaselinePolicy:
         a, e = self.est.fit(sku, ref)
         minus_e = -e
         best, best_profit = ref, -1.0
-        menu = self._menu(sku)
+        menu = self._menus.get(sku) or self._menu(sku)  # the cached menu without a call
         points = menu.points
         if a > 0 and e > 1:
             i = bisect_left(menu.prices, menu.unit * e / (e - 1))
@@ -293,14 +296,26 @@ class BaselinePolicy:
         return grid
 
     def score(self, sku: str) -> float:
-        """Estimated profit a day at the best price, with an exploration bonus for the little-tried."""
-        p = self.best_price(sku)
+        """Estimated profit a day at the best price, with an exploration bonus for the little-tried.
+        Kept while the estimator hands back the very same fit object and the unit cost and days
+        tried are unchanged: the best price, the rate and the evidence read nothing else
+        (`LearnedDemand` keeps a fit until a day's sales change it; an estimator that builds a new
+        fit each time is scored afresh each time)."""
         ref = self.refs[sku]
+        fit = self.est.fit(sku, ref)
+        unit = self.offers[sku].unit_cost
+        tried = self.est.tried(sku)
+        found = self._scores.get(sku)
+        if found is not None and found[0] is fit and found[1] == unit and found[2] == tried:
+            return found[3]
+        p = self.best_price(sku, tried)
         rate = self.est.rate(sku, ref, p)
         if self.explore and self._evidence is not None:
             # the rate's relative standard error is 1 / sqrt(units behind it) (a Poisson rate)
             rate *= 1 + EXPLORE_Z / math.sqrt(self._evidence(sku, ref))
-        return (p - self.offers[sku].unit_cost) * rate
+        value = (p - unit) * rate
+        self._scores[sku] = (fit, unit, tried, value)
+        return value
 
     def _choose_assortment(self, machine: dict[str, Any], storage: dict[str, int]) -> None:
         candidates = [sku for sku in self.products if sku in self.offers]
@@ -399,12 +414,17 @@ class BaselinePolicy:
         if offset is None:
             offset = self._phase[sku] = zlib.crc32(sku.encode()) % 3
         phase = self.days_seen + offset
-        if self.est.tried(sku) < EXPLORE_DAYS:
+        tried = self.est.tried(sku)
+        if tried < EXPLORE_DAYS:
             target = self.refs[sku] * EXPLORE_LEVELS[phase % len(EXPLORE_LEVELS)]
         else:
-            target = self.best_price(sku) * (1 + (DITHER if (phase // DITHER_DAYS) % 2 else -DITHER))
-        menu = self._menu(sku)
-        return clamp(menu.floor, round5(target), menu.ceiling)
+            target = self.best_price(sku, tried) * (1 + (DITHER if (phase // DITHER_DAYS) % 2 else -DITHER))
+        menu = self._menus.get(sku) or self._menu(sku)  # the cached menu without a call
+        # clamp(menu.floor, round5(target), menu.ceiling), without the calls (a product a day)
+        price: int = round(target / 5.0) * 5
+        price = price if price > 5 else 5
+        price = price if price > menu.floor else menu.floor
+        return price if price < menu.ceiling else menu.ceiling
 
     def _prices_and_restock(self, call: _Caller, machine: dict[str, Any], storage: dict[str, int]) -> None:
         """Price the products already in their slots; load new ones with their price set as the

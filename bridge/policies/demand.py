@@ -83,32 +83,37 @@ class ProductStats:
 
     def add(self, price: int, units: float, weekday_factor: float, level: float = 1.0) -> None:
         """A day's units at a price, on a day whose weekday sells `weekday_factor` times the average
-        and when the rest of the shop sold `level` times what its fits expected."""
+        and when the rest of the shop sold `level` times what its fits expected. The level's point
+        moves in the running sums: out with its old weight (its days) and y, back in with its new
+        ones (written out twice rather than called: thousands of days a year)."""
+        s = self.sums
         lv = self.levels.get(price)
         if lv is None:
             ratio = price / self.ref
             lv = self.levels[price] = PriceLevel(ratio=ratio, x=math.log(ratio))
+            x = lv.x
         else:
-            self._fold(lv, -lv.days)
+            x, w, y = lv.x, -lv.days, lv.y
+            wx = w * x
+            s[0] += w
+            s[1] += wx
+            s[2] += w * y
+            s[3] += wx * x
+            s[4] += wx * y
         lv.norm += units / (weekday_factor * level)
         lv.days += 1
         lv.units += units
         lv.exposure += weekday_factor
         mean = lv.norm / lv.days
-        lv.y = math.log(0.05 if mean < 0.05 else mean)  # max(mean, 0.05)
-        self._fold(lv, lv.days)
-        self.days += 1
-
-    def _fold(self, lv: PriceLevel, w: float) -> None:
-        """Add a level's point to the sums with weight w (its days; negative takes it out)."""
-        x, y = lv.x, lv.y
+        lv.y = y = math.log(0.05 if mean < 0.05 else mean)  # max(mean, 0.05)
+        w = lv.days
         wx = w * x
-        s = self.sums
         s[0] += w
         s[1] += wx
         s[2] += w * y
         s[3] += wx * x
         s[4] += wx * y
+        self.days += 1
 
 
 class LearnedDemand:
@@ -160,17 +165,20 @@ class LearnedDemand:
                 self.weekday_ratios[middle.weekday()][1] += 1
                 self._weekday.clear()
         f = self.weekday_factor(d)
-        categories, refs = self.categories, self.refs
+        categories, refs, fits = self.categories, self.refs, self._fits
         # (sku, category, units, units its fit expected); a sold-out day saw demand of at least
         # `units`: count it, lifted
-        day: list[tuple[str, str, float, float]] = [
-            (sku, categories.get(sku, ""), units * CENSORED_UPLIFT if sku in censored else units,
-             f * self.rate(sku, refs[sku], price))
-            for sku, (units, price) in sales.items() if price > 0 and sku in refs]
+        day: list[tuple[str, str, float, float]] = []
+        for sku, (units, price) in sales.items():
+            if price > 0 and sku in refs:
+                ref = refs[sku]
+                a, e = fits.get(sku) or self.fit(sku, ref)
+                day.append((sku, categories.get(sku, ""), units * CENSORED_UPLIFT if sku in censored else units,
+                            f * (a * (price / ref) ** (-e))))  # f * self.rate(sku, ref, price), without the call
         by_cat = self._recent_sums(day)
         seen_all = sum(u for u, _ in by_cat.values())
         expected_all = sum(x for _, x in by_cat.values())
-        stats = self.stats
+        stats, moments, cat_sums = self.stats, self._moments, self._cat_sums
         for sku, cat, seen, _ in day:
             # the rest of the shop's recent sales against what its fits expect: a season, a run of
             # weather or a thin assortment moves every product alike, and left in this product's
@@ -178,11 +186,25 @@ class LearnedDemand:
             own_u, own_x = by_cat[cat]
             level = 1.0
             if expected_all - own_x >= LEVEL_MIN_UNITS:
-                level = clamp(1 / LEVEL_MAX, (seen_all - own_u) / (expected_all - own_x), LEVEL_MAX)
+                level = (seen_all - own_u) / (expected_all - own_x)
+                level = level if level > 1 / LEVEL_MAX else 1 / LEVEL_MAX
+                level = level if level < LEVEL_MAX else LEVEL_MAX  # clamp(1 / LEVEL_MAX, level, LEVEL_MAX) without the call
             st = stats[sku]
             st.ref = refs[sku]
             st.add(sales[sku][1], seen, f, level)
-            self._recount(sku, cat)
+            # swap the product's old moments for its new ones in its category's running sums
+            # (written out here rather than called: a product sold a day)
+            sums = cat_sums[cat]
+            old = moments.get(sku)
+            if old is not None:
+                sums[0] -= old[0]
+                sums[1] -= old[1]
+            w, wx, wy, wxx, wxy = st.sums
+            mx, my = wx / w, wy / w
+            sxx = wxx - w * mx * mx
+            sxx, sxy = moments[sku] = (sxx if sxx > 0.0 else 0.0, wxy - w * mx * my)
+            sums[0] += sxx
+            sums[1] += sxy
         self._forget_fits(day)
 
     def _recent_sums(self, day: list[tuple[str, str, float, float]]) -> dict[str, tuple[float, float]]:
@@ -220,21 +242,8 @@ class LearnedDemand:
                     fits.pop(sku, None)
 
     def tried(self, sku: str) -> int:
-        return self.stats[sku].days if sku in self.stats else 0
-
-    def _recount(self, sku: str, cat: str) -> None:
-        """Swap a product's old moments for its new ones in its category's running sums."""
-        sums = self._cat_sums[cat]
-        old = self._moments.get(sku)
-        if old is not None:
-            sums[0] -= old[0]
-            sums[1] -= old[1]
-        w, wx, wy, wxx, wxy = self.stats[sku].sums
-        mx, my = wx / w, wy / w
-        sxx = wxx - w * mx * mx
-        sxx, sxy = self._moments[sku] = (sxx if sxx > 0.0 else 0.0, wxy - w * mx * my)
-        sums[0] += sxx
-        sums[1] += sxy
+        st = self.stats.get(sku)  # one lookup (`get` adds no entry to the defaultdict)
+        return 0 if st is None else st.days
 
     def category_elasticity(self, category: str) -> float:
         found = self._cat_slope.get(category)
@@ -245,34 +254,39 @@ class LearnedDemand:
         return found
 
     def fit(self, sku: str, ref: int) -> tuple[float, float]:
-        """(a, e): rate at the reference price and elasticity (cached until an observation changes it)."""
+        """(a, e): rate at the reference price and elasticity (cached until an observation changes it;
+        computed here, not in a helper: thousands of fits a year)."""
         cached = self._fits.get(sku)
-        if cached is None:
-            self.refs.setdefault(sku, ref)
-            cached = self._fits[sku] = self._fit(sku)
-        return cached
-
-    def _fit(self, sku: str) -> tuple[float, float]:
-        cat = self.categories.get(sku, "")
+        if cached is not None:
+            return cached
+        self.refs.setdefault(sku, ref)
+        cat = self.categories.get(sku)
+        if cat is None:
+            cat, e_cat = "", PRIOR_ELASTICITY
+        else:  # the category's slope as cached (never 0.0: at least 1.1), else computed
+            e_cat = self._cat_slope.get(cat) or self.category_elasticity(cat)
         self._fitted[cat].add(sku)
-        e_cat = self.category_elasticity(cat) if sku in self.categories else PRIOR_ELASTICITY
         prior = self._priors.get(sku)
         if prior is None:
             prior = self._priors[sku] = self.prior_rate(sku)
         m = self._moments.get(sku)
         if m is None:
             self._evidence[sku] = PRIOR_WEIGHT * prior
-            return prior, e_cat
+            cached = self._fits[sku] = prior, e_cat
+            return cached
         sxx, sxy = m
         slope = (sxy - POOL_WEIGHT * e_cat) / (sxx + POOL_WEIGHT)
-        e = clamp(1.1, -slope, 4.0)
+        e = -slope
+        e = e if e > 1.1 else 1.1
+        e = e if e < 4.0 else 4.0  # clamp(1.1, -slope, 4.0) without the call
         minus_e = -e
         units = exposure = 0.0
         for lv in self.stats[sku].levels.values():
             units += lv.units
             exposure += lv.exposure * lv.ratio ** minus_e
         self._evidence[sku] = PRIOR_WEIGHT * prior + units
-        return (PRIOR_WEIGHT * prior + units) / (PRIOR_WEIGHT + exposure), e
+        cached = self._fits[sku] = (PRIOR_WEIGHT * prior + units) / (PRIOR_WEIGHT + exposure), e
+        return cached
 
     def evidence(self, sku: str, ref: int) -> float:
         """Units behind the rate estimate (the prior's pseudo-units plus those sold): the rate's
