@@ -83,37 +83,32 @@ class ProductStats:
 
     def add(self, price: int, units: float, weekday_factor: float, level: float = 1.0) -> None:
         """A day's units at a price, on a day whose weekday sells `weekday_factor` times the average
-        and when the rest of the shop sold `level` times what its fits expected. The level's point
-        moves in the running sums: out with its old weight (its days) and y, back in with its new
-        ones (written out twice rather than called: thousands of days a year)."""
-        s = self.sums
+        and when the rest of the shop sold `level` times what its fits expected."""
         lv = self.levels.get(price)
         if lv is None:
             ratio = price / self.ref
             lv = self.levels[price] = PriceLevel(ratio=ratio, x=math.log(ratio))
-            x = lv.x
         else:
-            x, w, y = lv.x, -lv.days, lv.y
-            wx = w * x
-            s[0] += w
-            s[1] += wx
-            s[2] += w * y
-            s[3] += wx * x
-            s[4] += wx * y
+            self._fold(lv, -lv.days)  # out with its old weight and y
         lv.norm += units / (weekday_factor * level)
         lv.days += 1
         lv.units += units
         lv.exposure += weekday_factor
         mean = lv.norm / lv.days
-        lv.y = y = math.log(0.05 if mean < 0.05 else mean)  # max(mean, 0.05)
-        w = lv.days
+        lv.y = math.log(0.05 if mean < 0.05 else mean)  # max(mean, 0.05)
+        self._fold(lv, lv.days)  # back in with the new ones
+        self.days += 1
+
+    def _fold(self, lv: PriceLevel, w: float) -> None:
+        """Add a level's point to the sums with weight w (its days; negative takes it out)."""
+        x, y = lv.x, lv.y
         wx = w * x
+        s = self.sums
         s[0] += w
         s[1] += wx
         s[2] += w * y
         s[3] += wx * x
         s[4] += wx * y
-        self.days += 1
 
 
 class LearnedDemand:
