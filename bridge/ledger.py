@@ -281,14 +281,7 @@ class Ledger:
         amount = units * e.unit_price_cents
         cash_acc = MACHINE_CASH if e.payment is _CASH else CARD_PENDING
         location = f"{e.machine}:{e.slot}"  # slot_location
-        lots = self.lots[sku]
-        lot = lots[0] if lots else None
-        if lot is not None and 0 < units < lot.qty_remaining:  # `_consume` when the oldest lot has more left
-            lot.qty_remaining -= units
-            cost = units * lot.unit_cost_cents
-            self._lots_changed[lot.lot_id] = lot
-        else:
-            cost = self._consume(sku, units)
+        cost = self._consume(sku, units)
         if amount > 0 and cost > 0:
             eid, ts, shop, balances, append = e.id, e.ts, self.shop, self.balances, self._lines.append
             balances[cash_acc] += amount
@@ -378,24 +371,8 @@ class Ledger:
             self._write_order(book)
 
     def _restocked(self, e: ev.Restocked) -> None:
-        """Units from storage into a slot: `_move_stock` twice, written out (the second busiest handler)."""
-        sku, count = e.sku, e.count
-        stock, changed = self.stock, self._stock_changed
-        key = (STORAGE, sku)
-        left = stock[key] = stock.get(key, 0) - count
-        if left:
-            self._storage[sku] = left
-        else:
-            self._storage.pop(sku, None)
-        if left < 0:
-            self.anomalies.append(f"negative stock {sku} at {STORAGE}: {left}")
-        changed[key] = None
-        location = f"{e.machine}:{e.slot}"  # slot_location
-        key = (location, sku)
-        left = stock[key] = stock.get(key, 0) + count
-        if left < 0:
-            self.anomalies.append(f"negative stock {sku} at {location}: {left}")
-        changed[key] = None
+        self._move_stock(STORAGE, e.sku, -e.count)
+        self._move_stock(slot_location(e.machine, e.slot), e.sku, e.count)
 
     def _unloaded(self, e: ev.Unloaded) -> None:
         self._move_stock(slot_location(e.machine, e.slot), e.sku, -e.count)

@@ -196,15 +196,11 @@ class SimEvents:
         self.world = world
 
     def drain(self) -> list[Event]:
-        w = self.world  # SimWorld.drain written out: the runtime asks after every tool call
-        out, w.outbox = w.outbox, []
-        return out
+        return self.world.drain()
 
     def wait_until(self, when: datetime) -> list[Event]:
-        w = self.world
-        w.advance_to(when)
-        out, w.outbox = w.outbox, []  # SimWorld.drain
-        return out
+        self.world.advance_to(when)
+        return self.world.drain()
 
 
 def sim_backend(world: SimWorld) -> Backend:

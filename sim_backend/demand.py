@@ -55,10 +55,7 @@ def day_demand(weather: Weather, n_distinct: int) -> Callable[[float, int, int, 
         temperature = by_category.get(category)
         if temperature is None:
             temperature = by_category[category] = temperature_factor(category, celsius)
-        price = (price_cents / reference_cents) ** -elasticity  # price_factor, written out (a call per product)
-        if price > PRICE_CAP:
-            price = PRICE_CAP
-        return base * price * day * temperature * choice
+        return base * price_factor(price_cents, reference_cents, elasticity) * day * temperature * choice
 
     return expected
 

@@ -146,8 +146,7 @@ class SimWorld:
 
     # --- events -------------------------------------------------------------------------------
     def _emit(self, cls: type[ev.Event], **fields: Any) -> None:
-        self._eseq += 1
-        self.outbox.append(cls(id=f"{self.shop}-{self._eseq:07d}", ts=self.now, shop=self.shop, **fields))
+        self.outbox.append(cls(id=self._next_id(), ts=self.now, shop=self.shop, **fields))
 
     def _next_id(self) -> str:
         """The id `_emit` gives the next event. The engine's daily events are built with it directly:
@@ -202,8 +201,7 @@ class SimWorld:
         return offers
 
     def sell_units(self, slots: list[SlotState], units: int) -> int:
-        """Sell up to `units` from the given slots, cheapest first; returns the units sold. (Each slot's
-        sale is written out here, the oldest batches first as in `_consume`: ~3,300 sales a year.)"""
+        """Sell up to `units` from the given slots, cheapest first; returns the units sold."""
         card_share = self.scenario.machine.card_share
         sold = 0
         for s in slots:
@@ -215,28 +213,18 @@ class SimWorld:
             sku = s.sku
             assert sku is not None
             s.count -= take
-            batches = self.batches.get(sku)
-            left = take
-            while left and batches:
-                first = batches[0]
-                used = min(left, first[1])
-                first[1] -= used
-                left -= used
-                if first[1] == 0:
-                    batches.popleft()
+            self._consume(sku, take)
             card = binomial(self.rng_payment, take, card_share)
             price = s.price_cents
             if card:
                 self.card_unsettled += card * price
-                self._eseq += 1
-                self.outbox.append(ev.Sale(id=f"{self.shop}-{self._eseq:07d}", ts=self.now, shop=self.shop,
+                self.outbox.append(ev.Sale(id=self._next_id(), ts=self.now, shop=self.shop,
                                            machine=self.machine_id, slot=s.slot, sku=sku, units=card,
                                            unit_price_cents=price, payment=Payment.CARD))
             cash = take - card
             if cash:
                 self.cash_box += cash * price
-                self._eseq += 1
-                self.outbox.append(ev.Sale(id=f"{self.shop}-{self._eseq:07d}", ts=self.now, shop=self.shop,
+                self.outbox.append(ev.Sale(id=self._next_id(), ts=self.now, shop=self.shop,
                                            machine=self.machine_id, slot=s.slot, sku=sku, units=cash,
                                            unit_price_cents=price, payment=Payment.CASH))
         return sold
@@ -364,8 +352,7 @@ class SimWorld:
             if take > 0:
                 self.storage[sku] -= take
                 s.count += take
-                self._eseq += 1  # _emit, written out as in sell_units (~3,000 a simulated year)
-                self.outbox.append(ev.Restocked(id=f"{self.shop}-{self._eseq:07d}", ts=self.now, shop=self.shop,
+                self.outbox.append(ev.Restocked(id=self._next_id(), ts=self.now, shop=self.shop,
                                                 machine=self.machine_id, slot=slot_name, sku=sku, count=take,
                                                 task_id=task_id))
             if take < want:

@@ -25,7 +25,7 @@ from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any, Protocol
 
-from bridge.policies.demand import PRIOR_RATE, LearnedDemand
+from bridge.policies.demand import PRIOR_RATE, LearnedDemand, clamp
 from bridge.policies.trust import SupplierTrust
 from bridge.tools.executor import Toolbox
 
@@ -420,11 +420,7 @@ class BaselinePolicy:
         else:
             target = self.best_price(sku, tried) * (1 + (DITHER if (phase // DITHER_DAYS) % 2 else -DITHER))
         menu = self._menus.get(sku) or self._menu(sku)  # the cached menu without a call
-        # clamp(menu.floor, round5(target), menu.ceiling), without the calls (a product a day)
-        price: int = round(target / 5.0) * 5
-        price = price if price > 5 else 5
-        price = price if price > menu.floor else menu.floor
-        return price if price < menu.ceiling else menu.ceiling
+        return clamp(menu.floor, round5(target), menu.ceiling)
 
     def _prices_and_restock(self, call: _Caller, machine: dict[str, Any], storage: dict[str, int]) -> None:
         """Price the products already in their slots; load new ones with their price set as the

@@ -160,20 +160,17 @@ class LearnedDemand:
                 self.weekday_ratios[middle.weekday()][1] += 1
                 self._weekday.clear()
         f = self.weekday_factor(d)
-        categories, refs, fits = self.categories, self.refs, self._fits
+        categories, refs = self.categories, self.refs
         # (sku, category, units, units its fit expected); a sold-out day saw demand of at least
         # `units`: count it, lifted
-        day: list[tuple[str, str, float, float]] = []
-        for sku, (units, price) in sales.items():
-            if price > 0 and sku in refs:
-                ref = refs[sku]
-                a, e = fits.get(sku) or self.fit(sku, ref)
-                day.append((sku, categories.get(sku, ""), units * CENSORED_UPLIFT if sku in censored else units,
-                            f * (a * (price / ref) ** (-e))))  # f * self.rate(sku, ref, price), without the call
+        day: list[tuple[str, str, float, float]] = [
+            (sku, categories.get(sku, ""), units * CENSORED_UPLIFT if sku in censored else units,
+             f * self.rate(sku, refs[sku], price))
+            for sku, (units, price) in sales.items() if price > 0 and sku in refs]
         by_cat = self._recent_sums(day)
         seen_all = sum(u for u, _ in by_cat.values())
         expected_all = sum(x for _, x in by_cat.values())
-        stats, moments, cat_sums = self.stats, self._moments, self._cat_sums
+        stats = self.stats
         for sku, cat, seen, _ in day:
             # the rest of the shop's recent sales against what its fits expect: a season, a run of
             # weather or a thin assortment moves every product alike, and left in this product's
@@ -181,25 +178,11 @@ class LearnedDemand:
             own_u, own_x = by_cat[cat]
             level = 1.0
             if expected_all - own_x >= LEVEL_MIN_UNITS:
-                level = (seen_all - own_u) / (expected_all - own_x)
-                level = level if level > 1 / LEVEL_MAX else 1 / LEVEL_MAX
-                level = level if level < LEVEL_MAX else LEVEL_MAX  # clamp(1 / LEVEL_MAX, level, LEVEL_MAX) without the call
+                level = clamp(1 / LEVEL_MAX, (seen_all - own_u) / (expected_all - own_x), LEVEL_MAX)
             st = stats[sku]
             st.ref = refs[sku]
             st.add(sales[sku][1], seen, f, level)
-            # swap the product's old moments for its new ones in its category's running sums
-            # (written out here rather than called: a product sold a day)
-            sums = cat_sums[cat]
-            old = moments.get(sku)
-            if old is not None:
-                sums[0] -= old[0]
-                sums[1] -= old[1]
-            w, wx, wy, wxx, wxy = st.sums
-            mx, my = wx / w, wy / w
-            sxx = wxx - w * mx * mx
-            sxx, sxy = moments[sku] = (sxx if sxx > 0.0 else 0.0, wxy - w * mx * my)
-            sums[0] += sxx
-            sums[1] += sxy
+            self._recount(sku, cat)
         self._forget_fits(day)
 
     def _recent_sums(self, day: list[tuple[str, str, float, float]]) -> dict[str, tuple[float, float]]:
@@ -240,6 +223,20 @@ class LearnedDemand:
         st = self.stats.get(sku)  # one lookup (`get` adds no entry to the defaultdict)
         return 0 if st is None else st.days
 
+    def _recount(self, sku: str, cat: str) -> None:
+        """Swap a product's old moments for its new ones in its category's running sums."""
+        sums = self._cat_sums[cat]
+        old = self._moments.get(sku)
+        if old is not None:
+            sums[0] -= old[0]
+            sums[1] -= old[1]
+        w, wx, wy, wxx, wxy = self.stats[sku].sums
+        mx, my = wx / w, wy / w
+        sxx = wxx - w * mx * mx
+        sxx, sxy = self._moments[sku] = (sxx if sxx > 0.0 else 0.0, wxy - w * mx * my)
+        sums[0] += sxx
+        sums[1] += sxy
+
     def category_elasticity(self, category: str) -> float:
         found = self._cat_slope.get(category)
         if found is None:
@@ -271,9 +268,7 @@ class LearnedDemand:
             return cached
         sxx, sxy = m
         slope = (sxy - POOL_WEIGHT * e_cat) / (sxx + POOL_WEIGHT)
-        e = -slope
-        e = e if e > 1.1 else 1.1
-        e = e if e < 4.0 else 4.0  # clamp(1.1, -slope, 4.0) without the call
+        e = clamp(1.1, -slope, 4.0)
         minus_e = -e
         units = exposure = 0.0
         for lv in self.stats[sku].levels.values():
