@@ -100,6 +100,7 @@ class SimWorld:
         self._heap: list[tuple[datetime, int, Callable[..., None], tuple[Any, ...]]] = []
         self._hseq = 0
         self._eseq = 0
+        self._id_format = shop.replace("%", "%%") + "-%07d"  # an event's id: the shop, a dash, the sequence number
         self._tseq = 0
         self._spans: dict[float, timedelta] = {}  # minutes -> timedelta: tools spend the same few durations
         self._emit(ev.CapitalIn, amount_cents=scenario.starting_cash_cents)
@@ -152,7 +153,7 @@ class SimWorld:
         """The id `_emit` gives the next event. The engine's daily events are built with it directly:
         `**fields` costs a dict or two an event, and the cyclic collector runs the more often for them."""
         self._eseq += 1
-        return f"{self.shop}-{self._eseq:07d}"
+        return self._id_format % self._eseq  # f"{self.shop}-{self._eseq:07d}", with the format parsed once
 
     def emit(self, cls: type[ev.Event], **fields: Any) -> None:
         """An event from a part outside the engine (the arena's exchange), stamped now."""

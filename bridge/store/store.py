@@ -202,10 +202,13 @@ class Store:
     def claim(self, event_id: str) -> bool:
         """`seen` and `mark_seen` in one: True (and marked) for an id not recorded before, else False."""
         seen = self._seen
-        if event_id in seen or (not self.fresh and self.seen(event_id)):
+        if event_id in seen:
             return False
+        if not self.fresh:  # a fresh store's ids are all in memory, and none is ever in `_unseen`
+            if self.seen(event_id):
+                return False
+            self._unseen.discard(event_id)
         seen[event_id] = None
-        self._unseen.discard(event_id)
         return True
 
     def mark_seen(self, event_id: str) -> None:
