@@ -118,3 +118,13 @@ def test_the_machine_read_as_data_says_what_its_view_says() -> None:
                                              "sku": view.slots[0].sku, "count": view.slots[0].count,
                                              "price_cents": view.slots[0].price_cents}
         assert m.slot_prices() == {s.slot: s.price_cents for s in view.slots}
+
+
+def test_event_ids_are_the_shop_a_dash_and_a_seven_digit_sequence_whatever_the_shop_is_called() -> None:
+    for shop in ("main", "50%-off", "a%db"):  # a "%" in the name is text, not a format directive
+        w = SimWorld(scenario=load_scenario("vb1"), catalogue=load_catalogue(), seed=1, shop=shop)
+        ids = [e.id for e in w.drain()]  # the starting capital
+        w.advance_to(w.at(1, 12))  # a midnight with nothing to settle, an evening of no sales, the fee
+        ids += [e.id for e in w.drain()]
+        assert ids == [f"{shop}-{n:07d}" for n in range(1, len(ids) + 1)]
+        assert len(ids) >= 2
