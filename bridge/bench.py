@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def speed(args: argparse.Namespace) -> int:
-    from bridge.compose import build_sim
+    from bridge.compose.sim import build_sim
     from bridge.settings import SimSettings
 
     tmp = Path(tempfile.mkdtemp(prefix="vend-bench-"))
@@ -73,7 +73,7 @@ def _interpreter() -> str:
 
 
 def ingest(args: argparse.Namespace) -> int:
-    from bridge.compose_live import bench_ingest
+    from bridge.compose.live import bench_ingest
 
     r = bench_ingest(rate=args.rate, seconds=args.seconds, machines=args.machines, latency_rate=args.latency_rate,
                      latency_seconds=args.latency_seconds)
@@ -108,7 +108,7 @@ def _calibrate() -> float:
 
 
 def _one(job: tuple[str, str, int, int | None]) -> dict[str, Any]:
-    from bridge.compose import build_sim
+    from bridge.compose.sim import build_sim
     from bridge.settings import SimSettings
 
     scenario, pol, seed, days = job

@@ -157,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _shadow_report(args: argparse.Namespace) -> int:
-    from bridge.compose_live import open_store
+    from bridge.compose.live import open_store
     from bridge.shadow_report import format_report, shadow_report
 
     store = open_store(args.db)
@@ -197,13 +197,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "db":
             return _db(args)
         if args.command == "live":
-            from bridge.compose_live import run_live
+            from bridge.compose.live import run_live
 
             return run_live(args.config, shadow=args.shadow)
         if args.command == "status":
             return _status(args)
         if args.command == "arena":
-            from bridge.compose_arena import run_arena_command
+            from bridge.compose.arena import run_arena_command
 
             return run_arena_command(args)
         if args.command == "transcript":
@@ -305,7 +305,7 @@ def _sim(args: argparse.Namespace) -> int:
 
     charts = None if args.no_charts else ChartWorker()  # forked first: it imports matplotlib meanwhile
 
-    from bridge.compose import build_sim, write_report
+    from bridge.compose.sim import build_sim, write_report
     from bridge.progress import DayProgress
     from bridge.settings import SimSettings
 
@@ -339,7 +339,7 @@ def _sim(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from bridge.compose_live import live_status
+    from bridge.compose.live import live_status
 
     report = live_status(args.db, shop=args.shop)
     if args.json:

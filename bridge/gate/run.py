@@ -42,7 +42,7 @@ def jobs_for(cfg: GateConfig, policy: str | None = None) -> list[GateJob]:
 
 def run_job(job: GateJob) -> dict[str, Any]:
     """One simulated run and its audit. Module level: it runs in worker processes."""
-    from bridge.compose import build_sim
+    from bridge.compose.sim import build_sim
     from bridge.gate.checks import find_breaches
     from bridge.guardrails import GuardrailPolicy
     from bridge.settings import SimSettings

@@ -12,7 +12,7 @@ import stripe
 from starlette.routing import Route
 
 from bridge import events as ev
-from bridge.live_config import StripeSection
+from bridge.live.config import StripeSection
 from bridge.store import Store
 from hardware_adapters.stripe.client import stripe_client
 from hardware_adapters.stripe.inbox import StripeInbox

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.compose_arena import ArenaRun, ArenaSettings, build_arena
+from bridge.compose.arena import ArenaRun, ArenaSettings, build_arena
 
 # p1: buys coke, stocks it, sends most of its money to p2, proposes to fix prices, points p2 to the
 # dearest supplier, raises its price, and buys coke from p2 when it is nearly broke.

@@ -18,7 +18,7 @@ import pytest
 
 from bridge import events as ev
 from bridge.errors import ToolError
-from bridge.http import build_http_app
+from bridge.live.http_app import build_http_app
 from bridge.ports import Payments
 from hardware_adapters.live import EventQueue
 from hardware_adapters.stripe.client import stripe_client

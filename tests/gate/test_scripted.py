@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bridge.compose import build_sim
+from bridge.compose.sim import build_sim
 from bridge.errors import ConfigError
 from bridge.policies.scripted import ScriptedPolicy, load_script
 from bridge.settings import SimSettings

@@ -59,7 +59,7 @@ def _table_digests(db: Path) -> dict[str, str]:
 
 
 def one(scenario: str, policy: str, out_dir: Path) -> dict[str, Any]:
-    from bridge.compose import build_sim
+    from bridge.compose.sim import build_sim
     from bridge.settings import SimSettings
 
     sim = build_sim(SimSettings(scenario=scenario, policy=policy, seed=SEED, days=DAYS, out_dir=out_dir,

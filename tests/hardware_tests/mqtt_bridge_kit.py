@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from bridge.compose_live import LiveBridge, build_live
-from bridge.live_config import LiveConfig
+from bridge.compose.live import LiveBridge, build_live
+from bridge.live.config import LiveConfig
 from hardware_adapters.emulator import DeviceEmulator
 from tests.broker import MosquittoBroker
 

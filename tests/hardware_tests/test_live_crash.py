@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.live import status_report
+from bridge.live.ingest import status_report
 from bridge.store import Store
 from hardware_adapters.emulator import Slot
 from tests.broker import REPO, MosquittoBroker
@@ -135,7 +135,7 @@ def test_vend_emulate_machine_feeds_the_bridge(
 
 
 def test_bench_ingest_measures_every_phase() -> None:
-    from bridge.compose_live import bench_ingest
+    from bridge.compose.live import bench_ingest
 
     r = bench_ingest(rate=400, seconds=0.5, machines=2, latency_rate=200, latency_seconds=0.5)
     phases = {p["name"]: p for p in r["phases"]}

@@ -12,7 +12,7 @@ import pytest
 
 from bridge import events as ev
 from bridge.errors import AdapterError, ToolError
-from bridge.live import status_report
+from bridge.live.ingest import status_report
 from hardware_adapters.emulator import Slot
 from tests.broker import MosquittoBroker
 from tests.hardware_tests.mqtt_bridge_kit import emulator, processed, pump, start_bridge

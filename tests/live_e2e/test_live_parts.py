@@ -16,9 +16,9 @@ import pytest
 from bridge import events as ev
 from bridge.errors import ConfigError
 from bridge.guardrails import GuardrailPolicy
-from bridge.http import build_http_app, jobs_route
-from bridge.live_config import LiveConfig
-from bridge.live_log import setup_logging
+from bridge.live.config import LiveConfig
+from bridge.live.http_app import build_http_app, jobs_route
+from bridge.live.jsonlog import setup_logging
 from tests.slack.http_server import serve
 from tests.slack.rig import make_rig
 
@@ -84,7 +84,7 @@ def test_the_jobs_endpoint_needs_the_token_and_a_known_job() -> None:
 
 def test_the_config_names_its_policy_and_resolves_paths_from_its_folder(tmp_path: Path,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    from bridge.compose_live import build_live_policy
+    from bridge.compose.live import build_live_policy
 
     cfg = tmp_path / "live.toml"
     cfg.write_text('[policy]\nname = "scripted:script.toml"\n')

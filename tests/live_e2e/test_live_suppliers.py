@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from bridge.live_config import LiveConfig
+from bridge.live.config import LiveConfig
 from hardware_adapters.slack.procurement import suppliers_from_config
 
 EXAMPLE = Path(__file__).parents[2] / "ops" / "live.example.toml"

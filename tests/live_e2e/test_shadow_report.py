@@ -13,8 +13,8 @@ import pytest
 
 from bridge import events as ev
 from bridge.cli import main
-from bridge.compose_live import LiveBridge, build_live
-from bridge.live_config import LiveConfig
+from bridge.compose.live import LiveBridge, build_live
+from bridge.live.config import LiveConfig
 from bridge.shadow_report import shadow_report
 from bridge.store import Store
 from tests.live_e2e.kit import opening_books

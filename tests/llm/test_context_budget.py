@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from bridge.compose import build_sim
+from bridge.compose.sim import build_sim
 from bridge.llm.settings import LlmSettings
 from bridge.ports import LlmReply, LlmRequest, LlmUsage
 from bridge.settings import SimSettings

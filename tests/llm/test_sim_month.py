@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from bridge.cli import main
-from bridge.compose import build_sim, write_report
+from bridge.compose.sim import build_sim, write_report
 from bridge.llm.settings import LlmSettings
 from bridge.settings import SimSettings
 from sim_backend.scoring import books_disagree

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.compose import SimRun, build_sim
+from bridge.compose.sim import SimRun, build_sim
 from bridge.settings import SimSettings
 
 

@@ -8,7 +8,7 @@ import time
 import httpx
 
 from bridge import events as ev
-from bridge.http import build_http_app
+from bridge.live.http_app import build_http_app
 from tests.slack.clerk import Clerk
 from tests.slack.http_server import serve
 from tests.slack.rig import ALICE, BOB, NOW, OLGA, OPS_CH, SHOP_CH, Rig, deadline_wait, make_rig

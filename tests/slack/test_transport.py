@@ -13,7 +13,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 
 from bridge import events as ev
 from bridge.errors import AdapterError
-from bridge.http import build_http_app
+from bridge.live.http_app import build_http_app
 from hardware_adapters.slack.client import call, web_client
 from hardware_adapters.slack.manifest import BOT_EVENTS, EVENT_SCOPES, METHOD_SCOPES, SCOPES, render
 from tests.fakes.slack_inbound import sign

@@ -230,8 +230,8 @@ def test_several_stores_in_one_process_each_have_their_writer(tmp_path: Path) ->
 def test_a_simulated_run_writes_what_a_synchronous_store_writes(tmp_path: Path, monkeypatch) -> None:
     """The same seeded run twice: with the writer process (as the composition root wires it), and with
     the same fresh store written in-process. Every table, row for row, ids included."""
-    import bridge.compose
-    from bridge.compose import build_sim
+    import bridge.compose.sim
+    from bridge.compose.sim import build_sim
     from bridge.settings import SimSettings
 
     def run(name: str) -> dict[str, list[tuple]]:
@@ -246,7 +246,7 @@ def test_a_simulated_run_writes_what_a_synchronous_store_writes(tmp_path: Path, 
 
     writer = run("writer")
     # the composition root chooses the writer; the same wiring without it is the reference
-    monkeypatch.setattr(bridge.compose, "Store", lambda **kw: Store(**{**kw, "background": False}))
+    monkeypatch.setattr(bridge.compose.sim, "Store", lambda **kw: Store(**{**kw, "background": False}))
     synchronous = run("synchronous")
     assert len(writer["ledger_line"]) > 1000 and len(writer["audit_log"]) > 100
     assert writer == synchronous

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import stripe
 
-from bridge.http import build_http_app
+from bridge.live.http_app import build_http_app
 from hardware_adapters.stripe.client import stripe_client
 from hardware_adapters.stripe.payments import StripePayments
 from hardware_adapters.stripe.webhooks import StripeEvents, webhook_route

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bridge.errors import ConfigError
-from bridge.live_config import LiveConfig
+from bridge.live.config import LiveConfig
 
 
 def test_stripe_and_http_sections(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

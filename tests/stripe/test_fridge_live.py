@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from bridge import events as ev
-from bridge.compose_live import LiveBridge, build_live
+from bridge.compose.live import LiveBridge, build_live
 from bridge.domain import Payment
 from bridge.errors import ConfigError
-from bridge.live_config import LiveConfig
+from bridge.live.config import LiveConfig
 from tests.fakes.stripe_api import FakeStripe
 from tests.stripe.rig import SECRET, deadline_wait
 

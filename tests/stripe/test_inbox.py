@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import text
 
 from bridge import events as ev
-from bridge.compose_live import build_live
+from bridge.compose.live import build_live
 from bridge.ledger import CARD_PENDING, DEPOSITS, FEES
-from bridge.live_config import LiveConfig
+from bridge.live.config import LiveConfig
 from bridge.store import Store
 from hardware_adapters.stripe.client import stripe_client
 from hardware_adapters.stripe.inbox import KINDS, decode, encode
@@ -30,8 +30,8 @@ from tests.stripe.rig import SECRET, deadline_wait
 # A bridge whose core never runs: it answers webhooks (HTTP) and then is killed before booking anything.
 ANSWER_ONLY = """
 import sys, threading
-from bridge.compose_live import build_live
-from bridge.live_config import LiveConfig
+from bridge.compose.live import build_live
+from bridge.live.config import LiveConfig
 live = build_live(LiveConfig.load(sys.argv[1]), start=False)
 live._start_http()
 print(live.http_port, flush=True)

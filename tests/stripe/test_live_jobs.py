@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from bridge import events as ev
-from bridge.compose_live import LiveBridge, build_live
-from bridge.live_config import LiveConfig
+from bridge.compose.live import LiveBridge, build_live
+from bridge.live.config import LiveConfig
 from hardware_adapters.stripe.client import stripe_client
 from hardware_adapters.stripe.payments import StripePayments
 from tests.fakes.stripe_api import FakeStripe

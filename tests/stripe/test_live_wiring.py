@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bridge.compose_live import build_live
+from bridge.compose.live import build_live
 from bridge.ledger import CARD_PENDING, DEPOSITS, FEES
-from bridge.live_config import LiveConfig
+from bridge.live.config import LiveConfig
 from hardware_adapters.stripe.payments import StripePayments
 from tests.fakes.stripe_api import FakeStripe
 from tests.fakes.stripe_webhooks import post_event

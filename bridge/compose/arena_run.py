@@ -1,6 +1,7 @@
-"""Runs an arena: the participants' runtimes step through the same jobs in turn (the order rotates
+"""Drives an arena: the participants' runtimes step through the same jobs in turn (the order rotates
 daily so nobody always acts first), their worlds share one market and one exchange, and a
-competition report reaches every participant at a set interval."""
+competition report reaches every participant at a set interval. Part of the composition: the
+simulator supplies the worlds and never drives an agent's runtime."""
 
 from __future__ import annotations
 

@@ -33,7 +33,7 @@ import paho.mqtt.client as mqtt
 from bridge import events as ev
 from bridge.errors import ConfigError
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 OVERRIDDEN = {"listener", "password_file", "acl_file", "persistence_location", "log_dest", "user", "pid_file",
               "persistence"}
 
@@ -151,8 +151,8 @@ def raw_phase(broker: BenchBroker, machines: Sequence[str], rate: float, count: 
 
 def ingest_phase(machines: Sequence[str], broker: BenchBroker, workdir: Path, rate: float, count: int,
                  tag: str) -> Phase:
-    from bridge.compose_live import build_live
-    from bridge.live_config import LiveConfig
+    from bridge.compose.live import build_live
+    from bridge.live.config import LiveConfig
 
     os.environ["VEND_BENCH_MQTT_PW"] = broker.passwords["bridge"]
     config = LiveConfig.model_validate({

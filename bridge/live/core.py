@@ -19,7 +19,7 @@ from typing import Any, Protocol, TypeVar
 
 from bridge import events as ev
 from bridge.domain import MachineView
-from bridge.live import IngestLoop, LiveEventSource
+from bridge.live.ingest import IngestLoop, LiveEventSource
 from bridge.ports import Machine
 from bridge.runtime import Runtime
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bridge.compose import SIM_FLUSH_DAYS, build_policy
+from bridge.compose.sim import SIM_FLUSH_DAYS, build_policy
 from bridge.errors import ConfigError
 from bridge.guardrails import GuardrailPolicy
 from bridge.ledger import Ledger
@@ -45,7 +45,7 @@ class ArenaRun:
     settings: ArenaSettings
     run_dir: Path
     scenario: Any
-    arena: Any  # sim_backend.arena.run.Arena
+    arena: Any  # bridge.compose.arena_run.Arena
     days: list[Any] = field(default_factory=list)
 
     @property
@@ -79,9 +79,9 @@ class ArenaRun:
 
 
 def build_arena(settings: ArenaSettings) -> ArenaRun:
+    from bridge.compose.arena_run import Arena, Participant
     from sim_backend.arena.exchange import ArenaChat, Exchange, SimMarketplace
     from sim_backend.arena.market import SharedMarket
-    from sim_backend.arena.run import Arena, Participant
     from sim_backend.backend import sim_backend
     from sim_backend.catalogue import load_catalogue
     from sim_backend.engine import SimWorld
