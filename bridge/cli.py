@@ -182,9 +182,9 @@ def _day(value: str) -> date:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["emulate-machine"]:  # its own parser takes every option after the name
-        from hardware_adapters.emulator import main as emulate
+        from bridge.compose.live import emulate_machine
 
-        return emulate(argv[1:])
+        return emulate_machine(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -258,37 +258,9 @@ def _db(args: argparse.Namespace) -> int:
 
 
 def _reconcile(args: argparse.Namespace) -> int:
-    import os
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    from bridge.compose.live import reconcile_command
 
-    from bridge.errors import AdapterError
-    from bridge.store import Store
-    from hardware_adapters.stripe.client import stripe_client
-    from hardware_adapters.stripe.reconcile import reconcile_day
-
-    url = args.db or os.environ.get("VEND_DB_URL", "")
-    if not url:
-        raise ConfigError("no database: give --db URL or set VEND_DB_URL")
-    try:
-        tz = ZoneInfo(args.tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"unknown time zone {args.tz!r}") from None
-    client = stripe_client(api_base=args.stripe_api or None)
-    store = Store(url=url)
-    try:
-        report = reconcile_day(client=client, store=store, shop=args.shop, day=args.date, tz=tz)
-    except AdapterError as err:
-        raise ConfigError(str(err)) from None
-    finally:
-        store.engine.dispose()
-    if args.json:
-        print(json.dumps(report.to_json()))
-    else:
-        print(f"{args.date}: {report.transactions} Stripe movement(s), {report.matched} matched, "
-              f"{len(report.differences)} difference(s)")
-        for d in report.differences:
-            print(f"  {d.kind:20} {d.ref}  stripe={d.stripe_cents} ledger={d.ledger_cents}  {d.detail}")
-    return 0 if report.ok else 1
+    return reconcile_command(args)
 
 
 def _masked(url: str) -> str:
@@ -301,7 +273,7 @@ def _masked(url: str) -> str:
 
 
 def _sim(args: argparse.Namespace) -> int:
-    from bridge.charts import ChartWorker
+    from bridge.compose.charts import ChartWorker
 
     charts = None if args.no_charts else ChartWorker()  # forked first: it imports matplotlib meanwhile
 

@@ -189,3 +189,20 @@ class TradeOffer:
 
 
 fast_init_all(globals())
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DayRecord:
+    """One shop day as the daily close booked it (the run's charts and scores read these)."""
+
+    day: str
+    ts: datetime
+    bank_cents: int
+    card_pending_cents: int
+    machine_cash_cents: int
+    inventory_value_cents: int
+    net_worth_cents: int
+    units_sold: int
+    revenue_cents: int
+    units_sold_total: int
+    tool_calls: dict[str, int]

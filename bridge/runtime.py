@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Protocol
 
 from bridge import events as ev
+from bridge.domain import DayRecord
 from bridge.errors import ConfigError
 from bridge.ledger import BANK, CARD_PENDING, INVENTORY, MACHINE_CASH, PREPAID, Ledger
 from bridge.policies.base import Policy
@@ -30,21 +31,6 @@ class RunLimits:
     days: int
     max_messages: int
     bankruptcy_days: int
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DayRecord:
-    day: str
-    ts: datetime
-    bank_cents: int
-    card_pending_cents: int
-    machine_cash_cents: int
-    inventory_value_cents: int
-    net_worth_cents: int
-    units_sold: int
-    revenue_cents: int
-    units_sold_total: int
-    tool_calls: dict[str, int]
 
 
 @dataclass(slots=True)

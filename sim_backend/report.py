@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bridge.runtime import DayRecord
+    from bridge.domain import DayRecord
 
 
 CHARTS = ("net_worth.png", "money_balance.png", "units_sold.png", "tool_usage.png")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bridge.domain import DayRecord
 from bridge.ledger import BANK, CARD_PENDING, LOSSES, MACHINE_CASH, STORAGE, Ledger, slot_location
-from bridge.runtime import DayRecord
 from sim_backend.engine import SimWorld
 
 

@@ -1,6 +1,5 @@
-"""The composition root of arena runs: several participants, each a whole shop (world, backend,
-store, ledger, tools, guardrails, policy, runtime), sharing one location's market and exchange.
-Like `bridge.compose`, it is a place where `bridge` may import `sim_backend`."""
+"""`vend arena`'s entry point: several participants, each a whole shop from the one shop assembly
+(bridge/compose/shop.py) on its own simulated world, sharing one location's market and exchange."""
 
 from __future__ import annotations
 
@@ -12,15 +11,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bridge.compose.sim import SIM_FLUSH_DAYS, build_policy
+from bridge.compose.policies import check_policy_name
+from bridge.compose.shop import ShopSpec, assemble_shop, open_books
+from bridge.compose.sim import SIM_FLUSH_DAYS, sim_policy_inputs
 from bridge.errors import ConfigError
 from bridge.guardrails import GuardrailPolicy
-from bridge.ledger import Ledger
-from bridge.runtime import RunLimits, Runtime
-from bridge.store import Store
+from bridge.runtime import RunLimits
 from bridge.tools.arena import ArenaGuardrails, ArenaTools
-from bridge.tools.executor import Toolbox
-from bridge.tools.shop import ShopTools
 from scheduler.jobs import shop_jobs
 from scheduler.virtual import VirtualSchedule
 
@@ -89,6 +86,8 @@ def build_arena(settings: ArenaSettings) -> ArenaRun:
     from sim_backend.scenario import load_scenario
 
     n = len(settings.policies)
+    for policy_name in settings.policies:
+        check_policy_name(policy_name)
     if n < 2:
         raise ConfigError("an arena needs at least two participants (--policies a,b)")
     if settings.teams and len(settings.teams) != n:
@@ -125,28 +124,26 @@ def build_arena(settings: ArenaSettings) -> ArenaRun:
         w = worlds[shop]
         base = sim_backend(w)
         backend = replace(base, chat=ArenaChat(exchange, shop, base.chat))
-        store = Store(url=f"sqlite:///{run_dir / f'{shop}.db'}", fresh=True, background=True)
         run_id = f"{name}:{shop}"
-        store.upsert("run_info", {"run_id": run_id, "shop": shop, "started_at": w.now, "mode": "arena",
-                                  "scenario": scenario.name, "policy": policy_name, "seed": settings.seed,
-                                  "settings_json": json.dumps({"days": scenario.days, "scenario": settings.scenario,
-                                                               "policies": list(settings.policies),
-                                                               "team": teams.get(shop) if teams else None})})
-        ledger = Ledger(shop=shop, store=store, tz=scenario.tz)
-        tools = ShopTools(backend=backend, ledger=ledger, products={k: v.product for k, v in catalogue.items()},
-                          tz=scenario.tz)
-        arena_tools = ArenaTools(market=SimMarketplace(exchange, shop), shop=shop,
-                                 report_every_days=settings.report_every_days)
-        toolbox = Toolbox(tools=[tools, arena_tools], guardrails=ArenaGuardrails(guard), clock=backend.clock,
-                          store=store, shop=shop, run_id=run_id, context=tools)
-        policy = build_policy(policy_name, world=w, guard=guard)
+        store, ledger = open_books(
+            url=f"sqlite:///{run_dir / f'{shop}.db'}", shop=shop, tz=scenario.tz, fresh=True, background=True,
+            run_info={"run_id": run_id, "shop": shop, "started_at": w.now, "mode": "arena",
+                      "scenario": scenario.name, "policy": policy_name, "seed": settings.seed,
+                      "settings_json": json.dumps({"days": scenario.days, "scenario": settings.scenario,
+                                                   "policies": list(settings.policies),
+                                                   "team": teams.get(shop) if teams else None})})
         events: list[Any] | None = [] if settings.keep_events else None
-        runtime = Runtime(backend=backend, ledger=ledger, store=store, tools=tools, toolbox=toolbox, policy=policy,
-                          schedule=schedule, limits=limits, on_event=events.append if events is not None else None,
-                          flush_every_days=SIM_FLUSH_DAYS)
+        built = assemble_shop(backend=backend, store=store, ledger=ledger, spec=ShopSpec(
+            run_id=run_id, tz=scenario.tz, products={k: v.product for k, v in catalogue.items()},
+            policy=policy_name, policy_inputs=sim_policy_inputs(w, guard), customers=scenario.customers is not None,
+            schedule=lambda _policy: schedule, limits=limits, guardrails=ArenaGuardrails,
+            extra_groups=[ArenaTools(market=SimMarketplace(exchange, shop), shop=shop,
+                                     report_every_days=settings.report_every_days)],
+            on_event=events.append if events is not None else None, flush_every_days=SIM_FLUSH_DAYS))
         participants.append(Participant(shop=shop, policy_name=policy_name, team=teams.get(shop) if teams else None,
-                                        world=w, store=store, ledger=ledger, tools=tools, toolbox=toolbox,
-                                        policy=policy, runtime=runtime, events=events))
+                                        world=w, store=store, ledger=ledger, tools=built.tools,
+                                        toolbox=built.toolbox, policy=built.policy, runtime=built.runtime,
+                                        events=events))
     arena = Arena(participants=participants, market=market, exchange=exchange, schedule=schedule,
                   report_every_days=settings.report_every_days)
     return ArenaRun(settings=settings, run_dir=run_dir, scenario=scenario, arena=arena)

@@ -1,15 +1,7 @@
-"""The live half of the composition root: ONE process with the configured machines (MQTT), payments
-(Stripe), chat and physical work (Slack), the store, the shopkeeper (policy + guardrails), the
-scheduler and the inbound HTTP server.
-
-With bridge/compose.py, the only module of `bridge` that imports `hardware_adapters` (and so paho,
-slack-bolt, stripe). Sections of the config that are absent are adapters left out.
-
-Threads: the core thread owns the books (ingest loop, jobs, machine commands; bridge/live_core.py);
-paho's network thread; APScheduler's job thread (hands each job to the core); uvicorn's thread (Slack
-and Stripe handlers queue events for the core). The main thread waits for SIGTERM/SIGINT, then stops
-intake (HTTP), lets a running job finish (scheduler), commits (core), disconnects (MQTT) and exits.
-"""
+"""`vend live`'s entry point: the live adapters (machines over MQTT, Stripe, Slack) as the backend of
+the one shop assembly (bridge/compose/shop.py), in the running process of bridge/live/process.py
+with the scheduler and the inbound HTTP server. Sections of the config that are absent are adapters
+left out (stand-ins that refuse, bridge/live/standins.py, take their ports)."""
 
 from __future__ import annotations
 
@@ -25,8 +17,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bridge import events as ev
+from bridge.compose.policies import LlmInputs, PolicyInputs, build_policy
+from bridge.compose.shop import ShopSpec, assemble_shop, open_books
 from bridge.errors import AdapterError, ConfigError
-from bridge.guardrails import GuardrailPolicy, Guardrails
+from bridge.guardrails import GuardrailPolicy
 from bridge.ledger import Ledger
 from bridge.live.config import LiveConfig, secret
 from bridge.live.core import CoreLoop, CoreMachine, LiveHost, LivePump, MergedSource, as_telemetry
@@ -35,11 +29,7 @@ from bridge.live.process import LiveBridge
 from bridge.live.standins import LIVE_LIMITS, NoChat, NoPayments, NoPhysicalWork, OpsProcurement, day_logger
 from bridge.policies.base import Policy
 from bridge.ports import Backend
-from bridge.runtime import Runtime
 from bridge.store import Store
-from bridge.tools.executor import Toolbox
-from bridge.tools.service import ServiceTools
-from bridge.tools.shop import ShopTools
 
 log = logging.getLogger("vendbridge.live")
 
@@ -56,7 +46,6 @@ def build_live(config: LiveConfig, *, on_commit: Callable[[Sequence[ev.Event], f
                start: bool = True, shadow: bool = False) -> LiveBridge:
     """Wire the live bridge; `start` connects to the broker (in the background: a broker that is down
     is retried, never fatal). The scheduler, the HTTP server and the core thread start in `serve()`."""
-    from hardware_adapters.live import EventQueue, SystemClock
 
     b = config.bridge
     tz = ZoneInfo(b.tz)
@@ -64,14 +53,26 @@ def build_live(config: LiveConfig, *, on_commit: Callable[[Sequence[ev.Event], f
         from bridge.llm.adapter import api_key_from_env
 
         api_key_from_env()  # no key: a one-line error before anything is opened
-    store = Store(url=config.db_url())
     now = datetime.now(UTC)
     run_id = f"{'shadow' if shadow else 'live'}-{now:%Y%m%dT%H%M%S%f}"
-    store.upsert("run_info", {"run_id": run_id, "shop": b.shop, "started_at": now,
-                              "mode": "shadow" if shadow else "live", "scenario": "", "policy": config.policy.name,
-                              "seed": 0, "settings_json": config.model_dump_json(include={"bridge", "machines",
-                                                                                           "policy"})})
-    ledger = Ledger.load(shop=b.shop, store=store, tz=tz)  # the books so far, after a restart
+    # the books so far, after a restart
+    store, ledger = open_books(url=config.db_url(), shop=b.shop, tz=tz, run_info={
+        "run_id": run_id, "shop": b.shop, "started_at": now, "mode": "shadow" if shadow else "live", "scenario": "",
+        "policy": config.policy.name, "seed": 0,
+        "settings_json": config.model_dump_json(include={"bridge", "machines", "policy"})})
+    try:
+        return _wire(config, store=store, ledger=ledger, run_id=run_id, on_commit=on_commit, start=start,
+                     shadow=shadow)
+    except BaseException:
+        store.close()
+        raise
+
+
+def _wire(config: LiveConfig, *, store: Store, ledger: Ledger, run_id: str,
+          on_commit: Callable[[Sequence[ev.Event], float], None] | None, start: bool, shadow: bool) -> LiveBridge:
+    from hardware_adapters.live import EventQueue, SystemClock
+
+    b = config.bridge
     book = MachineBook(shop=b.shop, store=store)
     for m in config.machines:
         book.register(m.id)
@@ -190,8 +191,7 @@ def _shopkeeper(live: LiveBridge, config: LiveConfig, *, clock: Any, machines: d
     from scheduler.live import LiveScheduler
 
     assert live.core is not None
-    guard = GuardrailPolicy.load(config.path(config.policy.guardrails)) if config.policy.guardrails \
-        else GuardrailPolicy()
+    guard = live_guardrails(config)
     slack = live.slack
     backend = Backend(shop=config.bridge.shop, clock=clock, machines=machines, payments=payments,
                       chat=slack.chat if slack else NoChat(),
@@ -199,22 +199,18 @@ def _shopkeeper(live: LiveBridge, config: LiveConfig, *, clock: Any, machines: d
                       physical=slack.physical if slack else NoPhysicalWork(), events=LivePump(loop=live.loop),
                       approvals=slack.approvals if slack else None)
     tz = live.ledger.tz
-    tools = ShopTools(backend=backend, ledger=live.ledger, products=_products(config), tz=tz)
-    policy, groups = build_live_policy(config, guard=guard, store=live.store, ledger=live.ledger, clock=clock)
-    from bridge.tools.spec import collect_specs
-
-    toolbox = Toolbox(tools=[tools, ServiceTools(shop=tools), *groups], guardrails=Guardrails(guard), clock=clock,
-                      store=live.store, shop=config.bridge.shop, run_id=run_id, context=tools, shadow=live.shadow,
-                      shadow_exempt=[n for g in groups for n in collect_specs(g)])  # the policy's own memory
-    live.loop.on_event = tools.observe
-    runtime = Runtime(backend=backend, ledger=live.ledger, store=live.store, tools=tools, toolbox=toolbox,
-                      policy=policy, schedule=_FiredBySchedulerOnly(), limits=LIVE_LIMITS, on_day=day_logger)
+    shop = assemble_shop(backend=backend, store=live.store, ledger=live.ledger, spec=ShopSpec(
+        run_id=run_id, tz=tz, products=_products(config), policy=config.policy.name,
+        policy_inputs=live_policy_inputs(config, guard=guard, store=live.store, ledger=live.ledger, clock=clock),
+        customers=slack is not None, service=True, schedule=lambda _policy: _FiredBySchedulerOnly(), limits=LIVE_LIMITS,
+        shadow=live.shadow, on_day=day_logger))
+    live.loop.on_event = shop.tools.observe
     after_close = None
     if slack is not None and config.slack is not None and config.slack.daily_report and not live.shadow:
         after_close = _daily_report(slack)
-    live.tools, live.toolbox, live.policy, live.runtime = tools, toolbox, policy, runtime
+    live.tools, live.toolbox, live.policy, live.runtime = shop.tools, shop.toolbox, shop.policy, shop.runtime
     reconcile = live.reconciler.reconcile_payments if live.reconciler is not None else None
-    live.host = LiveHost(runtime=runtime, core=live.core, after_close=after_close, reconcile=reconcile)
+    live.host = LiveHost(runtime=shop.runtime, core=live.core, after_close=after_close, reconcile=reconcile)
     if config.scheduler.enabled:
         s = config.scheduler
         jobs = shop_jobs(tz, start=clock.now(), open_hour=s.open_hour, close_hour=s.close_hour, close_minute=s.close_minute)
@@ -222,6 +218,11 @@ def _shopkeeper(live: LiveBridge, config: LiveConfig, *, clock: Any, machines: d
             jobs += payment_jobs(tz, hour=config.stripe.reconcile_hour)
         live.scheduler = LiveScheduler(host=live.host, db_url=live.store.url, tz=tz, engine=live.store.engine,
                                        name=f"shop-{config.bridge.shop}", jobs=jobs)
+
+
+def live_guardrails(config: LiveConfig) -> GuardrailPolicy:
+    return GuardrailPolicy.load(config.path(config.policy.guardrails)) if config.policy.guardrails \
+        else GuardrailPolicy()
 
 
 def _daily_report(slack: Any) -> Callable[[datetime | None], None]:
@@ -242,36 +243,35 @@ def _products(config: LiveConfig) -> dict[str, Any]:
     return {k: v.product for k, v in load_catalogue(path).items()}
 
 
-def build_live_policy(config: LiveConfig, *, guard: GuardrailPolicy, store: Store | None = None,
-                      ledger: Ledger | None = None, clock: Any = None) -> tuple[Policy, list[object]]:
-    """The shopkeeper [policy] names, and the tool groups it brings (the LLM's memory). `llm` needs the
-    store, the ledger and the clock; its API key comes from ANTHROPIC_API_KEY only."""
-    name = config.policy.name
-    if name == "baseline":
-        from bridge.policies.baseline import BaselinePolicy
-
-        return BaselinePolicy(floor_markup=guard.price_floor_markup, ceiling_cents=guard.price_ceiling_cents,
-                              ceiling_markup=guard.price_ceiling_markup), []
-    if name.startswith("scripted:"):
-        from bridge.policies.scripted import ScriptedPolicy
-
-        return ScriptedPolicy.from_file(config.path(name.removeprefix("scripted:"))), []
-    if name == "llm":
+def live_policy_inputs(config: LiveConfig, *, guard: GuardrailPolicy, store: Store | None = None,
+                       ledger: Ledger | None = None, clock: Any = None) -> PolicyInputs:
+    """The policy factory's inputs for the live shop: real suppliers (vetted as in an open market),
+    customers when Slack brings them, no hidden truth; scripts resolve from the config's folder. `llm`
+    needs the store, the ledger and the clock; its API key comes from ANTHROPIC_API_KEY only."""
+    llm = None
+    if config.policy.name == "llm":
         from bridge.live.config import LlmSection
         from bridge.llm.adapter import AnthropicLLM, api_key_from_env
-        from bridge.llm.wiring import build_llm
 
         section = config.llm or LlmSection()
         settings = section.settings()
         key = api_key_from_env()  # a missing key is a one-line ConfigError, before anything else is built
         if store is None or ledger is None or clock is None:
             raise ConfigError("the llm policy is built with the live store, ledger and clock")
-        parts = build_llm(settings=settings, guard=guard, shop=config.bridge.shop, store=store, books=ledger,
-                          now=clock.now, llm=AnthropicLLM(settings=settings, api_key=key),
-                          run_dir=config.path(section.transcript_dir) if section.transcript_dir else None)
+        llm = LlmInputs(settings=settings, shop=config.bridge.shop, store=store, books=ledger, now=clock.now,
+                        run_dir=config.path(section.transcript_dir) if section.transcript_dir else None,
+                        client=AnthropicLLM(settings=settings, api_key=key))
         log.info("llm shopkeeper", extra={"model": settings.model, "endpoint": section.base_url or "default"})
-        return parts.policy, parts.tool_groups
-    raise ConfigError(f"unknown policy {name!r}")
+    return PolicyInputs(guard=guard, open_market=True, customers=config.slack is not None, truth=None,
+                        resolve=config.path, llm=llm)
+
+
+def build_live_policy(config: LiveConfig, *, guard: GuardrailPolicy, store: Store | None = None,
+                      ledger: Ledger | None = None, clock: Any = None) -> tuple[Policy, list[object]]:
+    """The shopkeeper [policy] names, from the one policy factory, and the tool groups it brings."""
+    built = build_policy(config.policy.name, live_policy_inputs(config, guard=guard, store=store, ledger=ledger,
+                                                                clock=clock))
+    return built.policy, built.tool_groups
 
 
 # --- the command -------------------------------------------------------------------------------------
@@ -333,3 +333,45 @@ def bench_ingest(*, rate: int, seconds: float, machines: int, latency_rate: int,
 
     return run(rate=rate, seconds=seconds, machines=machines, latency_rate=latency_rate,
                latency_seconds=latency_seconds)
+
+
+def emulate_machine(argv: list[str]) -> int:
+    """`vend emulate-machine`: the device emulator's own command line."""
+    from hardware_adapters.emulator import main as emulate
+
+    return emulate(argv)
+
+
+def reconcile_command(args: Any) -> int:
+    """`vend reconcile`: one day of Stripe balance transactions against the ledger."""
+    import json
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from bridge.errors import AdapterError
+    from bridge.store import Store
+    from hardware_adapters.stripe.client import stripe_client
+    from hardware_adapters.stripe.reconcile import reconcile_day
+
+    url = args.db or os.environ.get("VEND_DB_URL", "")
+    if not url:
+        raise ConfigError("no database: give --db URL or set VEND_DB_URL")
+    try:
+        tz = ZoneInfo(args.tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"unknown time zone {args.tz!r}") from None
+    client = stripe_client(api_base=args.stripe_api or None)
+    store = Store(url=url)
+    try:
+        report = reconcile_day(client=client, store=store, shop=args.shop, day=args.date, tz=tz)
+    except AdapterError as err:
+        raise ConfigError(str(err)) from None
+    finally:
+        store.engine.dispose()
+    if args.json:
+        print(json.dumps(report.to_json()))
+    else:
+        print(f"{args.date}: {report.transactions} Stripe movement(s), {report.matched} matched, "
+              f"{len(report.differences)} difference(s)")
+        for d in report.differences:
+            print(f"  {d.kind:20} {d.ref}  stripe={d.stripe_cents} ledger={d.ledger_cents}  {d.detail}")
+    return 0 if report.ok else 1

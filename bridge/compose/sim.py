@@ -1,5 +1,5 @@
-"""The composition root: the one place that picks the simulator or the live world and wires the
-parts together. `bridge` imports `sim_backend` and `hardware_adapters` here and nowhere else."""
+"""`vend sim`'s entry point: a simulated world as the backend of the one shop assembly
+(bridge/compose/shop.py), its run folder and report."""
 
 from __future__ import annotations
 
@@ -13,14 +13,13 @@ from typing import Any
 
 import orjson
 
-from bridge.charts import ChartWorker
+from bridge.compose.charts import ChartWorker
+from bridge.compose.policies import LlmInputs, PolicyInputs, check_policy_name
+from bridge.compose.shop import ShopSpec, assemble_shop, open_books
 from bridge.errors import ConfigError
-from bridge.guardrails import GuardrailPolicy, Guardrails
+from bridge.guardrails import GuardrailPolicy
 from bridge.ledger import INVENTORY, Ledger
 from bridge.policies.base import Policy, jobs_for
-from bridge.policies.baseline import BaselinePolicy
-from bridge.policies.desk import CustomerDesk
-from bridge.policies.trust import SupplierTrust
 from bridge.runtime import DayRecord, RunLimits, RunOutcome, Runtime
 from bridge.settings import SimSettings
 from bridge.store import Store
@@ -29,7 +28,6 @@ from bridge.tools.shop import ShopTools
 from scheduler.jobs import shop_jobs
 from scheduler.virtual import VirtualSchedule
 
-POLICIES = ("baseline", "oracle", "llm", "scripted:FILE")
 SIM_FLUSH_DAYS = 7  # the simulator hands its books to the writer process weekly (and at the end)
 
 
@@ -90,24 +88,12 @@ class SimRun:
         }
 
 
-def build_policy(name: str, *, world: Any, guard: GuardrailPolicy) -> Policy:
-    floor, ceiling, markup = guard.price_floor_markup, guard.price_ceiling_cents, guard.price_ceiling_markup
-    if name == "baseline":
-        scenario = world.scenario
-        trust = SupplierTrust() if scenario.market == "open" else None
-        desk = CustomerDesk(guard=guard) if scenario.customers is not None else None
-        return BaselinePolicy(floor_markup=floor, ceiling_cents=ceiling, ceiling_markup=markup, trust=trust,
-                              desk=desk)
-    if name == "oracle":
-        from sim_backend.oracle import OraclePolicy
-
-        return OraclePolicy(catalogue=world.catalogue, floor_markup=floor, ceiling_cents=ceiling,
-                            ceiling_markup=markup)
-    if name.startswith("scripted:"):
-        from bridge.policies.scripted import ScriptedPolicy
-
-        return ScriptedPolicy.from_file(name.removeprefix("scripted:"))
-    raise ConfigError(f"unknown policy {name!r} (choose from {', '.join(POLICIES)})")
+def sim_policy_inputs(world: Any, guard: GuardrailPolicy, *, llm: LlmInputs | None = None) -> PolicyInputs:
+    """The policy factory's inputs for a simulated shop: the scenario's market and customers, and the
+    hidden truth (for the oracle)."""
+    scenario = world.scenario
+    return PolicyInputs(guard=guard, open_market=scenario.market == "open", customers=scenario.customers is not None,
+                        truth=world.catalogue, llm=llm)
 
 
 def build_sim(settings: SimSettings, *, on_day: Any = None) -> SimRun:
@@ -116,6 +102,7 @@ def build_sim(settings: SimSettings, *, on_day: Any = None) -> SimRun:
     from sim_backend.engine import SimWorld
     from sim_backend.scenario import load_scenario
 
+    check_policy_name(settings.policy)
     scenario = load_scenario(settings.scenario, days=settings.days)
     catalogue = load_catalogue(scenario.catalogue or None)
     guard = GuardrailPolicy.load(settings.guardrails_path) if settings.guardrails_path else GuardrailPolicy()
@@ -129,52 +116,44 @@ def build_sim(settings: SimSettings, *, on_day: Any = None) -> SimRun:
         raise ConfigError(f"{run_dir} already holds a run; choose another --name or --out")
     world = SimWorld(scenario=scenario, catalogue=catalogue, seed=settings.seed)
     backend = sim_backend(world)
-    # a store of its own: fresh, and written by a writer process while the simulation runs
-    store = Store(url=db_url, fresh=not settings.db_url, background=not settings.db_url)
     run_id = name
-    store.upsert("run_info", {"run_id": run_id, "shop": world.shop, "started_at": world.now, "mode": "sim",
-                              "scenario": scenario.name, "policy": settings.policy, "seed": settings.seed,
-                              "settings_json": json.dumps({"days": scenario.days, "scenario": settings.scenario})})
-    ledger = Ledger(shop=world.shop, store=store, tz=scenario.tz)
-    tools = ShopTools(backend=backend, ledger=ledger, products={k: v.product for k, v in catalogue.items()},
-                      tz=scenario.tz)
-    groups: list[Any] = [tools]
-    if scenario.customers is not None:
-        from bridge.tools.customers import CustomerTools
-        from bridge.tools.service import ServiceTools
-
-        groups += [ServiceTools(shop=tools), CustomerTools(shop=tools)]
-    llm = None
-    if settings.policy == "llm":
-        llm = _build_llm(settings, world=world, guard=guard, store=store, ledger=ledger, run_dir=run_dir)
-        groups += llm.tool_groups
-    toolbox = Toolbox(tools=groups, context=tools, guardrails=Guardrails(guard), clock=backend.clock, store=store,
-                      shop=world.shop, run_id=run_id)
-    policy = llm.policy if llm is not None else build_policy(settings.policy, world=world, guard=guard)
-    schedule = VirtualSchedule(shop_jobs(scenario.tz, start=world.now), start=world.now, only=jobs_for(policy))
-    limits = RunLimits(days=scenario.days, max_messages=scenario.max_messages,
-                       bankruptcy_days=scenario.bankruptcy_days)
-    sim = SimRun(settings=settings, run_dir=run_dir, world=world, store=store, ledger=ledger, tools=tools,
-                 toolbox=toolbox, policy=policy, runtime=None, scenario=scenario,  # type: ignore[arg-type]
-                 toolbox_groups=tuple(groups))
-    events = sim.events if settings.events_log else None
-    sim.runtime = Runtime(backend=backend, ledger=ledger, store=store, tools=tools, toolbox=toolbox, policy=policy,
-                          schedule=schedule, limits=limits,
-                          on_event=events.append if events is not None else None, on_day=on_day,
-                          flush_every_days=SIM_FLUSH_DAYS)
-    return sim
+    # a store of its own: fresh, and written by a writer process while the simulation runs
+    store, ledger = open_books(url=db_url, shop=world.shop, tz=scenario.tz, fresh=not settings.db_url,
+                               background=not settings.db_url, run_info={
+                                   "run_id": run_id, "shop": world.shop, "started_at": world.now, "mode": "sim",
+                                   "scenario": scenario.name, "policy": settings.policy, "seed": settings.seed,
+                                   "settings_json": json.dumps({"days": scenario.days,
+                                                                "scenario": settings.scenario})})
+    events: list[Any] = []
+    try:
+        llm = _llm_inputs(settings, world=world, store=store, ledger=ledger, run_dir=run_dir) \
+            if settings.policy == "llm" else None
+        shop = assemble_shop(backend=backend, store=store, ledger=ledger, spec=ShopSpec(
+            run_id=run_id, tz=scenario.tz, products={k: v.product for k, v in catalogue.items()},
+            policy=settings.policy, policy_inputs=sim_policy_inputs(world, guard, llm=llm),
+            customers=scenario.customers is not None,
+            schedule=lambda policy: VirtualSchedule(shop_jobs(scenario.tz, start=world.now), start=world.now,
+                                                    only=jobs_for(policy)),
+            limits=RunLimits(days=scenario.days, max_messages=scenario.max_messages,
+                             bankruptcy_days=scenario.bankruptcy_days),
+            on_event=events.append if settings.events_log else None, on_day=on_day,
+            flush_every_days=SIM_FLUSH_DAYS))
+    except BaseException:
+        store.close()
+        raise
+    return SimRun(settings=settings, run_dir=run_dir, world=world, store=store, ledger=ledger, tools=shop.tools,
+                  toolbox=shop.toolbox, policy=shop.policy, runtime=shop.runtime, scenario=scenario, events=events,
+                  toolbox_groups=shop.groups)
 
 
-def _build_llm(settings: SimSettings, *, world: Any, guard: GuardrailPolicy, store: Store, ledger: Ledger,
-               run_dir: Path) -> Any:
+def _llm_inputs(settings: SimSettings, *, world: Any, store: Store, ledger: Ledger, run_dir: Path) -> LlmInputs:
     from bridge.llm.settings import LlmSettings
-    from bridge.llm.wiring import build_llm
 
     llm_settings = settings.llm or (LlmSettings(model=settings.model) if settings.model else LlmSettings())
-    return build_llm(settings=llm_settings, guard=guard, shop=world.shop, store=store, books=ledger,
-                     now=lambda: world.now, run_dir=run_dir, charge=world.charge,
+    return LlmInputs(settings=llm_settings, shop=world.shop, store=store, books=ledger, now=lambda: world.now,
+                     run_dir=run_dir, charge=world.charge,
                      max_messages=min(world.scenario.max_messages, llm_settings.max_messages),
-                     llm=settings.llm_client)
+                     client=settings.llm_client)
 
 
 def write_report(sim: SimRun, summary: dict[str, Any], *, charts: ChartWorker | None = None) -> None:

@@ -71,9 +71,26 @@ def one(scenario: str, policy: str, out_dir: Path) -> dict[str, Any]:
             "tables": _table_digests(sim.run_dir / "vend.db")}
 
 
+ARENA = ("baseline", "oracle", "baseline")
+
+
+def arena(out_dir: Path) -> dict[str, Any]:
+    """An arena of three shops for 40 days: its summary (with each participant's state hash)."""
+    from bridge.compose.arena import ArenaSettings, build_arena
+
+    run = build_arena(ArenaSettings(policies=ARENA, seed=SEED, days=40, out_dir=out_dir, run_name="arena"))
+    run.run()
+    summary = {k: v for k, v in run.summary().items() if k not in VOLATILE}
+    for p in run.participants:
+        p.store.close()
+    return {"summary": json.loads(json.dumps(summary, default=str))}
+
+
 def generate() -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="vend-golden-") as tmp:
-        return {f"{s}/{p}": one(s, p, Path(tmp)) for s, p in RUNS}
+        out = {f"{s}/{p}": one(s, p, Path(tmp)) for s, p in RUNS}
+        out["arena/" + ",".join(ARENA)] = arena(Path(tmp))
+        return out
 
 
 def main(argv: list[str]) -> int:

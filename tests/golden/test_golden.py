@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.golden.golden import GOLDEN, RUNS, one
+from tests.golden.golden import ARENA, GOLDEN, RUNS, arena, one
 
 
 @pytest.mark.parametrize(("scenario", "policy"), RUNS)
@@ -18,3 +18,10 @@ def test_golden_run_is_unchanged(scenario: str, policy: str, tmp_path: Path) -> 
     assert got["summary"]["days_run"] > 0
     assert got["summary"] == want["summary"]
     assert got["tables"] == want["tables"]
+
+
+def test_golden_arena_is_unchanged(tmp_path: Path) -> None:
+    want = json.loads(GOLDEN.read_text())["arena/" + ",".join(ARENA)]
+    got = arena(tmp_path)
+    assert got["summary"]["days_run"] > 0
+    assert got == want

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.charts import ChartWorker
+from bridge.compose.charts import ChartWorker
 from sim_backend.report import CHARTS
 
 PNG = b"\x89PNG\r\n\x1a\n"

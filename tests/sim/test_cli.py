@@ -25,7 +25,7 @@ def test_sim_json_summary_and_run_folder(tmp_path: Path) -> None:
     for name in ("events.jsonl", "summary.json", "vend.db", "net_worth.png", "money_balance.png",
                  "units_sold.png", "tool_usage.png"):
         assert (run / name).stat().st_size > 0, name
-        if name.endswith(".png"):  # drawn by two processes (bridge/charts.py): each file whole
+        if name.endswith(".png"):  # drawn by two processes (bridge/compose/charts.py): each file whole
             assert (run / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
     assert json.loads((run / "summary.json").read_text())["net_worth_cents"] == summary["net_worth_cents"]
     first = json.loads((run / "events.jsonl").read_text().splitlines()[0])

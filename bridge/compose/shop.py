@@ -1,0 +1,110 @@
+"""The ONE shop assembly: for any backend (the simulator, an arena seat, the live adapters), the same
+books, tool groups, toolbox, guardrails, policy and runtime, built in the same order by this module.
+The entry points (`sim.py`, `arena.py`, `live.py`) decide only what differs: the backend, the store's
+URL, the schedule and the limits.
+
+    store, ledger = open_books(url=..., shop=..., tz=..., run_info={...})
+    shop = assemble_shop(backend=backend, store=store, ledger=ledger, spec=ShopSpec(...))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import tzinfo
+from typing import Any
+
+from bridge import events as ev
+from bridge.compose.policies import BuiltPolicy, PolicyInputs, build_policy
+from bridge.domain import Product
+from bridge.guardrails import Guardrails
+from bridge.ledger import Ledger
+from bridge.policies.base import Policy
+from bridge.ports import Backend
+from bridge.runtime import DayRecord, RunLimits, Runtime, Schedule
+from bridge.store import Store
+from bridge.tools.executor import Toolbox
+from bridge.tools.shop import ShopTools
+from bridge.tools.spec import collect_specs
+
+
+def open_books(*, url: str, shop: str, tz: tzinfo, run_info: Mapping[str, Any], fresh: bool = False,
+               background: bool = False) -> tuple[Store, Ledger]:
+    """The store and the ledger. `fresh`: a new store (a simulation); else the books so far are loaded
+    (a live shop after a restart). The run is recorded in `run_info`."""
+    store = Store(url=url, fresh=fresh, background=background)
+    try:
+        store.upsert("run_info", dict(run_info))
+        ledger = Ledger(shop=shop, store=store, tz=tz) if fresh else Ledger.load(shop=shop, store=store, tz=tz)
+    except BaseException:
+        store.close()
+        raise
+    return store, ledger
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShopSpec:
+    """What differs between one shop and another, as data."""
+
+    run_id: str
+    tz: tzinfo
+    products: Mapping[str, Product]
+    policy: str  # baseline, oracle, llm, scripted:FILE
+    policy_inputs: PolicyInputs
+    customers: bool  # customers write to the shop: the special-order and hand-over tools
+    service: bool | None = None  # payment links and refunds (card payments or customers); None: as `customers`
+    schedule: Callable[[Policy], Schedule]  # given the policy (a simulation schedules only its wake-ups)
+    limits: RunLimits
+    shadow: bool = False  # WRITEs answered by a twin, recorded, never done
+    guardrails: Callable[[Any], Guardrails] = Guardrails  # the rules' judge (the arena adds its own rules)
+    extra_groups: Sequence[object] = ()  # tool groups of the setting (the arena's marketplace)
+    on_event: Callable[[ev.Event], None] | None = None
+    on_day: Callable[[DayRecord], None] | None = None
+    flush_every_days: int = 1
+
+
+@dataclass(slots=True)
+class Shop:
+    backend: Backend
+    store: Store
+    ledger: Ledger
+    tools: ShopTools
+    groups: tuple[object, ...]
+    toolbox: Toolbox
+    built: BuiltPolicy
+    runtime: Runtime
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def policy(self) -> Policy:
+        return self.built.policy
+
+
+def tool_groups(tools: ShopTools, *, customers: bool, service: bool) -> list[object]:
+    """The shop's own tool groups: the same on both sides for the same shop features."""
+    groups: list[object] = [tools]
+    if service:
+        from bridge.tools.service import ServiceTools
+
+        groups.append(ServiceTools(shop=tools))
+    if customers:
+        from bridge.tools.customers import CustomerTools
+
+        groups.append(CustomerTools(shop=tools))
+    return groups
+
+
+def assemble_shop(*, backend: Backend, store: Store, ledger: Ledger, spec: ShopSpec) -> Shop:
+    tools = ShopTools(backend=backend, ledger=ledger, products=spec.products, tz=spec.tz)
+    service = spec.customers if spec.service is None else spec.service
+    groups = tool_groups(tools, customers=spec.customers, service=service) + list(spec.extra_groups)
+    built = build_policy(spec.policy, spec.policy_inputs)
+    groups += built.tool_groups
+    toolbox = Toolbox(tools=groups, context=tools, guardrails=spec.guardrails(spec.policy_inputs.guard),
+                      clock=backend.clock, store=store, shop=backend.shop, run_id=spec.run_id, shadow=spec.shadow,
+                      shadow_exempt=[n for g in built.tool_groups for n in collect_specs(g)])
+    runtime = Runtime(backend=backend, ledger=ledger, store=store, tools=tools, toolbox=toolbox, policy=built.policy,
+                      schedule=spec.schedule(built.policy), limits=spec.limits, on_event=spec.on_event,
+                      on_day=spec.on_day, flush_every_days=spec.flush_every_days)
+    return Shop(backend=backend, store=store, ledger=ledger, tools=tools, groups=tuple(groups), toolbox=toolbox,
+                built=built, runtime=runtime)
