@@ -97,6 +97,7 @@ def test_an_order_is_approved_only_while_the_bank_stays_above_the_floor() -> Non
 
 def test_refunds_are_approved_for_real_payments_within_the_limit_only() -> None:
     w = world(scenario="project_vend")
+    assert w.extras is not None and w.extras.customers is not None
     customers = w.extras.customers
     true_ref, false_ref = customers._claim(250, True), customers._claim(2_000, False)
     big_ref = customers._claim(2_500, True)
