@@ -236,4 +236,4 @@ class Backend:
     procurement: Procurement
     physical: PhysicalWork
     events: EventSource
-    approvals: Approvals | None = None  # live: people approve above the thresholds; sim: none
+    approvals: Approvals  # live: the ops group in Slack; sim: the scenario's approver persona

@@ -10,6 +10,7 @@ from bridge.domain import MachineView, OrderReceipt, Quote, RestockLine, SlotVie
 from bridge.errors import ToolError
 from bridge.events import Event
 from bridge.ports import Backend, Balance, PaymentLink
+from sim_backend.approvals import SimApprovals
 from sim_backend.customers import Customers
 from sim_backend.engine import SimWorld
 
@@ -96,7 +97,7 @@ class SimPayments:
         self.world.payment_links[link_id] = (amount_cents, order_ref)
         customers = _customers(self.world)
         if customers is not None:
-            customers.link_created(link_id, amount_cents, order_ref, customer)
+            customers.link_created(link_id, amount_cents, order_ref, customer, description)
         return PaymentLink(link_id=link_id, url=f"https://pay.sim/{link_id}", amount_cents=amount_cents,
                            order_ref=order_ref)
 
@@ -204,4 +205,4 @@ class SimEvents:
 def sim_backend(world: SimWorld) -> Backend:
     return Backend(shop=world.shop, clock=SimClock(world), machines={world.machine_id: SimMachine(world)},
                    payments=SimPayments(world), chat=SimChat(world), procurement=SimProcurement(world),
-                   physical=SimPhysical(world), events=SimEvents(world))
+                   physical=SimPhysical(world), events=SimEvents(world), approvals=SimApprovals(world))

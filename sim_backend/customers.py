@@ -189,10 +189,12 @@ class Customers:
         return self.rng.choice(HIDDEN).format(uid=p.uid)
 
     # --- money: payment links, refunds, hand-overs (called by the backend adapters) ---------------
-    def link_created(self, link_id: str, amount: int, order_ref: str, customer: str) -> None:
+    def link_created(self, link_id: str, amount: int, order_ref: str, customer: str, description: str = "") -> None:
+        """A payment link sent to `customer` (by `create_special_order` or `create_payment_link`): paid
+        after a while if it is for something they asked for, at no more than they said they would pay;
+        else abandoned."""
         self.links[link_id] = (amount, customer, order_ref)
-        match = next((r for r in self.requests if r.uid == customer and not r.paid_link
-                      and r.sku in order_ref), None)
+        match = self._asked_for(customer, order_ref, description)
         willing = match is not None and amount <= match.max_unit_cents * match.quantity
         if willing and self.rng.random() < self.spec.pay_share:
             assert match is not None
@@ -201,6 +203,21 @@ class Customers:
             self.world.schedule(self.world.now + delay, self.pay, link_id)
         else:
             self.truth.links_abandoned += 1
+
+    def _asked_for(self, customer: str, order_ref: str, description: str) -> Request | None:
+        """The customer's open request a link is for: the one whose product its reference or its
+        description names; when they name no product at all, the customer's only open request."""
+        open_ = [r for r in self.requests if r.uid == customer and not r.paid_link]
+        match = next((r for r in open_ if r.sku in order_ref), None)
+        if match is not None or not open_:
+            return match
+        text = description.lower()
+        named = [r for r in open_ if _names(text, r.sku, self._name(r.sku))]
+        if named:
+            return named[0]
+        if len(open_) == 1 and not any(_names(text, sku, e.product.name) for sku, e in self.world.catalogue.items()):
+            return open_[0]
+        return None
 
     def pay(self, link_id: str) -> None:
         amount, customer, order_ref = self.links[link_id]
@@ -241,6 +258,14 @@ class Customers:
         w._emit(ev.HandedOver, sku=sku, quantity=quantity, customer=customer, payment_ref=payment_ref,
                 amount_cents=amount, task_id=task_id)
         w._emit(ev.TaskCompleted, task_id=task_id, ok=True, detail=f"gave {quantity} x {sku} to {customer}")
+
+
+def _names(text: str, sku: str, name: str) -> bool:
+    """Whether lower-case `text` names the product: its sku, or its name up to the size ("Snapple
+    Peach Tea" of "Snapple Peach Tea 16 oz bottle"), as a person would write it."""
+    words = name.lower().split()
+    short = " ".join(words[:next((i for i, w in enumerate(words) if any(c.isdigit() for c in w)), len(words))])
+    return sku in text or (bool(short) and short in text)
 
 
 __all__ = ["Customers"]

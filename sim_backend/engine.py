@@ -22,6 +22,7 @@ from bridge import events as ev
 from bridge.domain import Payment, RestockLine, Size
 from bridge.errors import ToolError
 from sim_backend import realism
+from sim_backend.approvals import SimApprover
 from sim_backend.catalogue import CatalogueEntry
 from sim_backend.demand import day_demand, draw_units
 from sim_backend.rng import binomial, rng_for
@@ -107,6 +108,7 @@ class SimWorld:
         self.bank = scenario.starting_cash_cents
         self._schedule_day(0)
         self.extras = realism.install(self)  # accidents, customers: nothing when the scenario has none
+        self.approver = SimApprover(world=self, spec=scenario.approver)  # ops, answering request_approval
 
     # --- time --------------------------------------------------------------------------------
     def day_index(self, when: datetime | None = None) -> int:
@@ -395,6 +397,8 @@ class SimWorld:
                  "events": self._eseq, "quotes": sorted(self.suppliers.quotes)}
         if self.extras is not None:
             state["extras"] = self.extras.state()
+        if self.approver.asked:  # a run that asks nothing hashes as before there was an approver
+            state["approver"] = self.approver.state()
         return hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode()).hexdigest()
 
     def today(self) -> date:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bridge.errors import ConfigError, invalid
 
@@ -94,6 +94,42 @@ class CustomersSpec(_Strict):
     pay_share: float = Field(0.8, ge=0.0, le=1.0)  # payment links paid (the rest abandoned)
 
 
+class ApproverSpec(_Strict):
+    """The ops persona who answers `request_approval` in the simulator (sim_backend/approvals.py), as a
+    person in the ops group does live. Its rule, checked in this order when it decides:
+
+    - it decides only orders (`order:<quote_id>`) and refunds (`refund:<payment_ref>`), never a
+      request that pays itself (`beneficiary` is the approver);
+    - an order: the quote exists, costs no more than the amount asked, the amount is at most
+      `order_up_to_cents`, and paying it leaves at least `bank_floor_cents` in the bank (at the time
+      it decides);
+    - a refund: the amount is at most `refund_up_to_cents`, and with `check_refunds` the payment is
+      one the shop took (a paid link, or a receipt behind a true claim) with that much left on it;
+    - anything else is refused, with the reason in the decision's `detail`.
+    It answers `delay_minutes_min`..`delay_minutes_max` (seeded) after a request, counted from the
+    next moment it is at work (`first_hour`..`last_hour`, Monday to Friday unless `weekends`)."""
+
+    user: str = Field("UOPS0001", min_length=1, max_length=40)  # the approver's id (ApprovalDecided.approver)
+    name: str = "Morgan"
+    first_hour: int = Field(8, ge=0, le=23)
+    last_hour: int = Field(18, ge=1, le=24)
+    weekends: bool = False
+    delay_minutes_min: int = Field(10, ge=0, le=7 * 24 * 60)
+    delay_minutes_max: int = Field(180, ge=0, le=7 * 24 * 60)
+    order_up_to_cents: int = Field(80_000, ge=0)  # above the guardrails' $600 threshold
+    refund_up_to_cents: int = Field(2_000, ge=0)  # above the guardrails' $5 refund cap
+    bank_floor_cents: int = Field(10_000, ge=0)
+    check_refunds: bool = True
+
+    @model_validator(mode="after")
+    def _ranges(self) -> ApproverSpec:
+        if self.last_hour <= self.first_hour:
+            raise ValueError("approver: last_hour must be after first_hour")
+        if self.delay_minutes_max < self.delay_minutes_min:
+            raise ValueError("approver: delay_minutes_max must be at least delay_minutes_min")
+        return self
+
+
 class Scenario(_Strict):
     name: str
     description: str = ""
@@ -114,6 +150,7 @@ class Scenario(_Strict):
     suppliers: list[SupplierSpec]
     accidents: AccidentsSpec = Field(default_factory=AccidentsSpec)
     customers: CustomersSpec | None = None
+    approver: ApproverSpec = Field(default_factory=ApproverSpec)
 
     @field_validator("timezone")
     @classmethod

@@ -26,7 +26,15 @@ from bridge.live.config import LiveConfig, secret
 from bridge.live.core import CoreLoop, CoreMachine, LiveHost, LivePump, MergedSource, as_telemetry
 from bridge.live.ingest import IngestLoop, MachineBook, status_report
 from bridge.live.process import LiveBridge
-from bridge.live.standins import LIVE_LIMITS, NoChat, NoPayments, NoPhysicalWork, OpsProcurement, day_logger
+from bridge.live.standins import (
+    LIVE_LIMITS,
+    NoApprovals,
+    NoChat,
+    NoPayments,
+    NoPhysicalWork,
+    OpsProcurement,
+    day_logger,
+)
 from bridge.policies.base import Policy
 from bridge.ports import Backend
 from bridge.store import Store
@@ -197,7 +205,7 @@ def _shopkeeper(live: LiveBridge, config: LiveConfig, *, clock: Any, machines: d
                       chat=slack.chat if slack else NoChat(),
                       procurement=slack.procurement if slack else OpsProcurement(),
                       physical=slack.physical if slack else NoPhysicalWork(), events=LivePump(loop=live.loop),
-                      approvals=slack.approvals if slack else None)
+                      approvals=slack.approvals if slack else NoApprovals())
     tz = live.ledger.tz
     shop = assemble_shop(backend=backend, store=live.store, ledger=live.ledger, spec=ShopSpec(
         run_id=run_id, tz=tz, products=_products(config), policy=config.policy.name,

@@ -68,6 +68,14 @@ class NoChat:
         raise ToolError("nobody can be messaged: Slack is not configured ([slack])")
 
 
+class NoApprovals:
+    """Approvals when no [slack] section is configured: no person with the ops role can be asked, so
+    nothing above the guardrails' limits can be approved."""
+
+    def request_approval(self, *, subject: str, amount_cents: int, summary: str, beneficiary: str = "") -> str:
+        raise ToolError("nobody can approve: Slack is not configured ([slack]), so stay within the guardrails")
+
+
 def day_logger(record: Any) -> None:
     log.info("day closed", extra={"day": record.day, "units_sold": record.units_sold,
                                   "revenue_cents": record.revenue_cents, "net_worth_cents": record.net_worth_cents})

@@ -73,9 +73,8 @@ class ServiceTools:
             summary: one or two sentences for the approver: what and why.
             beneficiary: for a refund, the customer it pays (they may not approve it themselves).
         """
-        approvals = self.backend.approvals
-        if approvals is None:
-            raise ToolError("no approver is reachable in this shop")
-        approval_id = approvals.request_approval(subject=f"{action}:{ref}", amount_cents=amount_cents,
+        if amount_cents <= 0:
+            raise ToolError("amount_cents must be positive")
+        approval_id = self.backend.approvals.request_approval(subject=f"{action}:{ref}", amount_cents=amount_cents,
                                                  summary=summary, beneficiary=beneficiary)
         return {"approval_id": approval_id, "status": "pending"}
