@@ -35,7 +35,7 @@ def run_gate_command(args: argparse.Namespace) -> int:
     progress = RunProgress(total=len(jobs_for(cfg, args.policy)))
     result = run_gate(cfg, policy=args.policy, workers=workers, backend=args.backend, on_done=progress.update)
     progress.close()
-    report = write_report(args.out, cfg, result)
+    report = write_report(args.out, cfg, result, fingerprint=spec.fingerprint)
     judged = [cfg.path, *(Path(s.source) for s in cfg.scenarios if s.source.endswith(".toml")),
               *([cfg.guardrails] if cfg.guardrails else [])]
     gate = {"config": str(cfg.path), "config_sha256": files_sha(judged), "scenarios": [s.name for s in cfg.scenarios],

@@ -68,6 +68,7 @@ def test_the_gate_writes_a_passing_verdict_live_starts_on_it_and_refuses_without
     assert verdict["gate"]["seeds"] == [0] and len(verdict["gate"]["config_sha256"]) == 64
     assert {r["rule"] for r in verdict["rules"]} >= {"runs_complete", "no_guardrail_breach"}
     folder = tmp_path / "report" / "verdicts"
+    assert json.loads((tmp_path / "report" / "verdict.json").read_text())["fingerprint"] == spec.fingerprint
 
     # without the verdict: one line, exit 2, naming the fingerprint; nothing opened
     rc, err = live(capsys, config)
