@@ -56,6 +56,8 @@ class SimMachine:
         s = self.world.slots.get(slot)
         if s is None:
             raise ToolError(f"no slot {slot!r} (slots are {', '.join(self.world.slots)})")
+        if price_cents <= 0:  # as a machine refuses it live
+            raise ToolError("price_cents must be positive")
         s.price_cents = price_cents
 
     def lock(self) -> None:
