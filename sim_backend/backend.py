@@ -153,6 +153,8 @@ class SimPhysical:
         w = self.world
         if machine != w.machine_id:
             raise ToolError(f"no machine {machine!r}")
+        if not lines:
+            raise ToolError("a restock names at least one slot")
         if len({ln.slot for ln in lines}) != len(lines):
             raise ToolError("each slot may appear once in a restock")
         for ln in lines:
