@@ -47,7 +47,9 @@ class SimHarness:
         self.world = SimWorld(scenario=load_scenario("project_vend", days=30, daily_fee_cents=0),
                               catalogue=load_catalogue(None), seed=5)
         self.chat: Chat = sim_backend(self.world).chat
-        self.customers = self.world.extras.customers  # type: ignore[union-attr]
+        extras = self.world.extras
+        assert extras is not None and extras.customers is not None
+        self.customers = extras.customers
         self.world.advance_to(self.world.at(0, 9))
         self.world.drain()
 
