@@ -83,6 +83,8 @@ class SlackApprovals:
         self.parts = parts
 
     def request_approval(self, *, subject: str, amount_cents: int, summary: str, beneficiary: str = "") -> str:
+        if amount_cents <= 0:  # as the simulated approver refuses it
+            raise ToolError("amount_cents must be positive")
         p = self.parts
         a = SlackApproval(approval_id=p.board.next_id("approval"), subject=subject, amount_cents=amount_cents,
                           summary=summary, beneficiary=beneficiary)
