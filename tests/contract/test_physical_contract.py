@@ -38,6 +38,10 @@ class Harness(Protocol):
 
     def cash_in_machine(self, cents: int) -> None: ...
 
+    def price(self, slot: str) -> int:
+        """The slot's price on the machine."""
+        ...
+
     def work(self, receipt: TaskReceipt, *, placed: Mapping[str, int] | None = None, cash_cents: int = 0,
              handed: bool = True) -> None:
         """The person does the task: places `placed` units per slot (a restock), counts `cash_cents`
@@ -63,6 +67,9 @@ class SimHarness:
 
     def cash_in_machine(self, cents: int) -> None:
         self.world.cash_box = cents
+
+    def price(self, slot: str) -> int:
+        return self.world.slots[slot].price_cents
 
     def work(self, receipt: TaskReceipt, *, placed: Mapping[str, int] | None = None, cash_cents: int = 0,
              handed: bool = True) -> None:
@@ -92,6 +99,9 @@ class SlackHarness:
 
     def cash_in_machine(self, cents: int) -> None:
         self.rig.machine.cash_cents = cents
+
+    def price(self, slot: str) -> int:
+        return self.rig.machine.prices[slot]
 
     def _message_ts(self, task_id: str) -> str:
         return next(m["ts"] for m in reversed(self.rig.ops_messages()) if task_id in str(m.get("blocks")))
@@ -165,6 +175,14 @@ def test_a_restock_is_done_when_a_restocked_per_line_and_one_task_completed_arri
     assert len({e.id for e in got}) == len(got)
     harness.later()
     assert harness.events() == []  # done is done
+
+
+def test_a_price_given_with_a_restock_is_set_when_the_slot_is_filled(harness: Harness) -> None:
+    receipt = harness.physical.request_restock(machine=harness.machine, lines=(
+        RestockLine(slot="A1", sku=A1, count=6, price_cents=185), RestockLine(slot="C1", sku=C1, count=4)))
+    harness.work(receipt, placed={"A1": 6, "C1": 4})
+    assert completed(harness.events()) == [(receipt.task_id, True)]
+    assert harness.price("A1") == 185
 
 
 def test_a_short_restock_books_what_was_placed_and_says_so(harness: Harness) -> None:
@@ -244,5 +262,22 @@ def test_a_machine_or_slot_that_does_not_exist_is_refused(harness: Harness) -> N
         harness.physical.request_cash_collection(machine="m-nowhere")
     with pytest.raises(ToolError):
         harness.physical.request_restock(machine=harness.machine, lines=(RestockLine(slot="Z9", sku=A1, count=2),))
+    harness.later()
+    assert harness.events() == []
+
+
+SLACK_KNOWS_NO_PRODUCTS = pytest.mark.xfail(
+    strict=True, reason="live: SlackPhysicalWork knows no products, so it posts a restock of an unknown sku or of a "
+                        "large item for a small slot to ops; the sim refuses both (ToolError)")
+
+
+@pytest.mark.parametrize("harness", ["sim", pytest.param("slack", marks=SLACK_KNOWS_NO_PRODUCTS)], indirect=True)
+@pytest.mark.parametrize("line", [
+    pytest.param(RestockLine(slot="A1", sku="no-such-product", count=2), id="unknown-product"),
+    pytest.param(RestockLine(slot="A1", sku=C1, count=2), id="large-item-in-small-slot"),
+])
+def test_a_product_that_cannot_go_in_the_slot_is_refused(harness: Harness, line: RestockLine) -> None:
+    with pytest.raises(ToolError):
+        harness.physical.request_restock(machine=harness.machine, lines=(line,))
     harness.later()
     assert harness.events() == []
