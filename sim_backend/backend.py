@@ -56,6 +56,8 @@ class SimMachine:
         s = self.world.slots.get(slot)
         if s is None:
             raise ToolError(f"no slot {slot!r} (slots are {', '.join(self.world.slots)})")
+        if price_cents <= 0:  # as a machine refuses it live
+            raise ToolError("price_cents must be positive")
         s.price_cents = price_cents
 
     def lock(self) -> None:
@@ -151,6 +153,8 @@ class SimPhysical:
         w = self.world
         if machine != w.machine_id:
             raise ToolError(f"no machine {machine!r}")
+        if not lines:
+            raise ToolError("a restock names at least one slot")
         if len({ln.slot for ln in lines}) != len(lines):
             raise ToolError("each slot may appear once in a restock")
         for ln in lines:
