@@ -19,7 +19,7 @@ from operator import attrgetter
 from typing import Any, Protocol
 
 from bridge import events as ev
-from bridge.domain import Payment, RestockLine, Size
+from bridge.domain import Payment, QuoteRequested, RestockLine, Size
 from bridge.errors import ToolError
 from sim_backend import realism
 from sim_backend.catalogue import CatalogueEntry
@@ -294,6 +294,22 @@ class SimWorld:
                                reason="expired")
 
     # --- actions (called by the backend adapters) -----------------------------------------------
+    def request_quote(self, *, supplier: str, items: Mapping[str, int]) -> QuoteRequested:
+        receipt, at = self.suppliers.quote(supplier=supplier, items=items, now=self.now)
+        self.schedule(at, self._answer_quote, receipt.quote_id)
+        return receipt
+
+    def counter_offer(self, *, quote_id: str, unit_costs_cents: Mapping[str, int]) -> QuoteRequested:
+        receipt, at = self.suppliers.counter(quote_id=quote_id, offers=unit_costs_cents, now=self.now)
+        self.schedule(at, self._answer_quote, receipt.quote_id)
+        return receipt
+
+    def _answer_quote(self, quote_id: str) -> None:
+        """A supplier's e-mail with a quote arrives."""
+        q, counter_of = self.suppliers.answer(quote_id)
+        self._emit(ev.QuoteReceived, quote_id=q.quote_id, supplier=q.supplier, lines=q.lines,
+                   lead_time_days=q.lead_time_days, valid_until=q.valid_until, text=q.text, counter_of=counter_of)
+
     def place_order(self, *, quote_id: str, idempotency_key: str) -> Any:
         day = self.day_index()
         q = self.suppliers.quotes.get(quote_id)
@@ -392,7 +408,8 @@ class SimWorld:
         state = {**self.truth(), "now": self.now.isoformat(), "unpaid": self.unpaid_fee_days,
                  "bankrupt": self.bankrupt, "batches": {k: list(map(list, v)) for k, v in sorted(self.batches.items())},
                  "rng": [hash_rng(r) for r in (self.rng_demand, self.rng_payment, self.weather_model.rng)],
-                 "events": self._eseq, "quotes": sorted(self.suppliers.quotes)}
+                 "events": self._eseq, "quotes": sorted(self.suppliers.quotes),
+                 "asked": sorted(self.suppliers.pending)}
         if self.extras is not None:
             state["extras"] = self.extras.state()
         return hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode()).hexdigest()
