@@ -45,6 +45,8 @@ class Awaited:
         result = tools.call("request_quote", {"supplier": supplier, "items": items})
         if not result.ok:
             return False, result.error or ""
+        if not isinstance(result.value, dict) or "quote_id" not in result.value:
+            return False, "no quote id in the answer"  # nothing to wait for (a shadowed call, say)
         quote_id = str(result.value["quote_id"])
         self.waiting[quote_id] = Ask(purpose=purpose, supplier=supplier, items=dict(items), asked_on=today,
                                      info=info, haggle=haggle and self.trust is not None)
@@ -84,7 +86,7 @@ class Awaited:
             return ask, ask.best
         offer = {sku: max(1, int(p * FIRST_OFFER)) for sku, p in ask.first.items()}
         result = tools.call("counter_offer", {"quote_id": ask.best["quote_id"], "unit_costs_cents": offer})
-        if not result.ok:
+        if not result.ok or not isinstance(result.value, dict) or "quote_id" not in result.value:
             return ask, ask.best
         ask.rounds += 1
         self.waiting[str(result.value["quote_id"])] = ask

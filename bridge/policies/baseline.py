@@ -148,6 +148,8 @@ class BaselinePolicy:
         if not self.products:
             self._start(call, today)
         self.awaited.forget_stale(today)
+        if reason == "open_day" and not self.offers and not self.awaited.open("survey"):
+            self._survey(call, today)  # nobody answered the opening survey (live: ops never relayed it)
         inbox = call("read_inbox") or []
         self._quotes_in(call, [n["quote"] for n in inbox if "quote" in n])
         if self.desk is not None:
@@ -189,6 +191,10 @@ class BaselinePolicy:
         if isinstance(refs, dict):
             refs.update(self.refs)
         self.suppliers = {s["supplier"]: s for s in call("list_suppliers")}
+        self._survey(call, today)
+
+    def _survey(self, call: _Caller, today: date) -> None:
+        """Ask every supplier the prices of what it sells that the shop might carry."""
         for sid, sup in self.suppliers.items():
             items = {sku: 1 for sku in sup["skus"] if sku in self.products}
             if items:
