@@ -102,6 +102,9 @@ class SimWorld:
         self._eseq = 0
         self._id_format = shop.replace("%", "%%") + "-%07d"  # an event's id: the shop, a dash, the sequence number
         self._tseq = 0
+        # order id -> (shipments still to arrive, units ordered per sku, units arrived per sku, paid cents):
+        # when the last arrives the order's TaskCompleted says what came, as ops' "Delivered" does live
+        self._receiving: dict[str, tuple[int, dict[str, int], dict[str, int], int]] = {}
         self._spans: dict[float, timedelta] = {}  # minutes -> timedelta: tools spend the same few durations
         self._emit(ev.CapitalIn, amount_cents=scenario.starting_cash_cents)
         self.bank = scenario.starting_cash_cents
@@ -328,6 +331,9 @@ class SimWorld:
                                                amount_cents=receipt.total_cents))
             for sh in shipments:
                 self.schedule(when + timedelta(days=sh.delay_days) if sh.delay_days else when, self._deliver, sh)
+            if shipments:
+                self._receiving[receipt.order_id] = (len(shipments), {ln.sku: ln.quantity for ln in receipt.lines},
+                                                     {}, receipt.total_cents)
         return receipt
 
     def _deliver(self, sh: Shipment) -> None:
@@ -337,6 +343,14 @@ class SimWorld:
         self.outbox.append(ev.DeliveryReceived(id=self._next_id(), ts=self.now, shop=self.shop, order_id=sh.order_id,
                                                supplier=sh.supplier, sku=sh.sku, quantity=sh.quantity,
                                                unit_cost_cents=sh.unit_cost_cents))
+        left, ordered, got, paid = self._receiving.pop(sh.order_id)
+        got[sh.sku] = got.get(sh.sku, 0) + sh.quantity
+        if left > 1:
+            self._receiving[sh.order_id] = (left - 1, ordered, got, paid)
+            return
+        short = [f"{sku}: {got.get(sku, 0)} of {n}" for sku, n in ordered.items() if got.get(sku, 0) != n]
+        self._emit(ev.TaskCompleted, task_id=sh.order_id, ok=not short,
+                   detail=f"delivered{'; short: ' + ', '.join(short) if short else ''}; paid {paid}c")
 
     def charge(self, amount_cents: int, reason: str) -> int:
         """A charge outside the daily cycle (the LLM's output tokens, Vending-Bench 2): as much of

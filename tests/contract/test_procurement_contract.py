@@ -1,7 +1,8 @@
 """One contract for the Procurement port, run through the shop's tools over the simulator's
 SimProcurement and the live SlackProcurement (ops on the loopback Slack fake, every click and modal a
 signed request): a quote request returns its id, the supplier's answer arrives later in the inbox,
-and an order goes placed -> paid -> delivered, with the money booked at the same step. What a
+and an order goes placed -> paid -> delivered (told in the inbox as a finished task), with the money
+booked at the same step. What a
 policy sees has the same shape and the same states on both sides; only who answers differs.
 
 Each harness gives the shop's Toolbox and ledger plus what the outside world does: the supplier
@@ -191,6 +192,8 @@ def test_a_quote_is_answered_later_then_ordered_paid_and_delivered(harness: Harn
     assert led.balance(BANK) == bank - total and led.balance(PREPAID) == total and led.storage() == {}
 
     harness.deliver(oid, order["expected"])
+    done = [n["task"] for n in call("read_inbox") if "task" in n]
+    assert [(t["task_id"], t["ok"]) for t in done] == [(oid, True)]  # the inbox says the order came whole
     assert call("list_orders", status="open") == []
     books = call("list_orders", status="all")
     assert [(b["order_id"], b["status"], b["received_cents"]) for b in books] == [(oid, "delivered", total)]

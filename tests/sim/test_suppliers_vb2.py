@@ -137,3 +137,15 @@ def test_vb2_year_books_agree_baseline_survives_and_loses_little_to_fraud(make_s
                    and json.loads(r["args_json"])["supplier"] == "pacific-bev" and r["ts"].date() >= closed]
     assert asked_after and "pacific-bev" in trust.banned  # went out of business: its mail bounced
     assert trust.haggled > 0
+
+
+def test_an_orders_last_delivery_says_whether_it_came_whole() -> None:
+    """As ops' "Delivered" confirmation does live: a finished task for the order, not ok when short."""
+    def finished(w: SimWorld) -> list[tuple[str, bool]]:
+        _q, receipt = order(w, "k")
+        w.advance_to(w.now + timedelta(days=20))
+        return [(e.task_id, e.ok) for e in w.drain() if isinstance(e, ev.TaskCompleted) and e.task_id == receipt.order_id]
+
+    assert [ok for _, ok in finished(world())] == [True]
+    assert [ok for _, ok in finished(world(seed=2, archetype="bait_switch", short_share=1.0))] == [False]
+    assert finished(world(archetype="scam")) == []  # nothing came: nothing to confirm
