@@ -37,6 +37,7 @@ TRADES = "trades"  # goods sold to other shopkeepers: the price in (credit), the
 ACCOUNTS = (BANK, CARD_PENDING, MACHINE_CASH, INVENTORY, PREPAID, EQUITY, REVENUE, COGS, FEES,
             REFUNDS, LOSSES, DEPOSITS, TRANSFERS, TRADES)
 STORAGE = "storage"
+DAILY_FEE = "daily_fee"  # a FeeCharged reason: the sim's daily fee; live, "daily_fee:<cost>" for each site cost
 _CASH = Payment.CASH
 
 
@@ -319,7 +320,7 @@ class Ledger:
 
     def _fee(self, e: ev.FeeCharged) -> None:
         self._line(e, FEES, _paid_from(e.paid_from), e.amount_cents, memo=e.reason)
-        if e.reason == "daily_fee":
+        if e.reason.startswith(DAILY_FEE):  # the sim's "daily_fee", or a live site cost "daily_fee:rent"
             self.fee_missed_streak = 0
 
     def _fee_missed(self, e: ev.FeeMissed) -> None:

@@ -28,7 +28,7 @@ class RestockItem(TypedDict, total=False):
 
 
 _OBSERVED = (ev.MessageReceived, ev.TaskCompleted, ev.Restocked, ev.ApprovalDecided, ev.QuoteReceived,
-             ev.PaymentReceived)
+             ev.PaymentReceived, ev.InventorySnapshot)
 
 
 class ShopTools:
@@ -151,6 +151,10 @@ class ShopTools:
             self.task_results.append(event)
         elif isinstance(event, ev.Restocked):
             self.slot_sku[(event.machine, event.slot)] = event.sku
+        elif isinstance(event, ev.InventorySnapshot):  # the machine says what its slots hold: ask it then
+            for s in event.slots:
+                if s.sku:
+                    self.slot_sku.pop((event.machine, s.slot), None)
         elif isinstance(event, ev.ApprovalDecided):
             self.approvals[event.approval_id] = event
             self.notices.append({"approval": {"approval_id": event.approval_id, "subject": event.subject,

@@ -229,7 +229,13 @@ class OpsHandlers:
         notes, mismatches = [], []
         for ln in task.lines:
             n = placed[ln.slot]
-            if n:
+            if n:  # another product in the slot goes back to storage first, as the simulated restocker does
+                location = slot_location(task.machine, ln.slot)
+                for (where, sku), units in sorted(p.ledger.stock.items()):
+                    if where == location and sku != ln.sku and units > 0:
+                        events.append(ev.Unloaded(id=f"slack:{task.task_id}:{ln.slot}:unload:{sku}", ts=now,
+                                                  shop=p.shop, machine=task.machine, slot=ln.slot, sku=sku,
+                                                  count=units, task_id=task.task_id))
                 events.append(ev.Restocked(id=f"slack:{task.task_id}:{ln.slot}", ts=now, shop=p.shop,
                                            machine=task.machine, slot=ln.slot, sku=ln.sku, count=n,
                                            task_id=task.task_id))
