@@ -123,11 +123,15 @@ class Runtime:
 
     def close_day(self, at: datetime | None = None) -> None:
         """Book the close of the day that `at` (the fire time the run stands for) falls in; without
-        it, today's. A close caught up after midnight books the day it was due, not the clock's."""
+        it, today's. A close caught up after midnight books the day it was due, not the clock's. The
+        close books the day's running costs (live: the site's), and amends the closes of earlier days
+        that sales arrived late for (each sale is booked on the local day of its own time)."""
         self.ingest()
         led = self.ledger
         now = self.backend.clock.now()
         today = (at or now).astimezone(led.tz).date()
+        if led.late_days:
+            self._amend_closes(before=today)
         if self.running_costs:
             self._book_running_costs(today, at or now)
         sold = led.daily.get(today, {})
@@ -150,6 +154,8 @@ class Runtime:
             "net_worth_cents": record.net_worth_cents, "units_sold": record.units_sold,
             "revenue_cents": record.revenue_cents, "units_sold_total": record.units_sold_total,
             "tool_calls": sum(record.tool_calls.values())})
+        if led.closed_through is None or today > led.closed_through:
+            led.closed_through = today
         self.outcome.days.append(record)
         self.outcome.days_run += 1
         if self.outcome.days_run % self.flush_every_days == 0:
@@ -162,6 +168,23 @@ class Runtime:
         elif self.outcome.days_run >= self.limits.days:
             self.outcome.ended_by = self.outcome.ended_by or "days"
 
+    def _amend_closes(self, *, before: date) -> None:
+        """Sales booked on days already closed (live: a vend stamped before its day's close that arrived
+        after it) amend those days' closes: units and revenue as the day's books have them now."""
+        led = self.ledger
+        late, led.late_days = sorted(led.late_days), set()
+        for day in late:
+            if day >= before:
+                continue  # the close being booked counts it anyway
+            rows = self.store.rows("day_close", shop=led.shop, day=day.isoformat())
+            if not rows:
+                continue
+            units = revenue = 0
+            for u, r in led.daily.get(day, {}).values():
+                units += u
+                revenue += r
+            self.store.upsert("day_close", {**rows[0], "units_sold": units, "revenue_cents": revenue})
+
     def _book_running_costs(self, day: date, ts: datetime) -> None:
         """The fixed running costs of `day` (live: the site's rent, a machine's lease), by the rule the
         simulator books its scenario's daily fee: fees / bank when the bank holds them all, else one
@@ -172,6 +195,9 @@ class Runtime:
         if not total:
             return
         key = f"{led.shop}:close:{day.isoformat()}"
+        seen = self.store.seen
+        if seen(f"{key}:missed") or any(seen(f"{key}:{name}") for name, cents in self.running_costs if cents):
+            return  # this day's costs are booked (paid or missed): a close run again decides nothing anew
         if led.balance(BANK) >= total:
             for name, cents in self.running_costs:
                 if cents:

@@ -220,7 +220,7 @@ def _shopkeeper(live: LiveBridge, config: LiveConfig, *, clock: Any, machines: d
     live.loop.on_event = shop.tools.observe
     after_close = None
     if slack is not None and config.slack is not None and config.slack.daily_report and not live.shadow:
-        after_close = _daily_report(slack)
+        after_close = _daily_report(slack, tz)
     live.tools, live.toolbox, live.policy, live.runtime = shop.tools, shop.toolbox, shop.policy, shop.runtime
     reconcile = live.reconciler.reconcile_payments if live.reconciler is not None else None
     live.host = LiveHost(runtime=shop.runtime, core=live.core, after_close=after_close, reconcile=reconcile)
@@ -238,10 +238,10 @@ def live_guardrails(config: LiveConfig) -> GuardrailPolicy:
         else GuardrailPolicy()
 
 
-def _daily_report(slack: Any) -> Callable[[datetime | None], None]:
-    def post(_at: datetime | None) -> None:
-        try:
-            file_id = slack.dashboard.post_daily_report()
+def _daily_report(slack: Any, tz: Any) -> Callable[[datetime | None], None]:
+    def post(at: datetime | None) -> None:
+        try:  # the report of the day closed (a close caught up after midnight reports its own day)
+            file_id = slack.dashboard.post_daily_report(at.astimezone(tz).date() if at is not None else None)
             log.info("daily report posted", extra={"file": file_id})
         except (AdapterError, OSError) as err:  # the close is booked; the report is an alert if it fails
             log.error("daily report failed", extra={"error": str(err)})
