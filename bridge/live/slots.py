@@ -41,7 +41,7 @@ class SlotPlan:
     def sku_at(self, machine: str, slot: str, when: datetime | None = None) -> str | None:
         """The product in the slot at `when` (default: now, the latest change)."""
         at = self._at(machine, slot, when)
-        return at.sku if at is not None else self.opening.get(machine, {}).get(slot)
+        return at.sku if at is not None and at.sku else self.opening.get(machine, {}).get(slot)
 
     def capacity(self, machine: str, slot: str) -> int:
         at = self._at(machine, slot, None)
@@ -65,10 +65,11 @@ class SlotPlan:
         old_sku = before.sku if before is not None else self.opening.get(machine, {}).get(slot, "")
         old_capacity = before.capacity if before is not None else 0
         new = Loaded(since=since, sku=sku or old_sku, capacity=capacity or old_capacity)
-        if not new.sku or (new.sku == old_sku and new.capacity == old_capacity):
+        if new.sku == old_sku and new.capacity == old_capacity:
             return None
         hist.insert(i, new)
-        self.current.setdefault(machine, {})[slot] = hist[-1].sku
+        if hist[-1].sku:
+            self.current.setdefault(machine, {})[slot] = hist[-1].sku
         return new
 
     def restore(self, rows: Iterable[Mapping[str, Any]]) -> None:

@@ -214,6 +214,10 @@ def test_a_device_report_of_another_product_and_capacity_changes_the_slot_from_i
         early = dev.vend("A2", "cash")
         assert pump(bridge, lambda: {f"mqtt:m1:{vend}", f"mqtt:m1:{early}"} <= processed(bridge, "sale"))
         assert sold(bridge) == [("m1:A2", "water", 150), ("m1:A2", "chips", 150)]
+        now[0] = local(D, 10, 10)
+        refill = dev.restock("A2", 1)  # no Slack: the device's own restock is booked, as the slot's product
+        assert pump(bridge, lambda: f"mqtt:m1:{refill}" in processed(bridge, "restocked"))
+        assert (bridge.ledger.units_at("storage", "water"), bridge.ledger.units_at("storage", "chips")) == (19, 15)
         tools = bridge.tools
         assert tools is not None and tools.sku_at("m1", "A2") == "water"
     finally:
@@ -296,7 +300,7 @@ def test_a_restock_confirmation_of_another_product_books_that_product_from_then_
         bridge.close()
 
 
-def test_vends_and_device_restocks_of_a_slot_follow_its_product_over_time() -> None:
+def test_the_slot_plan_answers_for_a_time_and_keeps_capacity_with_the_product() -> None:
     """The slot plan on its own: opening state, a change in the middle of history, capacity carried."""
     from bridge.live.slots import SlotPlan
 
@@ -308,3 +312,5 @@ def test_vends_and_device_restocks_of_a_slot_follow_its_product_over_time() -> N
     assert [plan.sku_at("m1", "A1", t[i]) for i in (1, 3, 5)] == ["cola", "cola", "water"]
     assert (plan.sku_at("m1", "A1"), plan.capacity("m1", "A1"), plan.current["m1"]["A1"]) == ("water", 12, "water")
     assert plan.sku_at("m1", "B1") is None and plan.capacity("m1", "B1") == 8
+    assert plan.change("m1", "B1", since=t[1], capacity=4) is not None  # an unmapped slot's capacity
+    assert plan.sku_at("m1", "B1") is None and plan.capacity("m1", "B1") == 4 and "B1" not in plan.current["m1"]
