@@ -21,10 +21,16 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from tests.fakes.loopback import JsonHandler, LoopbackServer
-from tests.fakes.slack_methods import METHODS
-from tests.fakes.slack_objects import RecordedCall, SlackChannel, SlackError, SlackUser, UploadedFile
-from tests.fakes.slack_spec import SlackSpec, default_spec
+from hardware_adapters.doubles.loopback import JsonHandler, LoopbackServer
+from hardware_adapters.doubles.slack_methods import METHODS
+from hardware_adapters.doubles.slack_objects import (
+    RecordedCall,
+    SlackChannel,
+    SlackError,
+    SlackUser,
+    UploadedFile,
+)
+from hardware_adapters.doubles.slack_spec import SlackSpec, default_spec
 
 _UPLOAD_PATH = re.compile(r"^/upload/v1/(?P<file_id>F[0-9A-Z]+)$")
 
