@@ -232,7 +232,7 @@ def _shopkeeper(live: LiveBridge, config: LiveConfig, *, clock: Clock, machines:
     shop = assemble_shop(backend=backend, store=live.store, ledger=live.ledger, spec=ShopSpec(
         run_id=run_id, tz=tz, products=_products(config), policy=config.policy.name,
         policy_inputs=live_policy_inputs(config, guard=guard, store=live.store, ledger=live.ledger, clock=clock),
-        customers=slack is not None, service=True, schedule=schedule, limits=limits or LIVE_LIMITS,
+        customers=_customers(config), service=True, schedule=schedule, limits=limits or LIVE_LIMITS,
         shadow=live.shadow, on_day=day_logger))
     live.loop.on_event = shop.tools.observe
     after_close = None
@@ -247,6 +247,10 @@ def _shopkeeper(live: LiveBridge, config: LiveConfig, *, clock: Clock, machines:
             jobs += payment_jobs(tz, hour=config.stripe.reconcile_hour)
         live.scheduler = LiveScheduler(host=live.host, db_url=live.store.url, tz=tz, engine=live.store.engine,
                                        name=f"shop-{config.bridge.shop}", jobs=jobs)
+
+
+def _customers(config: LiveConfig) -> bool:
+    return config.slack is not None and config.slack.customers
 
 
 def live_guardrails(config: LiveConfig) -> GuardrailPolicy:
@@ -291,7 +295,7 @@ def live_policy_inputs(config: LiveConfig, *, guard: GuardrailPolicy, store: Sto
                         run_dir=config.path(section.transcript_dir) if section.transcript_dir else None,
                         client=AnthropicLLM(settings=settings, api_key=key))
         log.info("llm shopkeeper", extra={"model": settings.model, "endpoint": section.base_url or "default"})
-    return PolicyInputs(guard=guard, open_market=True, customers=config.slack is not None, truth=None,
+    return PolicyInputs(guard=guard, open_market=config.policy.market == "open", customers=_customers(config), truth=None,
                         resolve=config.path, llm=llm)
 
 

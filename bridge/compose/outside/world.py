@@ -1,0 +1,113 @@
+"""The outside of a live shop, played by a scenario's simulated world (`vend hil`).
+
+The world (sim_backend SimWorld) keeps its hidden truth and its schedule of happenings; this module is
+the mover of the shop's VirtualClock: when the shop spends time or waits for its next job, the world
+is played up to then, happening by happening, and each happening reaches the shop the way the real one
+would:
+- a sale is a vend on the emulated machine (hardware_adapters/emulator), published over the broker;
+- the restocker's work and a cash collection are done on the emulated machine (its telemetry) and then
+  confirmed by the ops person in Slack (bridge/compose/outside/ops.py), as are deliveries, the
+  suppliers' quotes and the approver's decisions;
+- the card processor's payout (the world's card settlement) is a signed `payout.paid` webhook to the
+  shop's /stripe/webhook.
+After each happening the mover waits until the shop's adapters hold what was sent (the broker's
+messages received, the HTTP requests answered), so the shop sees the world in the simulator's order.
+Happenings the live side has no way to learn of yet are counted in `unplayed` (by event type).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from bridge import events as ev
+from bridge.compose.outside.ops import OpsTeam
+from bridge.domain import Payment
+from bridge.errors import AdapterError
+
+QUIET_DEADLINE_S = 30.0
+_PLAYED_ELSEWHERE = (ev.Restocked, ev.CashCollected, ev.DeliveryReceived, ev.TaskCompleted, ev.ApprovalDecided,
+                     ev.Unloaded)
+
+
+class Outside:
+    """`advance_to(when)`: the VirtualClock's mover. `received()` is how many broker messages the shop has
+    received (its MQTT link's count); `quiet()` lets the shop's adapters take in what they received."""
+
+    def __init__(self, *, world: Any, clock: Any, devices: dict[str, Any], ops: OpsTeam,
+                 received: Callable[[], int], quiet: Callable[[], None], payout: Callable[[int, datetime], None]) -> None:
+        self.world = world
+        self.clock = clock
+        self.devices = devices
+        self.ops = ops
+        self.received = received
+        self.quiet = quiet
+        self.payout = payout
+        self.published = 0  # broker messages the devices sent for the world
+        self.base = 0  # the shop's received count when the world started playing
+        self.unplayed: Counter[str] = Counter()
+        self.steps = 0
+
+    def start(self) -> None:
+        self.base = self.received()
+
+    def advance_to(self, when: datetime) -> None:
+        w = self.world
+        self.ops.intake()  # what the shop posted since the last step, read at the time it was posted
+        heap = w._heap
+        while heap and heap[0][0] <= when:
+            self._sync_prices()
+            w.advance_to(heap[0][0])
+            self.clock.set(w.now)
+            self.steps += 1
+            self.play(w.drain())
+            self.ops.intake()
+        w.advance_to(when)
+        self.clock.set(when)
+
+    def play(self, events: list[ev.Event]) -> None:
+        if not events:
+            return
+        sent = 0
+        for e in events:
+            if isinstance(e, ev.Sale):
+                device = self.devices[e.machine]
+                for _ in range(e.units):
+                    device.vend(e.slot, "card" if e.payment is Payment.CARD else "cash")
+                sent += e.units
+            elif isinstance(e, ev.CardSettled):
+                continue
+            elif not isinstance(e, _PLAYED_ELSEWHERE):
+                self.unplayed[type(e).__name__] += 1
+        sent += self.ops.physical_work(events)
+        self._wait_received(sent)
+        self.ops.confirm(events)
+        for e in events:
+            if isinstance(e, ev.CardSettled):
+                self.payout(e.amount_cents, e.ts)
+
+    def _wait_received(self, sent: int) -> None:
+        """Until the shop's MQTT link has every message the devices sent (and has taken them in)."""
+        if not sent:
+            return
+        self.published += sent
+        want = self.base + self.published
+        deadline = time.monotonic() + QUIET_DEADLINE_S
+        while self.received() < want:
+            if time.monotonic() > deadline:
+                raise AdapterError(f"the shop received {self.received() - self.base} of {self.published} device "
+                                   f"messages within {QUIET_DEADLINE_S:g} s")
+            time.sleep(0.001)
+        self.quiet()
+
+    def _sync_prices(self) -> None:
+        """The machines' prices are what the shop set on them (over MQTT): the world sells at those."""
+        for machine, device in self.devices.items():
+            if machine != self.world.machine_id:
+                continue
+            for slot, s in device.inventory().items():
+                if s["price_cents"] > 0 and slot in self.world.slots:
+                    self.world.slots[slot].price_cents = s["price_cents"]
