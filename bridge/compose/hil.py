@@ -229,7 +229,8 @@ def _wire(settings: HilSettings, *, scenario: Any, world: Any, run_dir: Path, na
     ops = OpsTeam(world=world, slack=slack, door=door, devices={machine: device}, on_slot_product=slot_product)
     hook = f"http://127.0.0.1:{http_port}/stripe/webhook"
     outside = Outside(world=world, clock=clock, devices={machine: device}, ops=ops,
-                      received=lambda: link.received["events"], quiet=live.fleet.drain_into_backlog,
+                      received=lambda: link.received["events"],
+                      received_reports=lambda: link.received["inventory"], quiet=live.fleet.drain_into_backlog,
                       payout=lambda cents, at: _payout(hook, os.environ[env["stripe_hook"]], cents, at))
     outside.start()
     clock.mover = outside.advance_to
@@ -275,7 +276,7 @@ def _started(live: Any, link: Any, device: Any) -> None:
     deadline = time.monotonic() + DEVICE_START_S
     while not (link.connected.is_set() and live.fleet.subscriptions >= 1):
         if time.monotonic() > deadline:
-            raise AdapterError("the shop did not connect to the broker")
+            raise ConfigError(f"the shop could not connect to the broker at {link.host}:{link.port}")
         live.fleet.drain_into_backlog()
         time.sleep(0.01)
     device.publish_inventory()

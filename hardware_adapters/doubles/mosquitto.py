@@ -12,6 +12,7 @@ with its retained messages and persistent sessions; `kill()` is a crash (SIGKILL
 from __future__ import annotations
 
 import getpass
+import os
 import shutil
 import socket
 import subprocess
@@ -34,7 +35,9 @@ class BrokerUnavailable(RuntimeError):
 
 
 def which_tool(name: str) -> str:
-    """Path of a mosquitto tool; BrokerUnavailable without it."""
+    """Path of a mosquitto tool ($VEND_MOSQUITTO names the broker's binary); BrokerUnavailable without it."""
+    if name == "mosquitto" and os.environ.get("VEND_MOSQUITTO"):
+        return os.environ["VEND_MOSQUITTO"]
     found = shutil.which(name) or next(
         (str(p) for d in ("/usr/sbin", "/usr/local/sbin") if (p := Path(d) / name).is_file()), None
     )

@@ -149,6 +149,13 @@ class DeviceEmulator:
             self._state.restock(slot, count)
         return self._event("restocked", slot=slot, count=count)
 
+    def keypad_price(self, slot: str, price_cents: int) -> str:
+        """A price set at the machine itself (an operator at its keypad, as when a new product is loaded);
+        the machine says so in an inventory report, whose id it returns. Raises MachineError if refused."""
+        with self._lock:
+            self._state.apply({"type": "set_price", "slot": slot, "price_cents": price_cents})
+        return self.publish_inventory()
+
     def collect_cash(self) -> str:
         with self._lock:
             amount = self._state.collect_cash()

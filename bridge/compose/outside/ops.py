@@ -127,6 +127,7 @@ class OpsTeam:
         self.tasks: dict[str, _Task] = {}  # the world's task id -> the Slack task
         self.approvals: dict[str, tuple[str, str]] = {}  # the world's approval id -> (Slack id, message ts)
         self.unanswered: list[str] = []  # requests the world would not answer (why)
+        self.keyed = 0  # prices keyed in at a machine (inventory reports, not events)
 
     @property
     def now(self) -> datetime:
@@ -253,11 +254,16 @@ class OpsTeam:
         for e in events:
             if isinstance(e, ev.Restocked) and e.task_id in self.tasks:
                 t = self.tasks[e.task_id]
-                self.devices[e.machine].restock(e.slot, e.count)
+                device = self.devices[e.machine]
+                device.restock(e.slot, e.count)
                 t.placed[e.slot] = t.placed.get(e.slot, 0) + e.count
                 if self.on_slot_product is not None:
                     self.on_slot_product(e.machine, e.slot, e.sku)
                 sent += 1
+                price = self.world.slots[e.slot].price_cents
+                if device.inventory()[e.slot]["price_cents"] != price:  # a new product's price, keyed in
+                    device.keypad_price(e.slot, price)
+                    self.keyed += 1
             elif isinstance(e, ev.CashCollected) and e.task_id in self.tasks:
                 self.devices[e.machine].collect_cash()
                 sent += 1

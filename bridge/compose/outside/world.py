@@ -29,8 +29,9 @@ from bridge.domain import Payment
 from bridge.errors import AdapterError
 
 QUIET_DEADLINE_S = 30.0
+# played by the ops person (the world's SupplierPaid is the order ops placed and pays in Slack)
 _PLAYED_ELSEWHERE = (ev.Restocked, ev.CashCollected, ev.DeliveryReceived, ev.TaskCompleted, ev.ApprovalDecided,
-                     ev.Unloaded)
+                     ev.Unloaded, ev.SupplierPaid)
 
 
 class Outside:
@@ -38,21 +39,27 @@ class Outside:
     received (its MQTT link's count); `quiet()` lets the shop's adapters take in what they received."""
 
     def __init__(self, *, world: Any, clock: Any, devices: dict[str, Any], ops: OpsTeam,
-                 received: Callable[[], int], quiet: Callable[[], None], payout: Callable[[int, datetime], None]) -> None:
+                 received: Callable[[], int], received_reports: Callable[[], int], quiet: Callable[[], None],
+                 payout: Callable[[int, datetime], None]) -> None:
         self.world = world
         self.clock = clock
         self.devices = devices
         self.ops = ops
         self.received = received
+        self.received_reports = received_reports
+        self.reports = 0  # inventory reports the devices sent for the world
+        self.reports_base = 0
         self.quiet = quiet
         self.payout = payout
         self.published = 0  # broker messages the devices sent for the world
         self.base = 0  # the shop's received count when the world started playing
         self.unplayed: Counter[str] = Counter()
+        self.history: list[ev.Event] = []  # the world's events, in the order they were played
         self.steps = 0
 
     def start(self) -> None:
         self.base = self.received()
+        self.reports_base = self.received_reports()
 
     def advance_to(self, when: datetime) -> None:
         w = self.world
@@ -71,6 +78,7 @@ class Outside:
     def play(self, events: list[ev.Event]) -> None:
         if not events:
             return
+        self.history += events
         sent = 0
         for e in events:
             if isinstance(e, ev.Sale):
@@ -82,21 +90,25 @@ class Outside:
                 continue
             elif not isinstance(e, _PLAYED_ELSEWHERE):
                 self.unplayed[type(e).__name__] += 1
+        keyed = self.ops.keyed
         sent += self.ops.physical_work(events)
-        self._wait_received(sent)
+        self._wait_received(sent, reports=self.ops.keyed - keyed)
         self.ops.confirm(events)
         for e in events:
             if isinstance(e, ev.CardSettled):
                 self.payout(e.amount_cents, e.ts)
 
-    def _wait_received(self, sent: int) -> None:
-        """Until the shop's MQTT link has every message the devices sent (and has taken them in)."""
-        if not sent:
+    def _wait_received(self, sent: int, *, reports: int = 0) -> None:
+        """Until the shop's MQTT link has every message the devices sent (events, and `reports` inventory
+        reports) and has taken them in."""
+        if not sent and not reports:
             return
         self.published += sent
+        self.reports += reports
         want = self.base + self.published
+        want_reports = self.reports_base + self.reports
         deadline = time.monotonic() + QUIET_DEADLINE_S
-        while self.received() < want:
+        while self.received() < want or self.received_reports() < want_reports:
             if time.monotonic() > deadline:
                 raise AdapterError(f"the shop received {self.received() - self.base} of {self.published} device "
                                    f"messages within {QUIET_DEADLINE_S:g} s")
