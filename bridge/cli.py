@@ -76,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     hil.add_argument("--compare", action="store_true",
                      help="also run vend sim of the same scenario, seed and policy (into <run>/sim) and compare the "
                           "tool calls and the balances per account, day by day; exit 1 on any difference")
+    hil.add_argument("--faults", action="store_true",
+                     help="inject the real world's faults on a seeded schedule: duplicate MQTT deliveries, broker "
+                          "restarts, replayed and late webhooks, Slack retries (the books must not notice)")
     hil.add_argument("--broker", default="",
                      help="host:port of a running mosquitto with the project's config (passwords in VEND_HIL_MQTT and "
                           "VEND_HIL_DEVICE); default: start one on a free loopback port")

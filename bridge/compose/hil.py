@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -30,11 +29,9 @@ from typing import Any
 from bridge.compose.charts import ChartWorker
 from bridge.compose.policies import check_policy_name
 from bridge.compose.sim import write_report, write_run_folder
-from bridge.errors import AdapterError, ConfigError
+from bridge.errors import ConfigError
 from bridge.ledger import INVENTORY
 from bridge.runtime import RunLimits, RunOutcome
-
-DEVICE_START_S = 15.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,6 +44,7 @@ class HilSettings:
     run_name: str = ""
     charts: bool = True
     broker: str = ""  # host:port of a running broker with the project's config; empty: start one
+    faults: bool = False  # the real world's faults on a seeded schedule (bridge/compose/outside/faults.py)
 
 
 @dataclass(slots=True)
@@ -90,6 +88,8 @@ class HilRun:
             "world_bank_cents": self.world.bank, "world_steps": self.outside.steps,
             "device_messages": self.outside.published, "slack_requests": self.outside.ops.door.requests,
             "unplayed": dict(self.outside.unplayed), "ops_unanswered": self.outside.ops.unanswered[:20],
+            "faults": dict(self.outside.faults.done) if self.outside.faults is not None else None,
+            "shop_duplicates": live.loop.duplicates,
             "run_seconds": round(self.run_seconds, 3), "run_dir": str(self.run_dir),
         }
 
@@ -139,6 +139,8 @@ def _broker_address(text: str) -> tuple[str, int]:
 def _wire(settings: HilSettings, *, scenario: Any, world: Any, run_dir: Path, name: str, host: str, port: int,
           stack: ExitStack) -> HilRun:
     from bridge.compose.live import build_live
+    from bridge.compose.outside.faults import Faults
+    from bridge.compose.outside.links import Payouts, hil_secrets, record_events, restart_broker, wait_started
     from bridge.compose.outside.ops import OPS_CH, OPS_GROUP, OPS_USER, SHOP_CH, OpsTeam, SlackDoor
     from bridge.compose.outside.world import Outside
     from bridge.live.config import (
@@ -161,9 +163,11 @@ def _wire(settings: HilSettings, *, scenario: Any, world: Any, run_dir: Path, na
 
     machine = scenario.machine.id
     clock = VirtualClock(start=world.now)
+    faults = Faults(seed=settings.seed) if settings.faults else None
+    broker = None
     work = run_dir / "hil"
     work.mkdir(exist_ok=True)
-    env = _secrets(stack)
+    env = hil_secrets(stack)
     if not port:
         broker = MosquittoBroker(workdir=work / "broker", users=("bridge", machine))
         try:
@@ -173,6 +177,7 @@ def _wire(settings: HilSettings, *, scenario: Any, world: Any, run_dir: Path, na
         stack.callback(broker.stop)
         host, port = broker.host, broker.port
         os.environ[env["mqtt"]], os.environ[env["device"]] = broker.password("bridge"), broker.password(machine)
+        stack.callback(lambda: [os.environ.pop(env[k], None) for k in ("mqtt", "device")])
     elif not (os.environ.get(env["mqtt"]) and os.environ.get(env["device"])):
         raise ConfigError(f"--broker: set the bridge's and the device's passwords in {env['mqtt']} and {env['device']}")
     slack = FakeSlack(users=[SlackUser(id=OPS_USER, name="ops")], now=clock.now,
@@ -205,7 +210,7 @@ def _wire(settings: HilSettings, *, scenario: Any, world: Any, run_dir: Path, na
         run_info={"mode": "hil", "scenario": scenario.name, "seed": settings.seed, "started_at": world.now})
     stack.callback(live.close)
     events: list[Any] = []
-    _record_events(live, events)
+    record_events(live, events)
     http_port = live.start_http()
     stack.callback(live.stop_http)
     slots = {s: Slot(count=0, price_cents=0) for s in world.slots}
@@ -215,9 +220,10 @@ def _wire(settings: HilSettings, *, scenario: Any, world: Any, run_dir: Path, na
     device.start()
     stack.callback(device.stop)
     link = live.fleet.link
-    _started(live, link, device)
+    wait_started(live, link, device)
     door = SlackDoor(url=f"http://127.0.0.1:{http_port}/slack/events", slack=slack,
-                     inbound=SlackInbound(signing_secret=os.environ[env["slack_secret"]]))
+                     inbound=SlackInbound(signing_secret=os.environ[env["slack_secret"]]),
+                     retry=(lambda: faults.roll("slack_retry")) if faults is not None else None)
     stack.callback(door.close)
     planograms = live.fleet.planograms
 
@@ -227,77 +233,25 @@ def _wire(settings: HilSettings, *, scenario: Any, world: Any, run_dir: Path, na
         planograms.setdefault(m, {})[slot] = sku
 
     ops = OpsTeam(world=world, slack=slack, door=door, devices={machine: device}, on_slot_product=slot_product)
-    hook = f"http://127.0.0.1:{http_port}/stripe/webhook"
+    payouts = Payouts(url=f"http://127.0.0.1:{http_port}/stripe/webhook", secret=os.environ[env["stripe_hook"]],
+                      faults=faults)
+    restart = None
+    if broker is not None:
+        own = broker
+
+        def restart() -> None:
+            restart_broker(own, live, link, device)
+
     outside = Outside(world=world, clock=clock, devices={machine: device}, ops=ops,
                       received=lambda: link.received["events"],
                       received_reports=lambda: link.received["inventory"], quiet=live.fleet.drain_into_backlog,
-                      payout=lambda cents, at: _payout(hook, os.environ[env["stripe_hook"]], cents, at))
+                      payout=payouts.send, faults=faults, restart_broker=restart)
     outside.start()
     clock.mover = outside.advance_to
     for e in world.drain():  # the opening balance: the owner's deposit, booked as the live shop's first event
         live.inbox.put(e)
     return HilRun(settings=settings, run_dir=run_dir, world=world, scenario=scenario, live=live, outside=outside,
                   stack=stack, events=events)
-
-
-def _secrets(stack: ExitStack) -> dict[str, str]:
-    """Fresh secrets for this run in the environment (the live config reads secrets from there only),
-    removed again on the way out."""
-    names = {k: f"VEND_HIL_{k.upper()}" for k in ("mqtt", "device", "slack_bot", "slack_secret", "stripe_key",
-                                                   "stripe_hook", "db", "admin")}
-    values = {"slack_bot": f"xoxb-hil-{secrets.token_hex(8)}", "slack_secret": secrets.token_hex(16),
-              "stripe_key": f"sk_test_hil{secrets.token_hex(8)}", "stripe_hook": f"whsec_{secrets.token_hex(16)}"}
-    for key, value in values.items():
-        os.environ[names[key]] = value
-    for key in ("db", "admin"):
-        os.environ.pop(names[key], None)
-
-    def clear() -> None:
-        for key in values:
-            os.environ.pop(names[key], None)
-
-    stack.callback(clear)
-    return names
-
-
-def _record_events(live: Any, events: list[Any]) -> None:
-    before = live.loop.on_event
-
-    def observe(e: Any) -> None:
-        if before is not None:
-            before(e)
-        events.append(e)
-
-    live.loop.on_event = observe
-
-
-def _started(live: Any, link: Any, device: Any) -> None:
-    """The shop is subscribed and has the machine's first inventory report (its slots) in hand."""
-    deadline = time.monotonic() + DEVICE_START_S
-    while not (link.connected.is_set() and live.fleet.subscriptions >= 1):
-        if time.monotonic() > deadline:
-            raise ConfigError(f"the shop could not connect to the broker at {link.host}:{link.port}")
-        live.fleet.drain_into_backlog()
-        time.sleep(0.01)
-    device.publish_inventory()
-    while link.received["inventory"] < 1 or link.received["status"] < 1:
-        if time.monotonic() > deadline:
-            raise AdapterError(f"the emulated machine {device.machine_id} did not report")
-        time.sleep(0.01)
-    live.fleet.drain_into_backlog()
-
-
-def _payout(url: str, secret: str, cents: int, at: datetime) -> None:
-    """The card processor's payout of the settled card takings: a signed payout.paid webhook."""
-    from hardware_adapters.doubles.stripe_webhooks import build_event, post_event
-    from hardware_adapters.doubles.stripe_wire import from_fixture
-
-    created = int(at.timestamp())
-    payout = from_fixture("payout", id=f"po_hil{created}{cents}", amount=cents, arrival_date=created, created=created,
-                          status="paid", description="STRIPE PAYOUT")
-    status, body = post_event(url, build_event("payout.paid", payout, created=created), secret)
-    if status != 200:
-        raise AdapterError(f"/stripe/webhook answered {status}: {body[:200]!r}")
 
 
 def write_hil_report(run: HilRun, summary: dict[str, Any], *, charts: ChartWorker | None = None) -> None:
@@ -324,7 +278,8 @@ def run_hil(args: Any) -> int:
     logging.getLogger("vendbridge").setLevel(logging.WARNING)
     charts = None if args.no_charts else ChartWorker()
     settings = HilSettings(scenario=args.scenario, days=args.days, seed=args.seed, policy=args.policy,
-                           out_dir=args.out, run_name=args.name, charts=not args.no_charts, broker=args.broker)
+                           out_dir=args.out, run_name=args.name, charts=not args.no_charts, broker=args.broker,
+                           faults=args.faults)
     try:
         run = build_hil(settings)
         try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +31,7 @@ from hardware_adapters.emulator.outbox import Outbox, OutboxMessage
 from hardware_adapters.emulator.purchases import PurchaseSource, RandomPurchases
 
 SESSION_EXPIRY_S = 86_400  # the broker keeps commands for an offline device for a day
+RECENT_KEPT = 64
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -75,6 +77,7 @@ class DeviceEmulator:
         self._stopping = threading.Event()
         self._connected = False
         self._handed: set[str] = set()  # msg_ids paho holds in this process
+        self._recent: OrderedDict[str, OutboxMessage] = OrderedDict()  # the last messages sent (redeliver)
         self._by_mid: dict[int, str] = {}
         self._early_acks: dict[int, int] = {}  # PUBACKs that beat publish() returning its mid
         self._counts = {"published": 0, "acked": 0, "rejected": 0, "vends": 0, "refused": 0}
@@ -199,6 +202,11 @@ class DeviceEmulator:
             return self._state.inventory()
 
     @property
+    def connected(self) -> bool:
+        with self._wake:
+            return self._connected
+
+    @property
     def locked(self) -> bool:
         with self._lock:
             return self._state.locked
@@ -251,7 +259,21 @@ class DeviceEmulator:
         self._enqueue(OutboxMessage(msg_id=msg_id, topic=self._topic("events"), payload=json.dumps(payload)))
         return msg_id
 
+    def redeliver(self, msg_id: str) -> bool:
+        """Publish a recent message again under its own id, as a device does that missed the broker's
+        PUBACK (a duplicate delivery for the bridge to ignore). False if it is not among the recent ones."""
+        with self._mids:
+            msg = self._recent.get(msg_id)
+        if msg is None or not self._connected:
+            return False
+        self._publish(msg.topic, msg.payload, msg_id=None)
+        return True
+
     def _enqueue(self, msg: OutboxMessage) -> None:
+        with self._mids:
+            self._recent[msg.msg_id] = msg
+            while len(self._recent) > RECENT_KEPT:
+                self._recent.popitem(last=False)
         self.outbox.append(msg)  # committed before anything is sent
         with self._wake:
             self._wake.notify_all()

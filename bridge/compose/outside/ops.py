@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -53,8 +54,10 @@ class SlackDoor:
     """Signed requests to the shop's /slack/events, as Slack sends them; the modals the shop opens are
     read back from the loopback workspace."""
 
-    def __init__(self, *, url: str, slack: Any, inbound: Any) -> None:
+    def __init__(self, *, url: str, slack: Any, inbound: Any, retry: Callable[[], bool] | None = None) -> None:
         self.url = url
+        self.retry = retry  # whether Slack sends this request again (--faults: as after a slow answer)
+        self.retries = 0
         self.slack = slack
         self.inbound = inbound
         self.http = httpx.Client(timeout=30.0)
@@ -69,6 +72,12 @@ class SlackDoor:
         r = self.http.post(self.url, content=body, headers=headers)
         if r.status_code != 200:
             raise AdapterError(f"/slack/events answered {r.status_code}: {r.text[:200]}")
+        if self.retry is not None and self.retry():
+            self.retries += 1
+            again = self.http.post(self.url, content=body, headers={
+                **headers, "X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+            if again.status_code != 200:
+                raise AdapterError(f"/slack/events answered a retry {again.status_code}: {again.text[:200]}")
         return r
 
     def click(self, *, user: str, action_id: str, value: str, message_ts: str, at: datetime) -> dict[str, Any] | None:

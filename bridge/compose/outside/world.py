@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from bridge import events as ev
+from bridge.compose.outside.faults import Faults
 from bridge.compose.outside.ops import OpsTeam
 from bridge.domain import Payment
 from bridge.errors import AdapterError
@@ -40,7 +41,8 @@ class Outside:
 
     def __init__(self, *, world: Any, clock: Any, devices: dict[str, Any], ops: OpsTeam,
                  received: Callable[[], int], received_reports: Callable[[], int], quiet: Callable[[], None],
-                 payout: Callable[[int, datetime], None]) -> None:
+                 payout: Callable[[int, datetime], None], faults: Faults | None = None,
+                 restart_broker: Callable[[], None] | None = None) -> None:
         self.world = world
         self.clock = clock
         self.devices = devices
@@ -51,6 +53,9 @@ class Outside:
         self.reports_base = 0
         self.quiet = quiet
         self.payout = payout
+        self.faults = faults
+        self.restart_broker = restart_broker
+        self.vends: list[tuple[str, str]] = []  # (machine, message id) of recent vends, for duplicates
         self.published = 0  # broker messages the devices sent for the world
         self.base = 0  # the shop's received count when the world started playing
         self.unplayed: Counter[str] = Counter()
@@ -65,6 +70,9 @@ class Outside:
         w = self.world
         self.ops.intake()  # what the shop posted since the last step, read at the time it was posted
         heap = w._heap
+        if heap and heap[0][0] <= when and self.faults is not None and self.restart_broker is not None \
+                and self.faults.roll("broker_restart"):
+            self._restart()
         while heap and heap[0][0] <= when:
             self._sync_prices()
             w.advance_to(heap[0][0])
@@ -84,8 +92,11 @@ class Outside:
             if isinstance(e, ev.Sale):
                 device = self.devices[e.machine]
                 for _ in range(e.units):
-                    device.vend(e.slot, "card" if e.payment is Payment.CARD else "cash")
+                    self.vends.append((e.machine, device.vend(e.slot, "card" if e.payment is Payment.CARD else "cash")))
                 sent += e.units
+                if self.faults is not None and self.faults.roll("mqtt_duplicate"):
+                    machine, msg_id = self.faults.pick(self.vends[-20:])
+                    sent += self.devices[machine].redeliver(msg_id)
             elif isinstance(e, ev.CardSettled):
                 continue
             elif not isinstance(e, _PLAYED_ELSEWHERE):
@@ -114,6 +125,23 @@ class Outside:
                                    f"messages within {QUIET_DEADLINE_S:g} s")
             time.sleep(0.001)
         self.quiet()
+
+    def _restart(self) -> None:
+        """The broker restarts (between two happenings); once the shop and the devices are back, a report
+        from each device marks the end of what the broker redelivered, and counting starts again."""
+        assert self.restart_broker is not None
+        self.restart_broker()
+        reports = self.received_reports()
+        for device in self.devices.values():
+            device.publish_inventory()
+        deadline = time.monotonic() + QUIET_DEADLINE_S
+        while self.received_reports() < reports + len(self.devices):
+            if time.monotonic() > deadline:
+                raise AdapterError("the devices' reports did not reach the shop after the broker restarted")
+            time.sleep(0.001)
+        self.quiet()
+        self.base = self.received() - self.published
+        self.reports_base = self.received_reports() - self.reports
 
     def _sync_prices(self) -> None:
         """The machines' prices are what the shop set on them (over MQTT): the world sells at those."""
