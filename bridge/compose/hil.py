@@ -180,6 +180,7 @@ def _wire(settings: HilSettings, *, scenario: Any, world: Any, run_dir: Path, na
         stack.callback(lambda: [os.environ.pop(env[k], None) for k in ("mqtt", "device")])
     elif not (os.environ.get(env["mqtt"]) and os.environ.get(env["device"])):
         raise ConfigError(f"--broker: set the bridge's and the device's passwords in {env['mqtt']} and {env['device']}")
+    _check_specs()
     slack = FakeSlack(users=[SlackUser(id=OPS_USER, name="ops")], now=clock.now,
                       channels=[SlackChannel(id=SHOP_CH, name="snacks", members=(OPS_USER,)),
                                 SlackChannel(id=OPS_CH, name="shop-ops", members=(OPS_USER,))],
@@ -252,6 +253,19 @@ def _wire(settings: HilSettings, *, scenario: Any, world: Any, run_dir: Path, na
         live.inbox.put(e)
     return HilRun(settings=settings, run_dir=run_dir, world=world, scenario=scenario, live=live, outside=outside,
                   stack=stack, events=events)
+
+
+def _check_specs() -> None:
+    """The loopback doubles check what they are sent against the published API descriptions."""
+    from hardware_adapters.doubles.slack_spec import specs_dir
+    from hardware_adapters.doubles.stripe_wire import FIXTURES_PATH
+
+    try:
+        specs_dir()
+    except FileNotFoundError as err:
+        raise ConfigError(str(err)) from None
+    if not FIXTURES_PATH.is_file():
+        raise ConfigError(f"Stripe's fixtures are not at {FIXTURES_PATH}")
 
 
 def write_hil_report(run: HilRun, summary: dict[str, Any], *, charts: ChartWorker | None = None) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 
 from bridge import events as ev
-from bridge.domain import RestockLine
+from bridge.domain import Quote, RestockLine
 from bridge.errors import AdapterError, ToolError
 
 OPS_USER = "U0OPSHIL01"
@@ -122,16 +122,18 @@ class OpsTeam:
 
     def __init__(self, *, world: Any, slack: Any, door: SlackDoor, devices: dict[str, Any],
                  on_slot_product: Any = None) -> None:
-        from sim_backend.backend import SimPhysical
+        from sim_backend.backend import SimPhysical, SimProcurement
 
         self.world = world
         self.slack = slack
         self.door = door
         self.devices = devices
         self.physical = SimPhysical(world)
+        self.procurement = SimProcurement(world)  # the supplier engine, asked as the simulated shop asks it
         self.on_slot_product = on_slot_product  # (machine, slot, sku): a restock put this product there
         self.seen: set[str] = set()
         self.quotes: dict[str, str] = {}  # the shop's quote id -> the supplier engine's
+        self.asked: dict[str, tuple[str, str]] = {}  # the engine's quote id not entered yet -> (shop's id, ts)
         self.orders: dict[str, _Task] = {}  # the world's order id -> the purchase task
         self.tasks: dict[str, _Task] = {}  # the world's task id -> the Slack task
         self.approvals: dict[str, tuple[str, str]] = {}  # the world's approval id -> (Slack id, message ts)
@@ -166,21 +168,28 @@ class OpsTeam:
                 self._approval(value, m)
 
     def _quote_asked(self, quote_id: str, m: dict[str, Any], text: str) -> None:
-        sups = self.world.suppliers
+        """Ask the simulated supplier as the shop asked; a quote answered at once is entered now, one the
+        supplier answers later (a QuoteReceived from the world) is entered when it comes."""
         try:
             if "Counter-offer on " in text:
                 base = text.split("Counter-offer on ", 1)[1].split(":", 1)[0].strip()
                 offers = {sku: _cents(c) for sku, c in _OFFER.findall(text)}
-                q = sups.counter(quote_id=self.quotes[base], offers=offers, now=self.now)
+                got = self.procurement.counter_offer(quote_id=self.quotes[base], unit_costs_cents=offers)
             else:
                 supplier = m["blocks"][0]["text"]["text"].split("`")[1]
                 items = {sku: int(n) for n, sku in _QTY.findall(text.split(":", 1)[1])}
-                q = sups.quote(supplier=_unescape(supplier), items=items, now=self.now)
+                got = self.procurement.request_quote(supplier=_unescape(supplier), items=items)
         except (ToolError, KeyError, IndexError) as err:
             self.unanswered.append(f"quote {quote_id}: {err}")
             return
-        self.quotes[quote_id] = q.quote_id
-        modal = self.door.click(user=OPS_USER, action_id="quote_enter", value=quote_id, message_ts=m["ts"], at=self.now)
+        self.quotes[quote_id] = got.quote_id
+        self.asked[got.quote_id] = (quote_id, m["ts"])
+        if isinstance(got, Quote):
+            self._enter_quote(got)
+
+    def _enter_quote(self, q: Quote) -> None:
+        quote_id, ts = self.asked.pop(q.quote_id)
+        modal = self.door.click(user=OPS_USER, action_id="quote_enter", value=quote_id, message_ts=ts, at=self.now)
         if modal is None:
             self.unanswered.append(f"quote {quote_id}: no modal")
             return
@@ -189,8 +198,7 @@ class OpsTeam:
         for block in modal["blocks"]:
             bid = block.get("block_id", "")
             if bid.startswith("cost:"):
-                sku = bid[5:]
-                values[bid] = {"cost": _number(_dollars(costs.get(sku, 0)))}
+                values[bid] = {"cost": _number(_dollars(costs.get(bid[5:], 0)))}
         values["lead"] = {"days": _number(q.lead_time_days)}
         values["note"] = {"note": _text(f"quoted as {q.quote_id}")}
         errors = self.door.submit(user=OPS_USER, modal=modal, values=values, at=self.now)
@@ -203,7 +211,7 @@ class OpsTeam:
             self._cant(task_id, m["ts"], "no such quote from the supplier")
             return
         try:
-            receipt = self.world.place_order(quote_id=self.quotes[found["quote"]], idempotency_key=task_id)
+            receipt = self.procurement.place_order(quote_id=self.quotes[found["quote"]], idempotency_key=task_id)
         except ToolError as err:
             self._cant(task_id, m["ts"], str(err))
             return
@@ -290,6 +298,8 @@ class OpsTeam:
                 got[e.sku] = got.get(e.sku, 0) + e.quantity
             elif isinstance(e, ev.TaskCompleted) and e.task_id in self.tasks:
                 self._task_done(e, cash.get(e.task_id, 0))
+            elif isinstance(e, ev.QuoteReceived) and e.quote_id in self.asked:
+                self._enter_quote(e.quote())
             elif isinstance(e, ev.ApprovalDecided) and e.approval_id in self.approvals:
                 slack_id, ts = self.approvals.pop(e.approval_id)
                 self.door.click(user=OPS_USER, action_id="approval_approve" if e.approved else "approval_reject",
