@@ -141,3 +141,14 @@ def _processes_under(folder: Path) -> list[str]:
         if str(folder) in cmd:
             found.append(cmd)
     return found
+
+
+def test_ids_the_worlds_name_differently_compare_by_first_use() -> None:
+    from bridge.compose.outside.compare import _args
+
+    sim: dict[tuple[str, str], str] = {}
+    hil: dict[tuple[str, str], str] = {}
+    assert _args('{"quote_id": "q-pacific-bev-00005"}', sim) == _args('{"quote_id": "quote-00005"}', hil)
+    assert _args('{"quote_id": "q-snackco-00007"}', sim) == _args('{"quote_id": "quote-00007"}', hil)
+    assert _args('{"quote_id": "q-pacific-bev-00005"}', sim) != _args('{"quote_id": "quote-00007"}', hil)
+    assert _args('{"slot": "A1", "idempotency_key": "x"}', sim) == '{"slot": "A1"}'

@@ -51,7 +51,10 @@ def _local_day(ts: Any, tz: tzinfo) -> str:
     return d.isoformat()
 
 
-def _args(raw: str) -> str:
+def _args(raw: str, ids: dict[tuple[str, str], str]) -> str:
+    """The arguments as sorted JSON; an id the outside gave (a quote's, an order's, a task's: any `*_id`)
+    becomes its key and the order in which the run first used it, as the two worlds name them differently
+    (`q-pacific-bev-00005` in the simulator is `quote-00005` from ops in Slack)."""
     try:
         args = json.loads(raw)
     except ValueError:
@@ -59,6 +62,10 @@ def _args(raw: str) -> str:
     if isinstance(args, dict):
         for k in IGNORED_ARGS:
             args.pop(k, None)
+        for k, v in args.items():
+            if k.endswith("_id") and isinstance(v, str) and v:
+                n = sum(1 for key in ids if key[0] == k)
+                args[k] = ids.setdefault((k, v), f"{k}#{n + 1}")
     return json.dumps(args, sort_keys=True)
 
 
@@ -76,8 +83,9 @@ def read_books(url: str, *, tz: tzinfo, shop: str = "main") -> dict[str, DayBook
     finally:
         engine.dispose()
     by_day_calls: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    ids: dict[tuple[str, str], str] = {}
     for ts, tool, args in calls:
-        by_day_calls[_local_day(ts, tz)].append((tool, _args(args)))
+        by_day_calls[_local_day(ts, tz)].append((tool, _args(args, ids)))
     by_day_lines: dict[str, list[Any]] = defaultdict(list)
     for row in lines:
         by_day_lines[_local_day(row[0], tz)].append(row)
