@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from typing import Any
 from bridge.compose.charts import ChartWorker
 from bridge.compose.policies import check_policy_name
 from bridge.compose.sim import write_report, write_run_folder
-from bridge.errors import ConfigError
+from bridge.errors import AdapterError, ConfigError
 from bridge.ledger import INVENTORY
 from bridge.runtime import RunLimits, RunOutcome
 
@@ -65,6 +66,8 @@ class HilRun:
         self.outcome = self.live.runtime.run()
         self.live.loop.commit()
         self.run_seconds = time.perf_counter() - t0
+        if self.outside.failure is not None:
+            raise AdapterError(f"the simulated outside failed: {self.outside.failure!r}")
         return self.outcome
 
     def summary(self) -> dict[str, Any]:
@@ -248,6 +251,14 @@ def _wire(settings: HilSettings, *, scenario: Any, world: Any, run_dir: Path, na
                       received_reports=lambda: link.received["inventory"], quiet=live.fleet.drain_into_backlog,
                       payout=payouts.send, faults=faults, restart_broker=restart)
     outside.start()
+
+    runtime = live.runtime
+    assert runtime is not None  # the world's machine is configured
+
+    def stop_the_shop() -> None:
+        runtime.outcome.ended_by = "outside_failed"
+
+    outside.on_failure = stop_the_shop
     clock.mover = outside.advance_to
     for e in world.drain():  # the opening balance: the owner's deposit, booked as the live shop's first event
         live.inbox.put(e)
@@ -299,6 +310,9 @@ def run_hil(args: Any) -> int:
         try:
             run.run()
             summary = run.summary()
+        except AdapterError as err:  # a failure of the loop itself (broker, doubles): one line, exit 1
+            print(f"vend: error: {err}", file=sys.stderr)
+            return 1
         finally:
             run.close()
         write_hil_report(run, summary, charts=charts)

@@ -55,6 +55,8 @@ class Outside:
         self.payout = payout
         self.faults = faults
         self.restart_broker = restart_broker
+        self.failure: Exception | None = None
+        self.on_failure: Callable[[], None] | None = None  # ends the shop's run
         self.vends: list[tuple[str, str]] = []  # (machine, message id) of recent vends, for duplicates
         self.published = 0  # broker messages the devices sent for the world
         self.base = 0  # the shop's received count when the world started playing
@@ -67,15 +69,27 @@ class Outside:
         self.reports_base = self.received_reports()
 
     def advance_to(self, when: datetime) -> None:
+        """Play the world up to `when` (the VirtualClock's mover). A failure here is the outside's, not the
+        shop's: it is kept in `failure` (the shop's runtime would take it for a policy crash and go on)."""
+        try:
+            self._advance(when)
+        except Exception as err:
+            if self.failure is None:
+                self.failure = err
+                if self.on_failure is not None:
+                    self.on_failure()
+            raise
+
+    def _advance(self, when: datetime) -> None:
         w = self.world
         self.ops.intake()  # what the shop posted since the last step, read at the time it was posted
-        heap = w._heap
-        if heap and heap[0][0] <= when and self.faults is not None and self.restart_broker is not None \
+        due = w.next_due()
+        if due is not None and due <= when and self.faults is not None and self.restart_broker is not None \
                 and self.faults.roll("broker_restart"):
             self._restart()
-        while heap and heap[0][0] <= when:
+        while (due := w.next_due()) is not None and due <= when:
             self._sync_prices()
-            w.advance_to(heap[0][0])
+            w.advance_to(due)
             self.clock.set(w.now)
             self.steps += 1
             self.play(w.drain())
