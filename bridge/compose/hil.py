@@ -142,6 +142,7 @@ def _broker_address(text: str) -> tuple[str, int]:
 def _wire(settings: HilSettings, *, scenario: Any, world: Any, run_dir: Path, name: str, host: str, port: int,
           stack: ExitStack) -> HilRun:
     from bridge.compose.live import build_live
+    from bridge.compose.outside.cards import CardDesk
     from bridge.compose.outside.faults import Faults
     from bridge.compose.outside.links import Payouts, hil_secrets, record_events, restart_broker, wait_started
     from bridge.compose.outside.ops import OPS_CH, OPS_GROUP, OPS_USER, SHOP_CH, OpsTeam, SlackDoor
@@ -249,7 +250,8 @@ def _wire(settings: HilSettings, *, scenario: Any, world: Any, run_dir: Path, na
     outside = Outside(world=world, clock=clock, devices={machine: device}, ops=ops,
                       received=lambda: link.received["events"],
                       received_reports=lambda: link.received["inventory"], quiet=live.fleet.drain_into_backlog,
-                      payout=payouts.send, faults=faults, restart_broker=restart)
+                      payout=payouts.send, faults=faults, restart_broker=restart,
+                      cards=CardDesk(world=world, stripe=stripe, webhook_url=payouts.url, secret=payouts.secret))
     outside.start()
 
     runtime = live.runtime

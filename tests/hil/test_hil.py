@@ -63,6 +63,23 @@ def test_the_live_shop_books_what_the_world_did(tmp_path: Path) -> None:
     assert {k: v for k, v in led.storage().items() if v} == {k: v for k, v in world.storage.items() if v}
 
 
+def test_customers_pay_links_and_get_refunds_through_stripe(tmp_path: Path) -> None:
+    """A payment link the shop makes on the Stripe double reaches the simulated customer, who pays it there;
+    Stripe's signed webhooks book the payment, the payout settles it, and the shop's refund reaches the
+    world's truth. The books agree with the world's but for the daily fee and where a refund is taken from
+    (live: the card takings not yet paid out; the simulator: the bank)."""
+    run, s = _hil(tmp_path, scenario="project_vend", days=4, seed=7, policy=f"scripted:{HERE / 'links.toml'}")
+    assert not s["crashes"] and s["tool_errors"] == 0
+    kinds = Counter(type(e).__name__ for e in run.events)
+    assert kinds["MessageReceived"] > 0 and kinds["PaymentReceived"] == 1 and kinds["RefundIssued"] == 1
+    customers = run.world.extras.customers
+    assert customers.truth.links_paid == 1
+    assert customers.truth.refunds_honest_cents + customers.truth.refunds_false_cents == 100
+    fees = sum(e.amount_cents for e in run.outside.history if isinstance(e, ev.FeeCharged))
+    led = run.live.ledger
+    assert led.balance("bank") + led.balance(CARD_PENDING) == run.world.bank + run.world.card_unsettled + fees
+
+
 def test_faults_change_nothing_in_the_books(tmp_path: Path) -> None:
     """With duplicate MQTT deliveries, a broker restart, replayed and late webhooks and Slack retries (the
     seeded schedule of seed 4 has each within eight days), the shop's tool calls and books are, day by day,

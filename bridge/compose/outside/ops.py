@@ -22,6 +22,7 @@ import httpx
 from bridge import events as ev
 from bridge.domain import Quote, RestockLine
 from bridge.errors import AdapterError, ToolError
+from hardware_adapters.doubles.slack_objects import SlackUser
 
 OPS_USER = "U0OPSHIL01"
 OPS_GROUP = "S0OPSHIL01"
@@ -79,6 +80,14 @@ class SlackDoor:
             if again.status_code != 200:
                 raise AdapterError(f"/slack/events answered a retry {again.status_code}: {again.text[:200]}")
         return r
+
+    def event(self, envelope: dict[str, Any]) -> None:
+        """An Events API delivery (a message someone wrote)."""
+        body, headers = self.inbound.event_request(envelope, timestamp=int(time.time()))
+        self.requests += 1
+        r = self.http.post(self.url, content=body, headers=headers)
+        if r.status_code != 200:
+            raise AdapterError(f"/slack/events answered {r.status_code}: {r.text[:200]}")
 
     def click(self, *, user: str, action_id: str, value: str, message_ts: str, at: datetime) -> dict[str, Any] | None:
         """Press a button; the modal it opened, if any."""
@@ -139,6 +148,7 @@ class OpsTeam:
         self.approvals: dict[str, tuple[str, str]] = {}  # the world's approval id -> (Slack id, message ts)
         self.unanswered: list[str] = []  # requests the world would not answer (why)
         self.keyed = 0  # prices keyed in at a machine (inventory reports, not events)
+        self.wrote = 0  # customers' messages delivered
 
     @property
     def now(self) -> datetime:
@@ -186,6 +196,24 @@ class OpsTeam:
         self.asked[got.quote_id] = (quote_id, m["ts"])
         if isinstance(got, Quote):
             self._enter_quote(got)
+
+    def customers_write(self, events: list[ev.Event]) -> None:
+        """Customers' direct messages to the shop (the world's MessageReceived from a customer): the person
+        and the DM exist in the workspace, the message is in its history, and Slack delivers the event,
+        with the DM's id and the message's ts the simulator gave them."""
+        for e in events:
+            if not (isinstance(e, ev.MessageReceived) and e.role == "customer" and e.conversation.startswith("D")):
+                continue
+            with self.slack.lock:
+                if e.sender not in self.slack.users:
+                    self.slack.add_user(SlackUser(id=e.sender, name=e.sender.lower()))
+                self.slack.dm_channels[e.sender] = e.conversation
+            self.slack.add_message(e.conversation, user=e.sender, text=e.text, ts=e.thread or None)
+            envelope = self.door.inbound.message_im(user=e.sender, channel=e.conversation, text=e.text, at=self.now)
+            if e.thread:
+                envelope["event"]["ts"] = envelope["event"]["event_ts"] = e.thread
+            self.door.event(envelope)
+            self.wrote += 1
 
     def _enter_quote(self, q: Quote) -> None:
         quote_id, ts = self.asked.pop(q.quote_id)

@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from bridge import events as ev
+from bridge.compose.outside.cards import CardDesk
 from bridge.compose.outside.faults import Faults
 from bridge.compose.outside.ops import OpsTeam
 from bridge.domain import Payment
@@ -32,7 +33,7 @@ from bridge.errors import AdapterError
 QUIET_DEADLINE_S = 30.0
 # played by the ops person (the world's SupplierPaid is the order ops placed and pays in Slack)
 _PLAYED_ELSEWHERE = (ev.Restocked, ev.CashCollected, ev.DeliveryReceived, ev.TaskCompleted, ev.ApprovalDecided,
-                     ev.Unloaded, ev.SupplierPaid, ev.QuoteReceived)
+                     ev.Unloaded, ev.SupplierPaid, ev.QuoteReceived, ev.PaymentReceived, ev.RefundIssued)
 
 
 class Outside:
@@ -42,7 +43,7 @@ class Outside:
     def __init__(self, *, world: Any, clock: Any, devices: dict[str, Any], ops: OpsTeam,
                  received: Callable[[], int], received_reports: Callable[[], int], quiet: Callable[[], None],
                  payout: Callable[[int, datetime], None], faults: Faults | None = None,
-                 restart_broker: Callable[[], None] | None = None) -> None:
+                 restart_broker: Callable[[], None] | None = None, cards: CardDesk | None = None) -> None:
         self.world = world
         self.clock = clock
         self.devices = devices
@@ -54,6 +55,7 @@ class Outside:
         self.quiet = quiet
         self.payout = payout
         self.faults = faults
+        self.cards = cards
         self.restart_broker = restart_broker
         self.failure: Exception | None = None
         self.on_failure: Callable[[], None] | None = None  # ends the shop's run
@@ -82,7 +84,7 @@ class Outside:
 
     def _advance(self, when: datetime) -> None:
         w = self.world
-        self.ops.intake()  # what the shop posted since the last step, read at the time it was posted
+        self.intake()
         due = w.next_due()
         if due is not None and due <= when and self.faults is not None and self.restart_broker is not None \
                 and self.faults.roll("broker_restart"):
@@ -93,9 +95,16 @@ class Outside:
             self.clock.set(w.now)
             self.steps += 1
             self.play(w.drain())
-            self.ops.intake()
+            self.intake()
         w.advance_to(when)
         self.clock.set(when)
+
+    def intake(self) -> None:
+        """What the shop did outside since the last look (Slack posts, payment links, refunds), taken in at
+        the time it was done."""
+        self.ops.intake()
+        if self.cards is not None:
+            self.cards.intake()
 
     def play(self, events: list[ev.Event]) -> None:
         if not events:
@@ -113,12 +122,20 @@ class Outside:
                     sent += self.devices[machine].redeliver(msg_id)
             elif isinstance(e, ev.CardSettled):
                 continue
+            elif isinstance(e, ev.Alarm) and e.source in self.devices and e.code != "offline":
+                self.devices[e.source].fault(e.code, e.detail)  # the machine reports it
+                sent += 1
+            elif isinstance(e, ev.MessageReceived) and e.role == "customer" and e.conversation.startswith("D"):
+                continue
             elif not isinstance(e, _PLAYED_ELSEWHERE):
                 self.unplayed[type(e).__name__] += 1
         keyed = self.ops.keyed
         sent += self.ops.physical_work(events)
         self._wait_received(sent, reports=self.ops.keyed - keyed)
         self.ops.confirm(events)
+        self.ops.customers_write(events)
+        if self.cards is not None:
+            self.cards.play(events)
         for e in events:
             if isinstance(e, ev.CardSettled):
                 self.payout(e.amount_cents, e.ts)
