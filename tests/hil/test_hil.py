@@ -98,8 +98,11 @@ def test_faults_change_nothing_in_the_books(tmp_path: Path) -> None:
 
 def test_vb1_baseline_hil_and_sim_books_per_day(tmp_path: Path) -> None:
     """The CI gate of issue 17: vb1 with the baseline, both ways, the same tool calls and the same
-    balance per account every day. Not yet: a live quote arrives later (the `procure` work makes the
-    simulator's asynchronous too) and the daily fee is booked only by the simulator (`livebooks`)."""
+    balance per account every day. Expected to differ on main today, so an xfail that names the first
+    difference (it passes, and should then become a plain assertion, once they agree): a live quote
+    arrives later while the simulator's is answered at once (the `procure` work), and only the simulator
+    books the daily fee (`livebooks`: [site] running costs). With both merged (tried, not committed),
+    3 to 12 of the first days agree; see the branch's report for what differs next."""
     run, _ = _hil(tmp_path, scenario="vb1", days=3, seed=7, policy="baseline")
     comparison = compare_with_sim(run)
     assert comparison.days == 3
