@@ -42,7 +42,7 @@ PRIOR_DAYS = 7.0  # days of sales at the base rate behind each product's prior
 PRIOR_FACTOR_UNITS = 10.0  # units behind each weekday's and month's prior (the base's factor)
 CATEGORY_PRIOR_SD = 0.75  # around the base catalogue's mean elasticity of the category
 WITHIN_CATEGORY_SD = 0.35  # products of a category differ from its pooled elasticity by about this
-ITERATIONS = 25
+ITERATIONS = 40
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # 5-point Gauss-Hermite nodes and weights for E[f(X)], X ~ N(0, 1)
@@ -58,6 +58,7 @@ class DemandFit:
     month: tuple[float, ...]
     estimates: list[Estimate]
     dispersion: float
+    day_dispersion: float
     mean_celsius: float
     swing_celsius: float
 
@@ -102,7 +103,7 @@ def fit_demand(panel: Sequence[ProductDay], *, catalogue: Mapping[str, Catalogue
     b0 = [catalogue[s].hidden.base_daily_sales for s in skus]
     e0 = [catalogue[s].hidden.elasticity for s in skus]
     # the observations, as parallel lists
-    P, D, Mo, Y, S, OUT, LR, C = [], [], [], [], [], [], [], []
+    P, D, Mo, Y, S, OUT, LR, C, DAY = [], [], [], [], [], [], [], [], []
     for r in panel:
         if r.sku not in index or r.available <= 0:
             continue
@@ -111,6 +112,7 @@ def fit_demand(panel: Sequence[ProductDay], *, catalogue: Mapping[str, Catalogue
         P.append(i)
         D.append(r.day.weekday())
         Mo.append(r.day.month - 1)
+        DAY.append(r.day.toordinal())
         Y.append(float(r.units))
         S.append(r.available)
         OUT.append(r.sold_out)
@@ -195,6 +197,15 @@ def fit_demand(panel: Sequence[ProductDay], *, catalogue: Mapping[str, Catalogue
     params = len(skus) * 2 + 7 + sum(1 for m in seen_m if m)
     pearson = sum((Y[k] - mu[k]) ** 2 / mu[k] for k in free)
     dispersion = max(1.0, pearson / max(1, len(free) - params))
+    # the calendar's factors rest on whole days, and a day's weather moves every product alike: their
+    # intervals take the dispersion of the days' totals
+    day_units: dict[int, float] = defaultdict(float)
+    day_mu: dict[int, float] = defaultdict(float)
+    for k in range(n):
+        day_units[DAY[k]] += ystar[k]
+        day_mu[DAY[k]] += mu[k]
+    day_pearson = sum((day_units[t] - day_mu[t]) ** 2 / day_mu[t] for t in day_mu if day_mu[t] > 0)
+    day_dispersion = max(dispersion, day_pearson / max(1, len(day_mu) - 7 - sum(1 for m in seen_m if m)))
 
     estimates: list[Estimate] = []
     units: dict[int, float] = defaultdict(float)
@@ -228,11 +239,12 @@ def fit_demand(panel: Sequence[ProductDay], *, catalogue: Mapping[str, Catalogue
                 estimates.append(kept(f"{label}[{name}]", base[j], "no sales on such a day"))
                 continue
             total = sum(ystar[k] for k in range(n) if idx[k] == j)
-            lo, hi = gamma_interval(factors[j], (PRIOR_FACTOR_UNITS + total) / dispersion)
+            lo, hi = gamma_interval(factors[j], (PRIOR_FACTOR_UNITS + total) / day_dispersion)
             estimates.append(Estimate(name=f"{label}[{name}]", value=factors[j], low=lo, high=hi, base=base[j],
                                       method="fitted", evidence=f"{int(total)} units"))
     return DemandFit(rates=dict(zip(skus, b, strict=True)), elasticities=dict(zip(skus, e, strict=True)),
                      weekday=tuple(W), month=tuple(M), estimates=estimates, dispersion=dispersion,
+                     day_dispersion=day_dispersion,
                      mean_celsius=mean_celsius, swing_celsius=swing_celsius)
 
 

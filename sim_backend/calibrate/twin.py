@@ -36,6 +36,10 @@ class Calibration:
     notes: list[str] = field(default_factory=list)
 
     @property
+    def little_data(self) -> bool:
+        return self.history.sales_days < LITTLE_DATA_DAYS
+
+    @property
     def estimates(self) -> list[Estimate]:
         return self.demand.estimates + self.world
 
@@ -132,7 +136,7 @@ def report(cal: Calibration) -> dict[str, Any]:
     h = cal.history
     return {"base": cal.base_name, "shop": h.shop, "first_day": h.first_day, "last_day": h.last_day,
             "days": h.days, "sales_days": h.sales_days, "units": sum(h.daily_units.values()),
-            "dispersion": cal.demand.dispersion, "notes": cal.notes, "not_identified": cal.not_identified(),
+            "dispersion": cal.demand.dispersion, "little_data": cal.little_data, "notes": cal.notes, "not_identified": cal.not_identified(),
             "estimates": [e.as_dict() for e in cal.estimates]}
 
 
