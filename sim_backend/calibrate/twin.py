@@ -82,7 +82,7 @@ def twin_scenario(cal: Calibration, *, name: str, catalogue_file: str) -> dict[s
     """The base scenario with the calibrated values in (a dict that Scenario validates)."""
     raw = cal.base.model_dump(mode="python", exclude_none=True)
     raw["name"] = name
-    raw["description"] = (f"calibrated from shop {cal.history.shop!r}'s history "
+    raw["description"] = (f"calibrated from the history of shop {cal.history.shop} "
                           f"{cal.history.first_day}..{cal.history.last_day} over {cal.base_name}")
     raw["catalogue"] = catalogue_file
 
@@ -158,7 +158,7 @@ def summary_lines(cal: Calibration) -> list[str]:
 
 
 def header(cal: Calibration) -> list[str]:
-    out = [f"# A digital twin, calibrated by `vend calibrate` from shop {cal.history.shop!r}'s history "
+    out = [f"# A digital twin, calibrated by `vend calibrate` from the history of shop {cal.history.shop} "
            f"({cal.history.first_day}..{cal.history.last_day}) over the base scenario {cal.base_name}.",
            "# Every estimate with its 90% interval (also in the .calibration.json beside this file):"]
     out += [f"#   {e.name} = {e.value:.4g} ({e.low:.4g}..{e.high:.4g}; base {e.base:.4g}; {e.method})"
