@@ -140,10 +140,10 @@ class LiveBridge:
             self._http_thread.join(timeout=10)
 
     def close(self) -> None:
-        self.loop.commit()
+        self.loop.commit()  # nothing when the loop is broken: half a batch is neither written nor acked
         if self.fleet is not None:
             self.fleet.stop()
-        self.store.close()
+        self.store.close(flush=self.loop.broken is None)
 
     # --- jobs and health ---------------------------------------------------------------------------
     def run_job(self, name: str, day: date | None = None) -> dict[str, Any]:
