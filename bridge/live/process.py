@@ -113,7 +113,7 @@ class LiveBridge:
 
         from bridge.live.http_app import build_http_app
 
-        app = build_http_app(routes=self.routes, health=self.health)
+        app = build_http_app(routes=self.routes, health=self.health, max_body_bytes=self.config.http.max_body_bytes)
         sock = socket.socket(socket.AF_INET6 if ":" in self.config.http.host else socket.AF_INET)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:

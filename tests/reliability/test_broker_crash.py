@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from tests.broker import MosquittoBroker
-from tests.mqtt_probe import MqttProbe
 from tests.hardware_tests.mqtt_bridge_kit import wait_db
+from tests.mqtt_probe import MqttProbe
 from tests.reliability.kit import pump_until, sale_ids, start, vend
 
 TOTAL = 500
