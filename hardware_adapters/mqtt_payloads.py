@@ -229,7 +229,10 @@ def _translate(topic: str, raw: bytes, *, received_at: datetime, machines: Mappi
     if leaf == "status":
         st = StatusMsg.model_validate(data)
         when = st.ts or received_at
-        status = ev.MachineStatus(id=f"{ns}status:{int(st.online)}:{when.isoformat()}", ts=when, shop=shop,
+        # a status cannot come from the future: stamped later than its receipt, it is the receipt's (a
+        # later real status must not lose to it); the id keeps the device's time (a redelivery is a repeat)
+        at = received_at if in_window(when, received_at) and when > received_at else when
+        status = ev.MachineStatus(id=f"{ns}status:{int(st.online)}:{when.isoformat()}", ts=at, shop=shop,
                                   machine=machine, online=st.online)
         return Translated(events=sane_times((status,), received_at, machine, shop))
     ack = AckMsg.model_validate(data)

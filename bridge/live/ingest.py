@@ -266,6 +266,10 @@ def status_report(store: Store, *, shop: str = "main") -> dict[str, Any]:
                          shop=shop, rev=REVENUE)
     revenue = store.scalar("SELECT COALESCE(SUM(amount_cents), 0) FROM ledger_line WHERE shop = :shop "
                            "AND credit = :rev", shop=shop, rev=REVENUE)
+    # a free vend (price 0) books no revenue line: counted from its event (a live vend is one unit)
+    free = store.scalar("SELECT COUNT(*) FROM processed_event p WHERE p.shop = :shop AND p.kind = 'sale' "
+                        "AND NOT EXISTS (SELECT 1 FROM ledger_line l WHERE l.event_id = p.event_id "
+                        "AND l.credit = :rev)", shop=shop, rev=REVENUE)
     dead = store.scalar("SELECT COUNT(*) FROM dead_letter")
     machines = []
     slots_by: dict[str, list[dict[str, Any]]] = {}
@@ -279,5 +283,6 @@ def status_report(store: Store, *, shop: str = "main") -> dict[str, Any]:
             "last_seen_at": m["last_seen_at"].isoformat() if m["last_seen_at"] else None,
             "door_open": bool(m["door_open"]), "temperature_c": m["temperature_c"],
             "slots": slots_by.get(m["machine_id"], [])})
-    return {"shop": shop, "units_sold": int(units), "revenue_cents": int(revenue), "dead_letters": int(dead),
+    return {"shop": shop, "units_sold": int(units) + int(free), "free_vends": int(free),
+            "revenue_cents": int(revenue), "dead_letters": int(dead),
             "machines": machines}
