@@ -206,6 +206,10 @@ class IngestLoop:
             self._record_one(e)
         except Exception as err:  # this event's failure only: its rows go, a dead letter takes its place
             self.store.rollback_to(marks)
+            # its id stays taken ("failed"): a redelivery is a repeat, so it is dead-lettered, never booked too
+            self.store.append("processed_event", {"event_id": e.id, "shop": self.ledger.shop, "kind": "failed",
+                                                  "ts": storable(e.ts)})
+            self.store.mark_seen(e.id)
             self.failed += 1
             log.error("event not booked; dead-lettered", extra={"event_id": e.id[:200], "kind": e.kind,
                                                                   "error": f"{type(err).__name__}: {err}"[:500]})
@@ -249,13 +253,17 @@ class IngestLoop:
         self._pending = []
 
 
+def storable(ts: datetime) -> datetime:
+    """`ts` if every backend stores it, else the wall clock's time (for the record of a failure only)."""
+    try:
+        return ts if STORABLE[0] <= ts <= STORABLE[1] else datetime.now(UTC)
+    except (OverflowError, TypeError):
+        return datetime.now(UTC)
+
+
 def failed_event(e: ev.Event, err: BaseException) -> ev.DeadLettered:
     """The dead letter of an event that raised while it was recorded (its id follows the event's: once)."""
-    try:
-        at = e.ts if STORABLE[0] <= e.ts <= STORABLE[1] else datetime.now(UTC)
-    except (OverflowError, TypeError):
-        at = datetime.now(UTC)
-    return ev.DeadLettered(id=f"failed:{e.id}"[:250], ts=at, source="ingest", topic=e.kind,
+    return ev.DeadLettered(id=f"failed:{e.id}"[:250], ts=storable(e.ts), source="ingest", topic=e.kind,
                            reason=f"could not book: {type(err).__name__}: {err}"[:500],
                            raw=repr(e).encode("utf-8", "backslashreplace")[:65536])
 
