@@ -18,7 +18,7 @@ from tests.hardware_tests.mqtt_bridge_kit import wait_db
 from tests.mqtt_probe import MqttProbe
 from tests.reliability.kit import pump_until, sale_ids, start, vend
 
-TOTAL = 500
+TOTAL = 300
 
 
 def test_vends_queued_for_a_stopped_bridge_survive_a_broker_sigkill(

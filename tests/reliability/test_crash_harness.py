@@ -19,7 +19,7 @@ from hardware_adapters.emulator import Slot
 from tests.broker import REPO, MosquittoBroker
 from tests.hardware_tests.mqtt_bridge_kit import emulator, wait_db
 
-TOTAL = 600
+TOTAL = 400
 SEED = 18
 
 
