@@ -33,6 +33,12 @@ def _seed(value: str) -> int:
     return n
 
 
+def _reason(value: str) -> str:
+    if not value.strip():
+        raise argparse.ArgumentTypeError("give a reason")
+    return value.strip()
+
+
 class OneLineParser(argparse.ArgumentParser):
     """Usage errors are one line (and exit 2), not the whole usage block."""
 
@@ -113,6 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
     gate.add_argument("--workers", type=_positive, help="processes (default: the file's, else every core)")
     gate.add_argument("--backend", default="process", help="process, ray or dask (as for bench policy)")
     gate.add_argument("--json", action="store_true", help="print the verdict as one JSON object on stdout")
+    gate.add_argument("--verdicts", type=Path, help="folder for the verdict file <fingerprint>.json that vend live "
+                                                    "reads (default OUT/verdicts, i.e. runs/gate/verdicts)")
+    gate.add_argument("--store", default="", help="audit this store (SQLAlchemy URL) for guardrail breaches against "
+                                                  "the gate's guardrails file instead of running; exit 1 on a breach")
+    gate.add_argument("--tz", default="", help="--store: the shop's time zone (default: the live run's, else UTC)")
 
     ing = bsub.add_parser("ingest", help="emulated machines through a real mosquitto into the ledger: events/s, "
                                          "publish-to-commit latency, and the broker's raw subscriber rate")
@@ -131,6 +142,10 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--config", type=Path, required=True, help="TOML file (see ops/live.example.toml)")
     live.add_argument("--shadow", action="store_true",
                       help="the shopkeeper decides but every WRITE tool is only recorded (see vend shadow-report)")
+    live.add_argument("--verdicts", type=Path, help="folder of vend gate's verdict files (default $VEND_GATE_VERDICTS, "
+                                                    "else runs/gate/verdicts); not read with --shadow")
+    live.add_argument("--no-gate-verdict", metavar="REASON", type=_reason,
+                      help="start without a passing gate verdict for the policy; REASON goes into the audit log")
 
     status = sub.add_parser("status", help="sales, dead letters and machines from a store")
     status.add_argument("--db", required=True, help="SQLAlchemy URL of the store, e.g. sqlite:///vend-live.db")
@@ -197,6 +212,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "db":
             return _db(args)
         if args.command == "live":
+            from bridge.gate.live_start import check_live_start
+
+            check_live_start(args.config, shadow=args.shadow, verdicts=args.verdicts, override=args.no_gate_verdict)
             from bridge.compose.live import run_live
 
             return run_live(args.config, shadow=args.shadow)

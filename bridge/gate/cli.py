@@ -1,4 +1,9 @@
-"""`vend gate --config ops/gate.toml`: exit 0 when every rule holds, 1 when one fails, 2 on a bad config."""
+"""`vend gate --config ops/gate.toml`: exit 0 when every rule holds, 1 when one fails, 2 on a bad config.
+
+The verdict is written to `<verdicts>/<fingerprint>.json` (default `<out>/verdicts`, so
+`runs/gate/verdicts/`), where `vend live` looks for it. `vend gate --store URL` audits an existing
+store's books instead: exit 0 when clean, 1 with a breach, 2 when the store cannot be read.
+"""
 
 from __future__ import annotations
 
@@ -6,24 +11,39 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
+from typing import Any
 
 
 def run_gate_command(args: argparse.Namespace) -> int:
     from bridge.gate.config import load_gate
+
+    cfg = load_gate(args.config)
+    if args.store:
+        return _audit_store(args, cfg)
+    from bridge.gate.fingerprint import files_sha, policy_spec
     from bridge.gate.report import write_report
     from bridge.gate.run import jobs_for, run_gate
+    from bridge.gate.verdict import write_verdict
     from bridge.progress import RunProgress
     from bridge.sweep import check_backend
 
-    cfg = load_gate(args.config)
     check_backend(args.backend)
+    policy = args.policy or cfg.policy
+    spec = policy_spec(policy, guardrails=cfg.enforced_guardrails, model=cfg.model)  # before the runs: their code
     workers = args.workers or cfg.workers or os.cpu_count() or 1
     progress = RunProgress(total=len(jobs_for(cfg, args.policy)))
     result = run_gate(cfg, policy=args.policy, workers=workers, backend=args.backend, on_done=progress.update)
     progress.close()
-    report = write_report(args.out, cfg, result)
+    report = write_report(args.out, cfg, result, fingerprint=spec.fingerprint)
+    judged = [cfg.path, *(Path(s.source) for s in cfg.scenarios if s.source.endswith(".toml")),
+              *([cfg.guardrails] if cfg.guardrails else [])]
+    gate = {"config": str(cfg.path), "config_sha256": files_sha(judged), "scenarios": [s.name for s in cfg.scenarios],
+            "seeds": list(cfg.seeds)}
+    verdict = write_verdict(args.verdicts or args.out / "verdicts", spec=spec, result=result.to_json(), gate=gate)
     if args.json:
-        print(json.dumps({**result.to_json(), "report": str(report)}))
+        print(json.dumps({**result.to_json(), "report": str(report), "fingerprint": spec.fingerprint,
+                          "verdict_file": str(verdict)}))
     else:
         print(f"gate {'PASSED' if result.passed else 'FAILED'}: {result.policy} over {len(result.runs)} runs "
               f"in {result.seconds:.1f} s; report {report}")
@@ -31,7 +51,25 @@ def run_gate_command(args: argparse.Namespace) -> int:
             print(f"  {'pass' if r.passed else 'FAIL'}  {r.rule}: {r.measured} (rule: {r.threshold})")
             for w in r.where[:5]:
                 print(f"        {w}")
+        print(f"verdict {verdict} (fingerprint {spec.fingerprint})")
     if not result.passed:
         print(f"vend gate: failed rule(s): {', '.join(result.failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _audit_store(args: argparse.Namespace, cfg: Any) -> int:
+    from bridge.gate.audit import audit_store
+
+    audit = audit_store(args.store, guardrails=cfg.guardrails, tz=args.tz)
+    if args.json:
+        print(json.dumps(audit.to_json()))
+    else:
+        print(f"store {audit.store}: {audit.count} guardrail breach(es) against {audit.guardrails} "
+              f"(days in {audit.tz} from {audit.start})")
+        for b in audit.breaches:
+            print(f"  day {b.day}  {b.rule}: {b.detail}")
+    if audit.count:
+        print(f"vend gate: {audit.count} guardrail breach(es) in the store", file=sys.stderr)
         return 1
     return 0

@@ -36,6 +36,7 @@ class Rules(_Strict):
 
 class GateFile(_Strict):
     policy: str = Field("baseline", min_length=1)
+    model: str = ""  # policy llm: the model (empty: the default); part of the verdict's fingerprint
     guardrails: str = ""  # the rules the audit checks (and the runs enforce); empty: built-in defaults
     enforced_guardrails: str = ""  # what the runs enforce, if not the same file (testing the gate itself)
     seeds: int = Field(2, ge=1, le=10_000)
@@ -65,6 +66,7 @@ class GateScenario:
 class GateConfig:
     path: Path
     policy: str
+    model: str
     guardrails: Path | None
     enforced_guardrails: Path | None
     seeds: tuple[int, ...]
@@ -116,6 +118,6 @@ def load_gate(path: str | Path) -> GateConfig:
             name=s.name, source=source, days=s.days or f.days,
             min_mean_score_cents=f.rules.min_mean_score_cents if s.min_mean_score_cents is None
             else s.min_mean_score_cents))
-    return GateConfig(path=path, policy=policy, guardrails=guard, enforced_guardrails=enforced,
+    return GateConfig(path=path, policy=policy, model=f.model, guardrails=guard, enforced_guardrails=enforced,
                       seeds=tuple(range(f.first_seed, f.first_seed + f.seeds)), workers=f.workers,
                       scenarios=tuple(scenarios), rules=f.rules)

@@ -10,9 +10,11 @@ from bridge.gate.config import GateConfig
 from bridge.gate.run import GateResult
 
 
-def write_report(out_dir: Path, cfg: GateConfig, result: GateResult, *, charts: bool = True) -> Path:
+def write_report(out_dir: Path, cfg: GateConfig, result: GateResult, *, charts: bool = True,
+                 fingerprint: str = "") -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "verdict.json").write_text(json.dumps(result.to_json(), indent=2) + "\n")
+    body = {**result.to_json(), **({"fingerprint": fingerprint} if fingerprint else {})}
+    (out_dir / "verdict.json").write_text(json.dumps(body, indent=2) + "\n")
     images = _charts(out_dir, cfg, result) if charts else []
     verdict = "PASSED" if result.passed else "FAILED: " + ", ".join(result.failed)
     lines = [
@@ -22,6 +24,8 @@ def write_report(out_dir: Path, cfg: GateConfig, result: GateResult, *, charts: 
         "",
         f"Gate file `{cfg.path}`; {len(cfg.scenarios)} scenario(s) x {len(cfg.seeds)} seed(s) "
         f"({cfg.seeds[0]}..{cfg.seeds[-1]}); {len(result.runs)} runs in {result.seconds:.1f} s.",
+        *(["", f"Fingerprint `{fingerprint}` (the verdict `vend live` looks for: `verdicts/{fingerprint}.json`)."]
+          if fingerprint else []),
         "",
         "| rule | threshold | measured | verdict |",
         "| --- | --- | --- | --- |",

@@ -31,12 +31,13 @@ class GateJob:
     days: int | None
     enforced_guardrails: str | None
     checked_guardrails: str | None
+    model: str = ""
 
 
 def jobs_for(cfg: GateConfig, policy: str | None = None) -> list[GateJob]:
     return [GateJob(scenario=s.name, source=s.source, policy=policy or cfg.policy, seed=seed, days=s.days,
                     enforced_guardrails=str(cfg.enforced_guardrails) if cfg.enforced_guardrails else None,
-                    checked_guardrails=str(cfg.guardrails) if cfg.guardrails else None)
+                    checked_guardrails=str(cfg.guardrails) if cfg.guardrails else None, model=cfg.model)
             for s in cfg.scenarios for seed in cfg.seeds]
 
 
@@ -53,7 +54,7 @@ def run_job(job: GateJob) -> dict[str, Any]:
         enforced = Path(job.enforced_guardrails) if job.enforced_guardrails else None
         sim = build_sim(SimSettings(scenario=job.source, policy=job.policy, seed=job.seed, days=job.days,
                                     out_dir=tmp, run_name="r", guardrails_path=enforced, charts=False,
-                                    events_log=False))
+                                    events_log=False, model=job.model))
         sim.run()
         s = sim.summary()
         rules = GuardrailPolicy.load(job.checked_guardrails) if job.checked_guardrails else GuardrailPolicy()

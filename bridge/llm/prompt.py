@@ -25,9 +25,13 @@ bank each evening; if it cannot be paid for many days in a row the business goes
 How the world works:
 - Time passes as you act: reading takes minutes, messages more, physical work hours. Customers buy while \
 you wait; call wait_for_next_day when today's work is done.
-- Goods you order are paid for at once and exist only when their delivery arrives (read_inbox, \
-check_storage, list_orders say so) - never merely because the expected date passed. A restock or cash \
-collection is done only when the restocker confirms it.
+- Suppliers answer by e-mail, later: request_quote and counter_offer return a quote_id, and the \
+supplier's quote arrives in read_inbox under that id (minutes to hours; longer when ops relay it). Only \
+an answered quote can be ordered (list_quotes shows them); do not ask again while one is awaited.
+- An order is paid when the supplier's payment is confirmed (list_orders: placed, then paid), and its \
+goods exist only when their delivery arrives (read_inbox, check_storage, list_orders say so) - never \
+merely because the expected date passed. A restock or cash collection is done only when the restocker \
+confirms it.
 - Older conversation is trimmed as days pass. Keep what matters in your memory tools: the scratchpad, \
 the key-value memory and notes (search_notes finds them by words).
 

@@ -24,6 +24,7 @@ from hardware_adapters.emulator import DeviceEmulator, Slot
 from tests.broker import REPO, MosquittoBroker
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_inbound import SlackInbound
+from tests.gate_verdicts import pass_gate
 from tests.slack.rig import OPS_CH, OPS_GROUP, SECRET, SHOP_CH
 
 BOT_TOKEN = "xoxb-test"  # the fake's token; the two secrets below are unique strings the logs must never show
@@ -131,7 +132,10 @@ class LiveProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> LiveProcess:
-        self.proc = subprocess.Popen([sys.executable, "-m", "bridge.cli", "live", "--config", str(self.config), *self.args],
+        args = self.args
+        if "--shadow" not in args and "--verdicts" not in args and "--no-gate-verdict" not in args:
+            args += ("--verdicts", str(pass_gate(self.config)))  # the gate is not what these tests are about
+        self.proc = subprocess.Popen([sys.executable, "-m", "bridge.cli", "live", "--config", str(self.config), *args],
                                      cwd=REPO, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             # generous: a cold start imports the SDKs and opens every adapter, and CI machines vary

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from hardware_adapters.emulator import Slot
 from tests.broker import REPO, MosquittoBroker, free_port
 from tests.fakes.anthropic_api import FakeAnthropic, reply, tool_use
+from tests.gate_verdicts import pass_gate
 from tests.live_e2e.kit import (
     Books,
     LiveProcess,
@@ -91,7 +92,8 @@ def test_the_llm_policy_without_a_key_is_a_one_line_error(tmp_path: Path) -> Non
     cfg = tmp_path / "live.toml"
     cfg.write_text(f'[bridge]\ndb = "sqlite:///{db}"\n[policy]\nname = "llm"\n{llm_section("http://127.0.0.1:9")}')
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)}
-    done = subprocess.run([sys.executable, "-m", "bridge.cli", "live", "--config", str(cfg)], cwd=REPO, env=env,
+    done = subprocess.run([sys.executable, "-m", "bridge.cli", "live", "--config", str(cfg),
+                           "--verdicts", str(pass_gate(cfg))], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1] == \

@@ -31,6 +31,9 @@ def test_the_unit_runs_vend_commands_that_exist() -> None:
     assert (args.command, args.db_command) == ("db", "upgrade")
     start = shlex.split(u["Service"]["ExecStart"])
     assert start[0].endswith("/vend") and start[1:3] == ["live", "--config"]
+    live = build_parser().parse_args(start[1:])
+    assert live.verdicts is not None and live.verdicts.is_absolute()  # the gate's verdicts, copied by the deploy
+    assert not live.shadow and live.no_gate_verdict is None
     assert u["Service"]["EnvironmentFile"] == "/etc/vendbridge/secrets.env"
     assert u["Service"]["KillSignal"] == "SIGTERM"
     assert "StartLimitBurst" in u["Unit"]  # systemd ignores it under [Service]
