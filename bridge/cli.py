@@ -325,6 +325,10 @@ def _sim(args: argparse.Namespace) -> int:
         print(json.dumps(summary, default=str))
     else:
         print(format_summary(summary))
+    if summary["ended_by"] == "api_errors":  # a run that could not go on is a failed command
+        print(f"vend: error: the run stopped on day {summary['days_run']}: {summary.get('stop_reason', '')}",
+              file=sys.stderr)
+        return 1
     return 0
 
 
@@ -348,6 +352,7 @@ def format_summary(s: dict[str, Any]) -> str:
         return f"${c / 100:,.2f}"
 
     rows = [
+        ("outcome", outcome_of(s)),
         ("scenario / policy / seed", f"{s['scenario']} / {s['policy']} / {s['seed']}"),
         ("days run", f"{s['days_run']} ({s['ended_by']})"),
         ("net worth", money(s["net_worth_cents"])),
@@ -364,6 +369,23 @@ def format_summary(s: dict[str, Any]) -> str:
     ]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
+
+
+def outcome_of(s: dict[str, Any]) -> str:
+    """How the run ended, in words: a run that did not end normally says so first."""
+    ended, days = s["ended_by"], s["days_run"]
+    if ended == "api_errors":
+        text = f"FAILED: stopped on day {days}, {s.get('stop_reason') or 'the LLM API kept failing'}"
+    elif s.get("bankrupt") or ended == "bankrupt":
+        text = f"BANKRUPT on day {days} (the daily fee went unpaid too long)"
+    elif ended == "message_cap":
+        text = f"STOPPED on day {days}: the message cap was reached ({s.get('messages', 0):,} messages)"
+    elif ended == "days":
+        text = f"normal: ran all {days} days"
+    else:
+        text = f"ended by {ended or 'nothing'} on day {days}"
+    crashes = len(s.get("crashes") or [])
+    return text + (f"; {crashes} policy crash{'es' if crashes != 1 else ''} (see summary.json)" if crashes else "")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from bridge import events as ev
 from bridge.domain import DayRecord
-from bridge.errors import ConfigError
+from bridge.errors import ConfigError, RunStopped
 from bridge.ledger import BANK, CARD_PENDING, INVENTORY, MACHINE_CASH, PREPAID, Ledger
 from bridge.policies.base import Policy
 from bridge.ports import Backend
@@ -38,6 +38,7 @@ class RunOutcome:
     days_run: int = 0
     messages: int = 0
     ended_by: str = ""
+    stop_reason: str = ""  # why a run stopped early (ended_by "api_errors"); empty otherwise
     bankrupt: bool = False
     days: list[DayRecord] = field(default_factory=list)
     crashes: list[str] = field(default_factory=list)
@@ -100,6 +101,10 @@ class Runtime:
             used = self.policy.act(self.toolbox, reason=reason)
         except ConfigError:
             raise  # a setting is wrong (an LLM key the API refuses): every session would fail alike
+        except RunStopped as stop:  # the run cannot go on (its LLM API keeps failing): it ends, said why
+            self.outcome.ended_by = stop.ended_by
+            self.outcome.stop_reason = str(stop)
+            used = 0
         except Exception as crash:  # a crash is recorded, and the shop carries on tomorrow
             self.outcome.crashes.append(f"{self.backend.clock.now().isoformat()} {reason}: {crash!r}")
             used = 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import json
+import shutil
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,6 +24,7 @@ from bridge.policies.base import Policy, jobs_for
 from bridge.runtime import DayRecord, RunLimits, RunOutcome, Runtime
 from bridge.settings import SimSettings
 from bridge.store import Store
+from bridge.store.probe import check_new_run_store
 from bridge.tools.executor import Toolbox
 from bridge.tools.shop import ShopTools
 from scheduler.jobs import shop_jobs
@@ -80,7 +82,8 @@ class SimRun:
             "days_until_sales_stop": days_until_sales_stop(out.days), "bankrupt": out.bankrupt,
             "ended_by": out.ended_by, "messages": out.messages, "tool_calls": sum(self.toolbox.counts.values()),
             "tool_errors": self.toolbox.errors, "guardrail_refusals": dict(self.toolbox.refusals),
-            "crashes": out.crashes, "state_hash": self.world.state_hash(),
+            "crashes": out.crashes, **({"stop_reason": out.stop_reason} if out.stop_reason else {}),
+            "state_hash": self.world.state_hash(),
             "run_seconds": round(self.run_seconds, 4), "run_dir": str(self.run_dir),
             **market_fields(self.world, self.ledger),
             **shopfront_fields(self.world, self.ledger, self.toolbox, list(self.toolbox_groups)),
@@ -97,9 +100,7 @@ def sim_policy_inputs(world: Any, guard: GuardrailPolicy, *, llm: LlmInputs | No
 
 
 def build_sim(settings: SimSettings, *, on_day: Any = None) -> SimRun:
-    from sim_backend.backend import sim_backend
     from sim_backend.catalogue import load_catalogue
-    from sim_backend.engine import SimWorld
     from sim_backend.scenario import load_scenario
 
     check_policy_name(settings.policy)
@@ -110,10 +111,41 @@ def build_sim(settings: SimSettings, *, on_day: Any = None) -> SimRun:
     name = settings.run_name or (f"{scenario.name}-{label}-s{settings.seed}-"
                                  f"{datetime.now().astimezone():%Y%m%d-%H%M%S}")
     run_dir = settings.out_dir / name
-    run_dir.mkdir(parents=True, exist_ok=True)
-    db_url = settings.db_url or f"sqlite:///{run_dir / 'vend.db'}"
+    if settings.db_url:
+        check_new_run_store(settings.db_url)
     if not settings.db_url and (run_dir / "vend.db").exists():
         raise ConfigError(f"{run_dir} already holds a run; choose another --name or --out")
+    created = make_run_dir(run_dir)
+    try:
+        return _build(settings, scenario=scenario, catalogue=catalogue, guard=guard, name=name, run_dir=run_dir,
+                      on_day=on_day)
+    except BaseException:
+        if created is not None:  # a run that never started leaves no folder behind
+            shutil.rmtree(created, ignore_errors=True)
+        raise
+
+
+def make_run_dir(run_dir: Path) -> Path | None:
+    """The run folder; returns the topmost folder made now (None: it was there), so a run that never
+    starts removes what it made. A folder that cannot be made is a one-line error."""
+    if run_dir.is_dir():
+        return None
+    made = run_dir
+    while not made.parent.exists() and made.parent != made:
+        made = made.parent
+    try:
+        run_dir.mkdir(parents=True)
+    except OSError as err:
+        raise ConfigError(f"cannot make the run folder {run_dir}: {err.strerror or err}") from None
+    return made
+
+
+def _build(settings: SimSettings, *, scenario: Any, catalogue: Any, guard: GuardrailPolicy, name: str,
+           run_dir: Path, on_day: Any) -> SimRun:
+    from sim_backend.backend import sim_backend
+    from sim_backend.engine import SimWorld
+
+    db_url = settings.db_url or f"sqlite:///{run_dir / 'vend.db'}"
     world = SimWorld(scenario=scenario, catalogue=catalogue, seed=settings.seed)
     backend = sim_backend(world)
     run_id = name
