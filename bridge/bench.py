@@ -140,6 +140,9 @@ def policy(args: argparse.Namespace) -> int:
     policies = [p.strip() for p in args.policies.split(",") if p.strip()]
     backend = getattr(args, "backend", "process")
     check_backend(backend)
+    from bridge.compose.sim import check_sweep_inputs
+
+    check_sweep_inputs(args.scenario, policies, args.days)
     t0 = time.perf_counter()
     progress = RunProgress(total=len(policies) * args.seeds)
     results = sweep(args.scenario, policies, args.seeds, args.days, args.workers or os.cpu_count() or 1,

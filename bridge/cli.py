@@ -33,6 +33,16 @@ def _seed(value: str) -> int:
     return n
 
 
+def _seconds(value: str) -> float:
+    try:
+        x = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not 0 < x < 86_400:
+        raise argparse.ArgumentTypeError(f"must be above zero and under a day: {value}")
+    return x
+
+
 def _reason(value: str) -> str:
     if not value.strip():
         raise argparse.ArgumentTypeError("give a reason")
@@ -128,10 +138,10 @@ def build_parser() -> argparse.ArgumentParser:
     ing = bsub.add_parser("ingest", help="emulated machines through a real mosquitto into the ledger: events/s, "
                                          "publish-to-commit latency, and the broker's raw subscriber rate")
     ing.add_argument("--rate", type=_positive, default=2500, help="offered vend events per second (default 2500)")
-    ing.add_argument("--seconds", type=float, default=4.0, help="seconds per throughput phase (default 4)")
+    ing.add_argument("--seconds", type=_seconds, default=4.0, help="seconds per throughput phase (default 4)")
     ing.add_argument("--machines", type=_positive, default=4, help="emulated machines (default 4)")
     ing.add_argument("--latency-rate", type=_positive, default=200, help="rate of the latency phase (default 200)")
-    ing.add_argument("--latency-seconds", type=float, default=4.0)
+    ing.add_argument("--latency-seconds", type=_seconds, default=4.0)
     ing.add_argument("--json", action="store_true")
 
     emu = sub.add_parser("emulate-machine", add_help=False,
@@ -244,8 +254,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("vend: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `vend transcript RUN | head`: the reader has what it wanted
+        _quiet_stdout()
+        return 0
+    except Exception as err:
+        said = _outside_error(err)
+        if said is None:
+            raise
+        print(f"vend: error: {said}", file=sys.stderr)
+        return 2
     parser.error(f"unknown command {args.command}")
     return 2
+
+
+def _outside_error(err: BaseException) -> str | None:
+    """A failure of something outside the program (a file, a folder, a database) as one line; None for
+    anything else (a bug keeps its traceback)."""
+    orm = sys.modules.get("sqlalchemy.exc")
+    if orm is not None and isinstance(err, orm.SQLAlchemyError):
+        from bridge.store.probe import first_line
+
+        return f"database: {first_line(err)}"
+    if isinstance(err, OSError):
+        where = f" {err.filename}" if err.filename else ""
+        return f"{err.strerror or type(err).__name__}:{where}" if err.strerror else f"{err}"
+    return None
+
+
+def _quiet_stdout() -> None:
+    """After a broken pipe: point stdout at /dev/null so the interpreter's final flush cannot fail."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def _db(args: argparse.Namespace) -> int:
@@ -291,14 +335,6 @@ def _masked(url: str) -> str:
 
 
 def _sim(args: argparse.Namespace) -> int:
-    from bridge.compose.charts import ChartWorker
-
-    charts = None if args.no_charts else ChartWorker()  # forked first: it imports matplotlib meanwhile
-
-    from bridge.compose.sim import build_sim, write_report
-    from bridge.progress import DayProgress
-    from bridge.settings import SimSettings
-
     llm = None
     if args.policy == "llm":
         from bridge.llm.adapter import api_key_from_env
@@ -307,6 +343,15 @@ def _sim(args: argparse.Namespace) -> int:
         api_key_from_env()  # no key: one clear line before any work
         llm = LlmSettings(model=args.model or LlmSettings().model, base_url=args.llm_base_url,
                           charge_output_tokens=args.llm_charge_tokens)
+
+    from bridge.compose.charts import ChartWorker
+
+    charts = None if args.no_charts else ChartWorker()  # forked first: it imports matplotlib meanwhile
+
+    from bridge.compose.sim import build_sim, write_report
+    from bridge.progress import DayProgress
+    from bridge.settings import SimSettings
+
     settings = SimSettings(scenario=args.scenario, days=args.days, seed=args.seed, policy=args.policy,
                            db_url=args.db, out_dir=args.out, run_name=args.name,
                            guardrails_path=args.guardrails, charts=not args.no_charts, model=args.model, llm=llm)

@@ -20,7 +20,12 @@ POLICIES = ("baseline", "oracle", "llm", "scripted:FILE")
 
 def check_policy_name(name: str) -> None:
     """Refuse an unknown policy before anything is opened (a one-line ConfigError)."""
-    if name in ("baseline", "oracle", "llm") or (name.startswith("scripted:") and len(name) > len("scripted:")):
+    if name in ("baseline", "oracle", "llm"):
+        return
+    if name.startswith("scripted:") and len(name) > len("scripted:"):
+        path = Path(name[len("scripted:"):])
+        if not path.is_file():
+            raise ConfigError(f"script file {path}: {'a folder' if path.is_dir() else 'No such file or directory'}")
         return
     raise ConfigError(f"unknown policy {name!r} (choose from {', '.join(POLICIES)})")
 

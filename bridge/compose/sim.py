@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -138,6 +139,32 @@ def make_run_dir(run_dir: Path) -> Path | None:
     except OSError as err:
         raise ConfigError(f"cannot make the run folder {run_dir}: {err.strerror or err}") from None
     return made
+
+
+def check_sweep_inputs(scenario: str, policies: list[str], days: int | None) -> None:
+    """Bad policies or scenario fail here, in one line, before any worker process starts."""
+    from sim_backend.scenario import load_scenario
+
+    if not policies:
+        raise ConfigError("--policies names no policy (e.g. baseline,oracle)")
+    for p in policies:
+        check_policy_name(p)
+    load_scenario(scenario, days=days)
+
+
+def check_out_folder(folder: Path, *, flag: str = "--out") -> None:
+    """A folder a command will write into after its work: writable now (made and removed again if
+    missing), so a long run does not fail at its end. A one-line ConfigError otherwise."""
+    made = make_run_dir(folder)
+    try:
+        probe = folder / f".vend-write-check-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise ConfigError(f"{flag} {folder}: cannot write there: {err.strerror or err}") from None
+    finally:
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
 
 
 def _build(settings: SimSettings, *, scenario: Any, catalogue: Any, guard: GuardrailPolicy, name: str,
