@@ -178,7 +178,45 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--tz", default="UTC", help="the shop's time zone (default UTC)")
     rec.add_argument("--stripe-api", default="", help="another address for Stripe's API (tests)")
     rec.add_argument("--json", action="store_true", help="print the report as one JSON object on stdout")
+    _add_run_browsing(sub)
     return parser
+
+
+def _add_run_browsing(sub: Any) -> None:
+    """`vend runs` and `vend compare`: looking back at the runs in a folder."""
+    runs = sub.add_parser("runs", help="list past runs with their key figures (scenario, policy, seed, days, score, "
+                                       "units, how each ended)")
+    runs.add_argument("--out", type=Path, default=Path("runs"), help="the folder of run folders (default runs/)")
+    runs.add_argument("--json", action="store_true", help="print the list as one JSON object on stdout")
+    cmp = sub.add_parser("compare", help="runs side by side, and their net worth, bank and units charts overlaid")
+    cmp.add_argument("runs", nargs="+", help="run folders, or run names in --out")
+    cmp.add_argument("--out", type=Path, default=Path("runs"), help="where run names are looked up (default runs/)")
+    cmp.add_argument("--charts", type=Path, help="folder for the overlaid charts (default OUT/compare-<time>)")
+    cmp.add_argument("--no-charts", action="store_true", help="the table only")
+    cmp.add_argument("--json", action="store_true", help="print the comparison as one JSON object on stdout")
+
+
+def _runs(args: argparse.Namespace) -> int:
+    from bridge.compose.runs import format_runs, list_runs
+
+    rows = list_runs(args.out)
+    if args.json:
+        print(json.dumps({"out": str(args.out), "runs": rows}))
+    else:
+        print(format_runs(rows))
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from bridge.compose.runs import compare, default_charts_folder, format_compare, resolve_run
+
+    runs = [resolve_run(r, args.out) for r in args.runs]
+    if len(runs) < 2:
+        raise ConfigError("give two runs or more to compare")
+    charts_to = None if args.no_charts else (args.charts or default_charts_folder(args.out))
+    result = compare(runs, charts_to=charts_to)
+    print(json.dumps(result) if args.json else format_compare(result))
+    return 0
 
 
 def _shadow_report(args: argparse.Namespace) -> int:
@@ -248,6 +286,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _reconcile(args)
         if args.command == "shadow-report":
             return _shadow_report(args)
+        if args.command == "runs":
+            return _runs(args)
+        if args.command == "compare":
+            return _compare(args)
     except ConfigError as err:
         print(f"vend: error: {err}", file=sys.stderr)
         return 2
@@ -393,6 +435,8 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def format_summary(s: dict[str, Any]) -> str:
+    from bridge.compose.runs import outcome_of
+
     def money(c: int) -> str:
         return f"${c / 100:,.2f}"
 
@@ -414,23 +458,6 @@ def format_summary(s: dict[str, Any]) -> str:
     ]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
-
-
-def outcome_of(s: dict[str, Any]) -> str:
-    """How the run ended, in words: a run that did not end normally says so first."""
-    ended, days = s["ended_by"], s["days_run"]
-    if ended == "api_errors":
-        text = f"FAILED: stopped on day {days}, {s.get('stop_reason') or 'the LLM API kept failing'}"
-    elif s.get("bankrupt") or ended == "bankrupt":
-        text = f"BANKRUPT on day {days} (the daily fee went unpaid too long)"
-    elif ended == "message_cap":
-        text = f"STOPPED on day {days}: the message cap was reached ({s.get('messages', 0):,} messages)"
-    elif ended == "days":
-        text = f"normal: ran all {days} days"
-    else:
-        text = f"ended by {ended or 'nothing'} on day {days}"
-    crashes = len(s.get("crashes") or [])
-    return text + (f"; {crashes} policy crash{'es' if crashes != 1 else ''} (see summary.json)" if crashes else "")
 
 
 if __name__ == "__main__":

@@ -142,12 +142,12 @@ class Runtime:
             machine_cash_cents=led.balance(MACHINE_CASH), inventory_value_cents=led.balance(INVENTORY),
             net_worth_cents=led.net_worth_cents, units_sold=units,
             revenue_cents=revenue, units_sold_total=led.units_sold_total,
-            tool_calls=_since(counts, self._calls_at_open))
+            tool_calls=_since(counts, self._calls_at_open), prepaid_cents=led.balance(PREPAID))
         self._calls_at_open = dict(counts)
         self.store.upsert("day_close", {
             "shop": led.shop, "day": record.day, "ts": now, "bank_cents": record.bank_cents,
             "card_pending_cents": record.card_pending_cents, "machine_cash_cents": record.machine_cash_cents,
-            "inventory_value_cents": record.inventory_value_cents, "prepaid_cents": led.balance(PREPAID),
+            "inventory_value_cents": record.inventory_value_cents, "prepaid_cents": record.prepaid_cents,
             "net_worth_cents": record.net_worth_cents, "units_sold": record.units_sold,
             "revenue_cents": record.revenue_cents, "units_sold_total": record.units_sold_total,
             "tool_calls": sum(record.tool_calls.values())})

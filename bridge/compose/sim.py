@@ -216,22 +216,64 @@ def _llm_inputs(settings: SimSettings, *, world: Any, store: Store, ledger: Ledg
 
 
 def write_report(sim: SimRun, summary: dict[str, Any], *, charts: ChartWorker | None = None) -> None:
-    """The run folder: events log, summary JSON, and the four charts of the Vending-Bench paper."""
+    """The run folder: events log, summary JSON, the day series, the four charts of the Vending-Bench
+    paper, and report.html (all of it on one self-contained page)."""
     d = sim.run_dir
     if sim.settings.events_log:
         with (d / "events.jsonl").open("w") as fh:
             fh.writelines(orjson.dumps(e.to_json(), default=str).decode() + "\n" for e in sim.events)
     (d / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    days = sim.outcome.days if sim.outcome is not None else []
+    (d / "days.json").write_bytes(orjson.dumps(days_table(days)) + b"\n")
+    drawn: tuple[str, ...] = ()
     if sim.settings.charts and sim.outcome is not None:
+        from sim_backend.report import CHARTS
+
         title = f"{summary['scenario']} / {summary['policy']} / seed {summary['seed']}"
         if charts is not None:
-            charts.draw(d, sim.outcome.days, title)
+            charts.draw(d, days, title)
         else:
             from sim_backend.report import write_charts
 
-            write_charts(d, sim.outcome.days, title=title)
+            write_charts(d, days, title=title)
+        drawn = CHARTS
+    write_run_page(sim, summary, charts=drawn)
+
+
+def write_run_page(sim: SimRun, summary: dict[str, Any], *, charts: tuple[str, ...]) -> Path:
+    from bridge.compose.html_report import write_html_report
+    from bridge.compose.runs import outcome_of
+    from bridge.llm.transcript import FILENAME, read_transcript
+
+    st = sim.settings
+    settings = {"scenario": st.scenario, "days": sim.scenario.days, "seed": st.seed, "policy": st.policy,
+                "store": _masked_url(st.db_url) if st.db_url else "vend.db in the run folder",
+                "guardrails": str(st.guardrails_path) if st.guardrails_path else "built-in defaults",
+                **({"model": st.llm.model, "llm base url": st.llm.base_url or "(default)"} if st.llm else {})}
+    transcript = read_transcript(sim.run_dir) if (sim.run_dir / FILENAME).exists() else None
+    return write_html_report(sim.run_dir, summary=summary, outcome=outcome_of(summary), settings=settings,
+                             scenario=sim.scenario.model_dump(mode="json"), refusals=_refusals(sim.store),
+                             charts=charts, transcript=transcript)
+
+
+def _refusals(store: Store) -> list[dict[str, Any]]:
+    from sqlalchemy import text
+
+    with store.engine.connect() as conn:
+        rows = conn.execute(text("SELECT ts, tool, verdict, args_json, result_json FROM audit_log WHERE verdict "
+                                 "LIKE 'refused%' OR verdict LIKE 'approval%' ORDER BY seq LIMIT 1000"))
+        return [dict(r._mapping) for r in rows]
+
+
+def _masked_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def days_table(days: list[DayRecord]) -> list[dict[str, Any]]:
     return [{"day": d.day, "net_worth_cents": d.net_worth_cents, "bank_cents": d.bank_cents,
-             "units_sold": d.units_sold} for d in days]
+             "card_pending_cents": d.card_pending_cents, "machine_cash_cents": d.machine_cash_cents,
+             "inventory_value_cents": d.inventory_value_cents, "prepaid_cents": d.prepaid_cents,
+             "units_sold": d.units_sold, "units_sold_total": d.units_sold_total, "revenue_cents": d.revenue_cents,
+             "tool_calls": d.tool_calls} for d in days]

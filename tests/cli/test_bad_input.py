@@ -57,6 +57,9 @@ TABLE: dict[str, list[list[str]]] = {
     "status": [["--db", "notaurl"], ["--db", "sqlite:///{cwd}/missing.db"], ["--db", DOWN_PG]],
     "shadow-report": [["--db", "sqlite:///{cwd}/missing.db"], ["--db", "notaurl"], ["--db", DOWN_PG],
                       ["--db", "sqlite:///{cwd}/missing.db", "--since", "yesterday"]],
+    "runs": [["--out", "{cwd}/nope"], ["--out", "{cwd}/afile"]],
+    "compare": [["nope1", "nope2"], ["{cwd}/empty", "{cwd}/empty"], ["{cwd}/afile", "x"],
+                ["a", "b", "--out", "{cwd}/empty"]],
     "reconcile": [["--date", "nope"], ["--date", "2026-01-01"],  # no --db
                   ["--date", "2026-01-01", "--db", "sqlite:///{cwd}/x.db"],  # no STRIPE_API_KEY
                   ["--date", "2026-01-01", "--db", "sqlite:///{cwd}/x.db", "--tz", "Mars/Base"]],
