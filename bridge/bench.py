@@ -144,7 +144,7 @@ def policy(args: argparse.Namespace) -> int:
 
     check_sweep_inputs(args.scenario, policies, args.days)
     t0 = time.perf_counter()
-    progress = RunProgress(total=len(policies) * args.seeds)
+    progress = RunProgress(total=len(policies) * args.seeds, name="vend bench policy")
     results = sweep(args.scenario, policies, args.seeds, args.days, args.workers or os.cpu_count() or 1,
                     backend=backend, on_done=progress.update)
     progress.close()

@@ -204,7 +204,7 @@ def run_arena_command(args: Any) -> int:
     finally:
         shutil.rmtree(check, ignore_errors=True)
     t0 = time.perf_counter()
-    progress = RunProgress(total=args.seeds, label="run")
+    progress = RunProgress(total=args.seeds, label="run", name="vend arena")
     results = run_round(settings, seeds=args.seeds, workers=args.workers or os.cpu_count() or 1,
                         on_done=progress.update)
     progress.close()

@@ -33,7 +33,7 @@ def run_gate_command(args: argparse.Namespace) -> int:
     _check_inputs(args, policy)
     spec = policy_spec(policy, guardrails=cfg.enforced_guardrails, model=cfg.model)  # before the runs: their code
     workers = args.workers or cfg.workers or os.cpu_count() or 1
-    progress = RunProgress(total=len(jobs_for(cfg, args.policy)))
+    progress = RunProgress(total=len(jobs_for(cfg, args.policy)), name="vend gate")
     result = run_gate(cfg, policy=args.policy, workers=workers, backend=args.backend, on_done=progress.update)
     progress.close()
     report = write_report(args.out, cfg, result, fingerprint=spec.fingerprint)
