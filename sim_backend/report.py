@@ -129,9 +129,10 @@ def category_series(days: Sequence[Any]) -> dict[str, list[int]]:
     return {k: [c.get(k, 0) for c in per_day] for k in CATEGORY_ORDER if totals.get(k)}
 
 
-def write_overlay_charts(out_dir: Path, runs: Sequence[tuple[str, Sequence[dict[str, Any]]]]) -> list[Path]:
+def write_overlay_charts(out_dir: Path, runs: Sequence[tuple[str, Sequence[dict[str, Any]]]], *,
+                         title: str = "") -> list[Path]:
     """`vend compare`: net worth, bank and cumulative units of several runs on one chart each.
-    `runs` is (label, day rows as dicts) per run."""
+    `runs` is (label, day rows as dicts) per run; `title` names what they have in common (the scenario)."""
     from matplotlib.figure import Figure
 
     paths = []
@@ -141,7 +142,7 @@ def write_overlay_charts(out_dir: Path, runs: Sequence[tuple[str, Sequence[dict[
         fig = Figure(figsize=SIZE_IN, dpi=DPI)
         fig.subplots_adjust(left=0.08, right=0.7, bottom=0.1, top=0.9)
         ax = fig.add_subplot()
-        ax.set(title=f"{heading} - {len(runs)} runs", xlabel="day", ylabel=ylabel)
+        ax.set(title=f"{heading} - {title or f'{len(runs)} runs'}", xlabel="day", ylabel=ylabel)
         ax.grid(True, lw=0.4, alpha=0.5)
         for label, rows in runs:
             scale = 100 if key.endswith("_cents") else 1

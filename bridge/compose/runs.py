@@ -134,7 +134,9 @@ def compare(runs: list[Path], *, charts_to: Path | None) -> dict[str, Any]:
         except OSError as err:
             raise ConfigError(f"--charts {charts_to}: cannot make the folder: {err.strerror or err}") from None
         series = [(lab, read_days(r)) for lab, r in zip(labels, runs, strict=True)]
-        charts = [str(p) for p in write_overlay_charts(charts_to, series)]
+        scenarios = sorted({str(s.get("scenario")) for s in summaries})
+        title = f"{' / '.join(scenarios)}: {' vs '.join(labels)}"
+        charts = [str(p) for p in write_overlay_charts(charts_to, series, title=title)]
     return {"runs": [str(r) for r in runs], "labels": labels, "table": table, "charts": charts}
 
 
