@@ -20,14 +20,18 @@ POLICIES = ("baseline", "oracle", "llm", "scripted:FILE")
 
 def check_policy_name(name: str) -> None:
     """Refuse an unknown policy before anything is opened (a one-line ConfigError)."""
-    if name in ("baseline", "oracle", "llm"):
+    if name in ("baseline", "oracle", "llm") or (name.startswith("scripted:") and len(name) > len("scripted:")):
         return
-    if name.startswith("scripted:") and len(name) > len("scripted:"):
+    raise ConfigError(f"unknown policy {name!r} (choose from {', '.join(POLICIES)})")
+
+
+def check_script_file(name: str) -> None:
+    """A `scripted:FILE` policy named on the command line (a path from the working folder): the file is
+    there. (A live config's script path is read from the config's folder: not checked here.)"""
+    if name.startswith("scripted:"):
         path = Path(name[len("scripted:"):])
         if not path.is_file():
             raise ConfigError(f"script file {path}: {'a folder' if path.is_dir() else 'No such file or directory'}")
-        return
-    raise ConfigError(f"unknown policy {name!r} (choose from {', '.join(POLICIES)})")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

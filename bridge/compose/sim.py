@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from bridge.compose.charts import ChartWorker
-from bridge.compose.policies import LlmInputs, PolicyInputs, check_policy_name
+from bridge.compose.policies import LlmInputs, PolicyInputs, check_policy_name, check_script_file
 from bridge.compose.shop import ShopSpec, assemble_shop, open_books
 from bridge.errors import ConfigError
 from bridge.guardrails import GuardrailPolicy
@@ -149,6 +149,7 @@ def check_sweep_inputs(scenario: str, policies: list[str], days: int | None) -> 
         raise ConfigError("--policies names no policy (e.g. baseline,oracle)")
     for p in policies:
         check_policy_name(p)
+        check_script_file(p)
     load_scenario(scenario, days=days)
 
 

@@ -61,10 +61,11 @@ def run_gate_command(args: argparse.Namespace) -> int:
 
 def _check_inputs(args: argparse.Namespace, policy: str) -> None:
     """A bad policy or an unwritable report folder fails in one line before any run starts."""
-    from bridge.compose.policies import check_policy_name
+    from bridge.compose.policies import check_policy_name, check_script_file
     from bridge.compose.sim import check_out_folder
 
     check_policy_name(policy)
+    check_script_file(policy)  # the file's own script path is made absolute by load_gate
     check_out_folder(args.out)
     if args.verdicts:
         check_out_folder(args.verdicts, flag="--verdicts")
