@@ -378,7 +378,7 @@ def emulate_machine(argv: list[str]) -> int:
     """`vend emulate-machine`: the device emulator's own command line."""
     from hardware_adapters.emulator import main as emulate
 
-    return emulate(argv)
+    return emulate(argv, prog="vend emulate-machine")
 
 
 def reconcile_command(args: Any) -> int:
