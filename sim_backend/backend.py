@@ -37,8 +37,12 @@ class SimMachine:
     def __init__(self, world: SimWorld) -> None:
         self.world = world
         self.machine_id = world.machine_id
-        self.locked = False
         self.display_text = ""
+
+    @property
+    def locked(self) -> bool:
+        """Kept in the world: the simulated customers find the machine locked too."""
+        return self.world.machine_locked
 
     def view(self) -> MachineView:
         w = self.world
@@ -69,10 +73,10 @@ class SimMachine:
         s.price_cents = price_cents
 
     def lock(self) -> None:
-        self.locked = True
+        self.world.machine_locked = self.world.lock_used = True
 
     def unlock(self) -> None:
-        self.locked = False
+        self.world.machine_locked = False
 
     def display(self, text: str) -> None:
         self.display_text = text

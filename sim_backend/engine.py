@@ -95,6 +95,8 @@ class SimWorld:
         self.units_sold_today = 0
         self.payment_links: dict[str, tuple[int, str]] = {}
         self.machine_online = True
+        self.machine_locked = False  # the shopkeeper locked the machine: nobody can buy from it
+        self.lock_used = False  # whether it was ever locked (only then is it part of the state hash)
         self.cash_jammed = False
         self.sent_messages: list[tuple[datetime, str, str]] = []
         self.outbox: list[ev.Event] = []
@@ -241,7 +243,7 @@ class SimWorld:
 
     def sell_alone(self, day: int) -> None:
         assert self.weather is not None
-        if not self.machine_online:
+        if not self.machine_online or self.machine_locked:
             self.units_sold_today = 0
             return
         offers = self.offers()
@@ -435,6 +437,8 @@ class SimWorld:
             state["extras"] = self.extras.state()
         if self.approver.asked:  # a run that asks nothing hashes as before there was an approver
             state["approver"] = self.approver.state()
+        if self.lock_used:  # likewise a run that never locks the machine
+            state["locked"] = self.machine_locked
         return hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode()).hexdigest()
 
     def today(self) -> date:
