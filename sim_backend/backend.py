@@ -129,10 +129,30 @@ class SimPayments:
 
 
 class SimChat:
+    """As Slack refuses a conversation that does not exist, a message goes only where someone is: a
+    conversation the shop heard from, a customer (their DM or user id), "ops", a supplier
+    ("supplier:<id>", "email:<id>" or its contact address)."""
+
     def __init__(self, world: SimWorld) -> None:
         self.world = world
+        self._people: frozenset[str] | None = None
+
+    def _known(self, conversation: str) -> bool:
+        if conversation in self.world.heard:
+            return True
+        if self._people is None:
+            known = {"ops"}
+            customers = _customers(self.world)
+            for p in customers.people if customers is not None else ():
+                known.update((p.uid, f"D{p.uid[1:]}"))
+            for s in self.world.suppliers.directory():
+                known.update((f"supplier:{s.supplier}", f"email:{s.supplier}", s.contact))
+            self._people = frozenset(known)
+        return conversation in self._people
 
     def send(self, *, conversation: str, text: str, thread: str = "") -> str:
+        if not self._known(conversation):
+            raise ToolError(f"no conversation {conversation!r}: nobody there to read it")
         self.world.sent_messages.append((self.world.now, conversation, text))
         return f"msg-{len(self.world.sent_messages):06d}"
 

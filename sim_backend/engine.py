@@ -99,6 +99,7 @@ class SimWorld:
         self.lock_used = False  # whether it was ever locked (only then is it part of the state hash)
         self.cash_jammed = False
         self.sent_messages: list[tuple[datetime, str, str]] = []
+        self.heard: set[str] = set()  # conversations a message came from: the shop may answer in them
         self.outbox: list[ev.Event] = []
         self._heap: list[tuple[datetime, int, Callable[..., None], tuple[Any, ...]]] = []
         self._hseq = 0
@@ -158,6 +159,8 @@ class SimWorld:
 
     # --- events -------------------------------------------------------------------------------
     def _emit(self, cls: type[ev.Event], **fields: Any) -> None:
+        if cls is ev.MessageReceived:
+            self.heard.add(fields["conversation"])
         self.outbox.append(cls(id=self._next_id(), ts=self.now, shop=self.shop, **fields))
 
     def _next_id(self) -> str:
