@@ -175,8 +175,13 @@ def _slack(config: LiveConfig, *, clock: Any, ledger: Ledger, inbox: Any, machin
         raise ConfigError(f"slack: Socket Mode needs an app-level token in {s.app_token_env}")
     from hardware_adapters.slack.procurement import suppliers_from_config
 
+    products = _products(config)  # ops are asked to load only what the shop's catalogue holds, as in sim
+    unknown = sorted({sku for m in config.machines for sku in m.planogram.values()} - products.keys())
+    if unknown:
+        log.warning("planogram products not in the catalogue: restocks of them are refused",
+                    extra={"skus": unknown})
     slack = SlackBridge(settings=settings, clock=clock, ledger=ledger, machines=machines, events=inbox,
-                        suppliers=suppliers_from_config(s.suppliers), products=_products(config))
+                        suppliers=suppliers_from_config(s.suppliers), products=products)
     return slack
 
 
