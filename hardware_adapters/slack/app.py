@@ -82,6 +82,7 @@ class SlackBridge:
         app.event("app_home_opened")(self.dashboard.app_home_opened)
         app.action("task_done")(ops.task_done)
         app.action("task_cant")(ops.task_cant)
+        app.action("handover_picked_up")(ops.picked_up)
         app.action("approval_approve")(ops.approve)
         app.action("approval_reject")(ops.reject)
         app.action("relay_paste")(talk.relay_paste)

@@ -80,6 +80,24 @@ def task_message(task: SlackTask) -> list[Block]:
     return blocks
 
 
+def pickup_text(task: SlackTask) -> str:
+    h = task.handover
+    assert h is not None
+    return f"Your order of {h.quantity} x {h.sku} is being brought to you ({task.task_id})"
+
+
+def pickup_message(task: SlackTask) -> list[Block]:
+    """The customer's side of a hand-over, in their DM: they may confirm they have the goods."""
+    blocks = [_section(escape(pickup_text(task)) + ". Press *Picked up* once you have it.")]
+    if task.status == "open":
+        blocks.append({"type": "actions", "block_id": "pickup", "elements": [
+            _button("Picked up", "handover_picked_up", task.task_id, "primary")]})
+    else:
+        blocks.append({"type": "context", "elements": [_plain(
+            "Handed over." if task.status == "done" else "Not handed over yet: the shop will be in touch.")]})
+    return blocks
+
+
 def restock_modal(task: SlackTask) -> Block:
     inputs = [{"type": "input", "block_id": f"slot:{ln.slot}", "label": _plain(f"{ln.slot}: {ln.sku} placed"),
                "element": {"type": "number_input", "action_id": "count", "is_decimal_allowed": False,

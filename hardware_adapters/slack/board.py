@@ -60,6 +60,8 @@ class SlackTask:
     paid_cents: int = 0  # purchases: what ops paid
     paid_by: str = ""
     handover: Handover | None = None  # hand-overs: what goes to whom
+    pickup_channel: str = ""  # hand-overs: the customer's DM, where they may confirm the pick-up
+    pickup_ts: str = ""
 
     def payload(self) -> str:
         q, h = self.quote, self.handover
@@ -72,7 +74,8 @@ class SlackTask:
                 "quote_id": q.quote_id, "supplier": q.supplier, "lead_time_days": q.lead_time_days,
                 "valid_until": q.valid_until.isoformat(), "text": q.text,
                 "lines": [[ln.sku, ln.quantity, ln.unit_cost_cents] for ln in q.lines]},
-            "handover": None if h is None else [h.sku, h.quantity, h.customer, h.payment_ref, h.amount_cents]})
+            "handover": None if h is None else [h.sku, h.quantity, h.customer, h.payment_ref, h.amount_cents],
+            "pickup": [self.pickup_channel, self.pickup_ts]})
 
     @classmethod
     def from_row(cls, r: Mapping[str, Any]) -> SlackTask:
@@ -91,6 +94,7 @@ class SlackTask:
                    telemetry_before=p.get("telemetry_before", {}), sold_mark=p.get("sold_mark", {}),
                    cash_expected=p.get("cash_expected"), quote=quote, paid_cents=p.get("paid_cents", 0),
                    paid_by=p.get("paid_by", ""), handover=handover,
+                   pickup_channel=p.get("pickup", ["", ""])[0], pickup_ts=p.get("pickup", ["", ""])[1],
                    expected_at=datetime.fromisoformat(p["expected_at"]) if p.get("expected_at") else None)
 
 

@@ -1,11 +1,12 @@
-"""Ops staff in Slack: physical tasks (restock, cash collection) and approvals.
+"""Ops staff in Slack: physical tasks (restock, cash collection, hand-over) and approvals.
 
 `SlackPhysicalWork` (the PhysicalWork port) and `SlackApprovals` (the Approvals port) post
 interactive messages to the ops channel. The button and modal handlers act only for members of
 the ops user group (asked from Slack with the clicking user's id, which Slack signs into the
 request); anyone else gets an ephemeral refusal and nothing changes. A task is done only when a
 person confirms it: their counts become Restocked / CashCollected events and TaskCompleted, and
-a disagreement with the machine's telemetry raises an Alarm. A confirmation is claimed in the
+a disagreement with the machine's telemetry raises an Alarm. A hand-over is confirmed by ops
+("Handed over") or by the customer who paid, in their DM ("Picked up"), whichever comes first. A confirmation is claimed in the
 database together with the events it produced (Board.move_task), so it counts once, also when the
 same task is confirmed twice across a restart.
 """
@@ -70,7 +71,21 @@ class SlackPhysicalWork:
             raise ToolError("quantity must be positive")
         task = SlackTask(task_id=self.parts.board.next_id("slack-task"), kind="handover", handover=Handover(
             sku=sku, quantity=quantity, customer=customer, payment_ref=payment_ref, amount_cents=amount_cents))
+        self._tell_customer(task)
         return self._post(task)
+
+    def _tell_customer(self, task: SlackTask) -> None:
+        """The customer hears in their DM that the goods are coming, and may confirm the pick-up there
+        (best effort: a customer Slack cannot reach still gets the goods from ops)."""
+        h, p = task.handover, self.parts
+        assert h is not None
+        try:
+            sent = p.api("chat_postMessage", channel=h.customer, text=blocks.pickup_text(task),
+                         blocks=blocks.pickup_message(task))
+        except AdapterError:
+            log.info("hand-over %s: customer %s not reachable in Slack; ops hand it over", task.task_id, h.customer)
+            return
+        task.pickup_channel, task.pickup_ts = sent["channel"], sent["ts"]
 
     def _post(self, task: SlackTask) -> TaskReceipt:
         p = self.parts
@@ -178,9 +193,23 @@ class OpsHandlers:
         m = self.parts.machines.get(machine)
         return m.view().cash_cents if m is not None else None
 
+    def picked_up(self, ack: Any, body: dict[str, Any]) -> None:
+        """The customer's "Picked up" in their DM: only the customer the goods are for may press it."""
+        ack()
+        p = self.parts
+        user, channel, task_id = self._clicker(body)
+        task = p.board.task(task_id)
+        if task is None or task.status != "open" or task.handover is None:
+            p.refuse(channel=channel, user=user, text="This hand-over is not open any more.")
+            return
+        if user != task.handover.customer:
+            p.refuse(channel=channel, user=user, text="Only the customer the order is for can confirm it.")
+            return
+        self._handed_over(task, user=user, channel=channel)
+
     def _handed_over(self, task: SlackTask, *, user: str, channel: str) -> None:
-        """"Handed over": the goods left storage for the customer, booked as the simulator books a
-        hand-over (HandedOver, then TaskCompleted), claimed once with the task."""
+        """"Handed over" (ops) or "Picked up" (the customer): the goods left storage for the customer,
+        booked as the simulator books a hand-over (HandedOver, then TaskCompleted), claimed once."""
         p, h = self.parts, task.handover
         assert h is not None
         now = p.clock.now()
@@ -362,9 +391,13 @@ class OpsHandlers:
 
 
 def update_message(p: SlackParts, task: SlackTask) -> None:
-    """Show the task's new state in the ops channel; the confirmation counts even if this fails."""
+    """Show the task's new state in the ops channel (and a hand-over's in the customer's DM); the
+    confirmation counts even if this fails."""
     try:
         p.api("chat_update", channel=task.channel, ts=task.ts, text=f"{blocks.task_text(task)}: {task.status}",
               blocks=blocks.task_message(task))
+        if task.pickup_ts:
+            p.api("chat_update", channel=task.pickup_channel, ts=task.pickup_ts, text=blocks.pickup_text(task),
+                  blocks=blocks.pickup_message(task))
     except AdapterError:
         log.warning("could not update the message of %s", task.task_id)

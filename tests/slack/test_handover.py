@@ -11,7 +11,7 @@ from pathlib import Path
 from bridge import events as ev
 from bridge.ledger import DEPOSITS, REVENUE, STORAGE
 from bridge.tools.customers import CustomerTools
-from tests.slack.rig import ALICE, MALLORY, NOW, OLGA, OMAR, OPS_CH, Rig, make_rig
+from tests.slack.rig import ALICE, BOB, MALLORY, NOW, OLGA, OMAR, OPS_CH, Rig, make_rig
 
 
 def _paid_order(rig: Rig) -> tuple[CustomerTools, str]:
@@ -107,3 +107,43 @@ def test_every_task_receipt_says_when_it_is_due(rig: Rig) -> None:
     assert result.ok, result.error
     assert [r.due_at for r in receipts] == [due, due]
     assert result.value["due"] == due.isoformat()  # the tool shows it as the simulator's does
+
+
+def _pickup_message(rig: Rig, task_id: str) -> dict[str, object]:
+    dm = rig.fake.dm_channel_for(ALICE)
+    return next(m for m in rig.fake.history(dm) if task_id in str(m.get("blocks")))
+
+
+def test_the_customer_may_confirm_the_pick_up_in_their_dm(rig: Rig) -> None:
+    desk, link = _paid_order(rig)
+    task_id, ops_ts = _hand_over(rig, desk, link)
+    dm = rig.fake.dm_channel_for(ALICE)
+    told = _pickup_message(rig, task_id)
+    assert "handover_picked_up" in str(told["blocks"])
+
+    # someone else pressing it (a forged or forwarded click) is refused and books nothing
+    assert rig.click(BOB, "handover_picked_up", task_id, message_ts=str(told["ts"]), channel=dm).status == 200
+    assert rig.ingest() == [] and [t.task_id for t in rig.slack.parts.board.open_tasks()] == [task_id]
+
+    assert rig.click(ALICE, "handover_picked_up", task_id, message_ts=str(told["ts"]), channel=dm).status == 200
+    got = rig.ingest()
+    assert [(e.sku, e.quantity, e.customer, e.task_id) for e in got if isinstance(e, ev.HandedOver)] == [
+        ("gum", 4, ALICE, task_id)]
+    assert rig.ledger.units_at(STORAGE, "gum") == 6
+    assert [o["status"] for o in desk.list_special_orders()] == ["handed_over"]
+    assert "handover_picked_up" not in str(_pickup_message(rig, task_id)["blocks"])  # the button is gone
+    assert "done by" in str(rig.fake.message(OPS_CH, ops_ts)["blocks"])  # and ops see it is done
+
+    rig.click(OLGA, "task_done", task_id, message_ts=ops_ts)  # ops pressing Handed over too: nothing more
+    assert rig.ephemerals_for(OLGA) and rig.ingest() == []
+
+
+def test_when_ops_hand_it_over_the_customer_can_no_longer_confirm(rig: Rig) -> None:
+    desk, link = _paid_order(rig)
+    task_id, ops_ts = _hand_over(rig, desk, link)
+    rig.click(OLGA, "task_done", task_id, message_ts=ops_ts)
+    assert len([e for e in rig.ingest() if isinstance(e, ev.HandedOver)]) == 1
+    told = _pickup_message(rig, task_id)
+    assert "handover_picked_up" not in str(told["blocks"])
+    rig.click(ALICE, "handover_picked_up", task_id, message_ts=str(told["ts"]), channel=rig.fake.dm_channel_for(ALICE))
+    assert rig.ephemerals_for(ALICE) and rig.ingest() == []
