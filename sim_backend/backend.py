@@ -140,15 +140,16 @@ class SimChat:
     def _known(self, conversation: str) -> bool:
         if conversation in self.world.heard:
             return True
-        if self._people is None:
+        if self._people is None:  # the shop's people do not change during a run
             known = {"ops"}
             customers = _customers(self.world)
             for p in customers.people if customers is not None else ():
                 known.update((p.uid, f"D{p.uid[1:]}"))
-            for s in self.world.suppliers.directory():
-                known.update((f"supplier:{s.supplier}", f"email:{s.supplier}", s.contact))
             self._people = frozenset(known)
-        return conversation in self._people
+        if conversation in self._people:
+            return True
+        return any(conversation in (f"supplier:{s.supplier}", f"email:{s.supplier}", s.contact)
+                   for s in self.world.suppliers.directory())  # as the directory is now
 
     def send(self, *, conversation: str, text: str, thread: str = "") -> str:
         if not self._known(conversation):
