@@ -6,9 +6,9 @@ the ops user group (asked from Slack with the clicking user's id, which Slack si
 request); anyone else gets an ephemeral refusal and nothing changes. A task is done only when a
 person confirms it: their counts become Restocked / CashCollected events and TaskCompleted, and
 a disagreement with the machine's telemetry raises an Alarm. A hand-over is confirmed by ops
-("Handed over") or by the customer who paid, in their DM ("Picked up"), whichever comes first. A confirmation is claimed in the
-database together with the events it produced (Board.move_task), so it counts once, also when the
-same task is confirmed twice across a restart.
+("Handed over") or by the customer who paid, in their DM ("Picked up"), whichever comes first. A
+confirmation is claimed in the database together with the events it produced (Board.move_task), so
+it counts once, also when the same task is confirmed twice across a restart.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from bridge.errors import AdapterError, ToolError
 from bridge.ledger import slot_location
 from hardware_adapters.slack import blocks
 from hardware_adapters.slack.board import Handover, SlackApproval, SlackTask
+from hardware_adapters.slack.handover import hand_over, tell_customer
 from hardware_adapters.slack.parts import SlackParts
 
 log = logging.getLogger(__name__)
@@ -71,21 +72,8 @@ class SlackPhysicalWork:
             raise ToolError("quantity must be positive")
         task = SlackTask(task_id=self.parts.board.next_id("slack-task"), kind="handover", handover=Handover(
             sku=sku, quantity=quantity, customer=customer, payment_ref=payment_ref, amount_cents=amount_cents))
-        self._tell_customer(task)
+        tell_customer(self.parts, task)
         return self._post(task)
-
-    def _tell_customer(self, task: SlackTask) -> None:
-        """The customer hears in their DM that the goods are coming, and may confirm the pick-up there
-        (best effort: a customer Slack cannot reach still gets the goods from ops)."""
-        h, p = task.handover, self.parts
-        assert h is not None
-        try:
-            sent = p.api("chat_postMessage", channel=h.customer, text=blocks.pickup_text(task),
-                         blocks=blocks.pickup_message(task))
-        except AdapterError:
-            log.info("hand-over %s: customer %s not reachable in Slack; ops hand it over", task.task_id, h.customer)
-            return
-        task.pickup_channel, task.pickup_ts = sent["channel"], sent["ts"]
 
     def _post(self, task: SlackTask) -> TaskReceipt:
         p = self.parts
@@ -208,22 +196,12 @@ class OpsHandlers:
         self._handed_over(task, user=user, channel=channel)
 
     def _handed_over(self, task: SlackTask, *, user: str, channel: str) -> None:
-        """"Handed over" (ops) or "Picked up" (the customer): the goods left storage for the customer,
-        booked as the simulator books a hand-over (HandedOver, then TaskCompleted), claimed once."""
-        p, h = self.parts, task.handover
-        assert h is not None
-        now = p.clock.now()
-        events: list[ev.Event] = [
-            ev.HandedOver(id=f"slack:{task.task_id}:handed", ts=now, shop=p.shop, sku=h.sku, quantity=h.quantity,
-                          customer=h.customer, payment_ref=h.payment_ref, amount_cents=h.amount_cents,
-                          task_id=task.task_id),
-            ev.TaskCompleted(id=f"slack:{task.task_id}:done", ts=now, shop=p.shop, task_id=task.task_id, ok=True,
-                             detail=f"gave {h.quantity} x {h.sku} to {h.customer}")]
-        done = p.board.move_task(task, status="done", user=user, now=now, events=events)
+        """"Handed over" (ops) or "Picked up" (the customer) for an open hand-over."""
+        p = self.parts
+        done = hand_over(p, task, user=user)
         if done is None:
             p.refuse(channel=channel, user=user, text=f"Task {task.task_id} is not open any more.")
             return
-        p.emit_all(events)
         update_message(p, done)
 
     def approve(self, ack: Any, body: dict[str, Any]) -> None:
