@@ -147,3 +147,14 @@ def test_when_ops_hand_it_over_the_customer_can_no_longer_confirm(rig: Rig) -> N
     assert "handover_picked_up" not in str(told["blocks"])
     rig.click(ALICE, "handover_picked_up", task_id, message_ts=str(told["ts"]), channel=rig.fake.dm_channel_for(ALICE))
     assert rig.ephemerals_for(ALICE) and rig.ingest() == []
+
+
+def test_vend_hils_ops_person_reads_a_handover_task_as_it_is_posted(rig: Rig) -> None:
+    """`vend hil`'s simulated ops read the ops channel's text: the hand-over must stay readable to them."""
+    from bridge.compose.outside.ops import _HANDOVER
+
+    rig.slack.physical.request_handover(sku="gum", quantity=4, customer=ALICE, payment_ref="plink_7", amount_cents=1250)
+    read = _HANDOVER.search(rig.ops_messages()[-1]["text"])
+    assert read is not None
+    assert (read["n"], read["sku"], read["customer"], read["amount"], read["ref"]) == ("4", "gum", ALICE, "12.50",
+                                                                                       "plink_7")
