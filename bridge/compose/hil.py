@@ -154,6 +154,7 @@ def _wire(settings: HilSettings, *, scenario: Any, world: Any, run_dir: Path, na
         MachineSection,
         MqttSection,
         PolicySection,
+        SiteSection,
         SlackSection,
         StripeSection,
     )
@@ -203,12 +204,16 @@ def _wire(settings: HilSettings, *, scenario: Any, world: Any, run_dir: Path, na
                              tz=scenario.timezone),
         http=HttpSection(host="127.0.0.1", port=0, admin_token_env=env["admin"]),
         policy=PolicySection(name=settings.policy, catalogue=str(scenario.catalogue or ""), market=scenario.market),
+        site=SiteSection(daily_costs_cents={"daily_fee": scenario.daily_fee_cents} if scenario.daily_fee_cents else {}),
         mqtt=MqttSection(host=host, port=port, password_env=env["mqtt"], client_id=f"vendbridge-{name}"[:64],
                          reconnect_max_s=1),
         machines=[MachineSection(id=machine, planogram={}, slot_capacity=capacity)],
         slack=SlackSection(ops_channel=OPS_CH, shop_channel=SHOP_CH, ops_usergroup=OPS_GROUP, base_url=slack.api_url,
                            bot_token_env=env["slack_bot"], signing_secret_env=env["slack_secret"], daily_report=False,
-                           customers=scenario.customers is not None, suppliers=suppliers),
+                           customers=scenario.customers is not None, suppliers=suppliers,
+                           delivery_hour=scenario.world.delivery_hour,
+                           restock_due_minutes=scenario.world.restock_delay_minutes,
+                           collect_due_minutes=scenario.world.collect_delay_minutes),
         stripe=StripeSection(base_url=stripe.url, api_key_env=env["stripe_key"], webhook_secret_env=env["stripe_hook"]))
     live = build_live(config, clock=clock, run_id=name, limits=RunLimits(
         days=scenario.days, max_messages=scenario.max_messages, bankruptcy_days=scenario.bankruptcy_days),
@@ -218,7 +223,7 @@ def _wire(settings: HilSettings, *, scenario: Any, world: Any, run_dir: Path, na
     record_events(live, events)
     http_port = live.start_http()
     stack.callback(live.stop_http)
-    slots = {s: Slot(count=0, price_cents=0) for s in world.slots}
+    slots = {n: Slot(count=0, price_cents=0, capacity=st.capacity) for n, st in world.slots.items()}
     device = DeviceEmulator(machine_id=machine, host=host, port=port, password=os.environ[env["device"]],
                             outbox_path=work / f"{machine}-outbox.db", slots=slots, seed=settings.seed,
                             inventory_interval_s=None, dex_interval_s=None, clock=clock.now)
@@ -230,14 +235,7 @@ def _wire(settings: HilSettings, *, scenario: Any, world: Any, run_dir: Path, na
                      inbound=SlackInbound(signing_secret=os.environ[env["slack_secret"]]),
                      retry=(lambda: faults.roll("slack_retry")) if faults is not None else None)
     stack.callback(door.close)
-    planograms = live.fleet.planograms
-
-    def slot_product(m: str, slot: str, sku: str) -> None:
-        # Stand-in until the shop takes each slot's product from the device's reports: the planogram
-        # an installer would update when a slot gets a new product.
-        planograms.setdefault(m, {})[slot] = sku
-
-    ops = OpsTeam(world=world, slack=slack, door=door, devices={machine: device}, on_slot_product=slot_product)
+    ops = OpsTeam(world=world, slack=slack, door=door, devices={machine: device})
     payouts = Payouts(url=f"http://127.0.0.1:{http_port}/stripe/webhook", secret=os.environ[env["stripe_hook"]],
                       faults=faults)
     restart = None

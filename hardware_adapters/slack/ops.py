@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from bridge import events as ev
 from bridge.domain import RestockLine, TaskReceipt
+from bridge.due import task_due
 from bridge.errors import AdapterError, ToolError
 from bridge.ledger import slot_location
 from hardware_adapters.slack import blocks
@@ -60,7 +62,13 @@ class SlackPhysicalWork:
                      blocks=blocks.task_message(task))
         task.channel, task.ts = sent["channel"], sent["ts"]
         p.board.add_task(task, now=p.clock.now())
-        return TaskReceipt(task_id=task.task_id, kind=task.kind, due_at=None)
+        return TaskReceipt(task_id=task.task_id, kind=task.kind, due_at=self._due(task))
+
+    def _due(self, task: SlackTask) -> datetime | None:
+        """When the task is due by ops' promise in the config (bridge/due.py); none promised: None."""
+        s = self.parts.settings
+        minutes = {"restock": s.restock_due_minutes, "collect_cash": s.collect_due_minutes}.get(task.kind, 0)
+        return task_due(self.parts.clock.now(), minutes)
 
     def _known(self, machine: str) -> None:
         """As the simulator does: a task for a machine the shop does not have is refused."""

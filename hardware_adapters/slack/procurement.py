@@ -20,6 +20,7 @@ from typing import Any
 
 from bridge import events as ev
 from bridge.domain import OrderReceipt, QuoteLine, QuoteRequested, SupplierInfo
+from bridge.due import expected_delivery
 from bridge.errors import AdapterError, ConfigError, ToolError
 from hardware_adapters.slack import blocks
 from hardware_adapters.slack.board import QuoteRequest, SlackTask
@@ -119,7 +120,8 @@ class SlackProcurement:
                 if quote.valid_until < now:
                     raise ToolError(f"quote {quote_id} expired on {quote.valid_until.date().isoformat()}")
                 task = SlackTask(task_id=p.board.next_id("purchase"), kind="purchase", stage="ordered", quote=quote,
-                                 expected_at=now + timedelta(days=quote.lead_time_days))
+                                 expected_at=expected_delivery(
+                                     now, quote.lead_time_days, delivery_hour=p.settings.delivery_hour, tz=p.ledger.tz))
                 sent = p.api("chat_postMessage", channel=p.settings.ops_channel, text=blocks.task_text(task),
                              blocks=blocks.task_message(task))
                 task.channel, task.ts = sent["channel"], sent["ts"]

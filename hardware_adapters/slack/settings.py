@@ -20,6 +20,9 @@ class SlackSettings:
     base_url: str = "https://slack.com/api/"
     shop: str = "main"
     max_retries: int = 3  # 429s retried after Retry-After
+    delivery_hour: int = 10  # the local hour suppliers' goods are expected on their day (bridge/due.py)
+    restock_due_minutes: int = 0  # ops' promise: a restock is done within this (0: no due time given)
+    collect_due_minutes: int = 0  # ops' promise for a cash collection (0: none)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **ids: str) -> SlackSettings:
