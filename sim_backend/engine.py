@@ -19,8 +19,8 @@ from operator import attrgetter
 from typing import Any, Protocol
 
 from bridge import events as ev
-from bridge.due import expected_delivery
 from bridge.domain import Payment, QuoteRequested, RestockLine, Size
+from bridge.due import expected_delivery
 from bridge.errors import ToolError
 from sim_backend import realism
 from sim_backend.approvals import SimApprover
