@@ -45,7 +45,9 @@ class HilSettings:
     run_name: str = ""
     charts: bool = True
     broker: str = ""  # host:port of a running broker with the project's config; empty: start one
+    compare: bool = False  # --compare follows the run (checked here: not with shadow)
     faults: bool = False  # the real world's faults on a seeded schedule (bridge/compose/outside/faults.py)
+    shadow: bool = False  # vend live --shadow's composition: WRITEs recorded (audit verdict "shadow"), never done
 
 
 @dataclass(slots=True)
@@ -93,8 +95,12 @@ class HilRun:
             "unplayed": dict(self.outside.unplayed), "ops_unanswered": self.outside.ops.unanswered[:20],
             "faults": dict(self.outside.faults.done) if self.outside.faults is not None else None,
             "shop_duplicates": live.loop.duplicates,
+            "shadow_writes": self._shadow_writes() if self.settings.shadow else None,
             "run_seconds": round(self.run_seconds, 3), "run_dir": str(self.run_dir),
         }
+
+    def _shadow_writes(self) -> int:
+        return len(self.live.store.rows("audit_log", shop=self.world.shop, verdict="shadow"))
 
     def close(self) -> None:
         self.stack.close()
@@ -108,6 +114,8 @@ def build_hil(settings: HilSettings) -> HilRun:
     from sim_backend.scenario import load_scenario
 
     check_policy_name(settings.policy)
+    if settings.shadow and settings.compare:
+        raise ConfigError("--shadow does nothing the simulator could compare with; run --compare without it")
     if settings.policy == "oracle":
         raise ConfigError("the oracle reads the simulator's hidden truth; a live shop has none (baseline, llm "
                           "or scripted:FILE)")
@@ -215,7 +223,7 @@ def _wire(settings: HilSettings, *, scenario: Any, world: Any, run_dir: Path, na
                            restock_due_minutes=scenario.world.restock_delay_minutes,
                            collect_due_minutes=scenario.world.collect_delay_minutes),
         stripe=StripeSection(base_url=stripe.url, api_key_env=env["stripe_key"], webhook_secret_env=env["stripe_hook"]))
-    live = build_live(config, clock=clock, run_id=name, limits=RunLimits(
+    live = build_live(config, clock=clock, run_id=name, shadow=settings.shadow, limits=RunLimits(
         days=scenario.days, max_messages=scenario.max_messages, bankruptcy_days=scenario.bankruptcy_days),
         run_info={"mode": "hil", "scenario": scenario.name, "seed": settings.seed, "started_at": world.now})
     stack.callback(live.close)
@@ -304,7 +312,7 @@ def run_hil(args: Any) -> int:
     charts = None if args.no_charts else ChartWorker()
     settings = HilSettings(scenario=args.scenario, days=args.days, seed=args.seed, policy=args.policy,
                            out_dir=args.out, run_name=args.name, charts=not args.no_charts, broker=args.broker,
-                           faults=args.faults)
+                           faults=args.faults, shadow=args.shadow, compare=args.compare)
     try:
         run = build_hil(settings)
         try:

@@ -124,6 +124,35 @@ def test_hil_and_sim_agree_per_day(tmp_path: Path, scenario: str, seed: int, pol
     assert comparison.days == 14 == comparison.identical_days
 
 
+def test_shadow_mode_records_every_write_and_does_none(tmp_path: Path) -> None:
+    """`vend hil --shadow`: vend live --shadow's composition against the simulated outside for 7 shop days:
+    no policy error, every WRITE the shopkeeper made recorded (audit verdict "shadow") and in the shadow
+    report, and nothing done in the world (no order, no restock, no sale)."""
+    from bridge.compose.live import open_store
+    from bridge.shadow_report import shadow_report
+
+    run = build_hil(HilSettings(out_dir=tmp_path, run_name="shadow", charts=False, scenario="vb1", days=7, seed=7,
+                                policy="baseline", shadow=True))
+    try:
+        run.run()
+        s = run.summary()
+        rows = run.live.store.rows("audit_log", shop=run.world.shop)
+    finally:
+        run.close()
+    assert s["days_run"] == 7 and not s["crashes"] and s["tool_errors"] == 0
+    writes = [r for r in rows if r["kind"] == "write"]
+    assert writes and all(r["verdict"] == "shadow" for r in writes)
+    assert s["shadow_writes"] == len(writes)
+    assert s["units_sold"] == 0 and not any(isinstance(e, ev.SupplierPaid) for e in run.outside.history)
+    store = open_store(f"sqlite:///{run.run_dir / 'vend.db'}")
+    try:
+        report = shadow_report(store, shop=run.world.shop)
+    finally:
+        store.close()
+    reported = sum(kinds["agent_only"] for kinds in report["totals"].values())
+    assert reported >= len(writes)
+
+
 def test_compare_names_the_first_difference(tmp_path: Path) -> None:
     """Two stores compared day by day: identical runs are identical; a different call or balance is
     named with its day, and a balance with the ledger lines (events) behind it."""
