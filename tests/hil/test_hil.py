@@ -180,6 +180,7 @@ def test_compare_names_the_first_difference(tmp_path: Path) -> None:
     (["--policy", "no-such-policy"], {}),
     (["--policy", "oracle"], {}),
     ([], {"VEND_MOSQUITTO": "/bin/false"}),  # a broker that cannot start
+    (["--shadow", "--compare"], {}),
 ])
 def test_bad_input_is_one_line_exit_2_nothing_left_running(tmp_path: Path, argv: list[str],
                                                            env: dict[str, str]) -> None:
