@@ -53,9 +53,10 @@ def _paid_from(account: str) -> str:
 
 
 def refund_source(card_pending_cents: int, amount_cents: int) -> str:
-    """Where a refund of a card payment is paid from, one rule for the simulator and the live books: out
-    of the card takings the processor still holds when they cover it (the refund nets against the next
-    payout), else from the bank (the takings were paid out already)."""
+    """Where the simulated card processor takes a refund of a card payment from: the card takings it still
+    holds when they cover it (the refund nets against the next payout, as Stripe's does), else the bank
+    (the takings were paid out already). The event says which (RefundIssued.paid_from), so the books do
+    not depend on the order events arrive in; live, Stripe's refunds always come out of its balance."""
     return CARD_PENDING if card_pending_cents >= amount_cents else BANK
 
 
@@ -416,8 +417,7 @@ class Ledger:
             "approver": e.approver, "amount_cents": e.amount_cents, "ts": e.ts, "event_id": e.id})
 
     def _refund(self, e: ev.RefundIssued) -> None:
-        self._line(e, REFUNDS, refund_source(self.balance(CARD_PENDING), e.amount_cents), e.amount_cents,
-                   memo=e.reason)
+        self._line(e, REFUNDS, _paid_from(e.paid_from), e.amount_cents, memo=e.reason)
 
     def _dispute(self, e: ev.DisputeOpened) -> None:
         self._line(e, LOSSES, CARD_PENDING, e.amount_cents, memo=f"dispute {e.dispute_ref} on {e.payment_ref}")

@@ -249,7 +249,8 @@ class Customers:
         else:
             self.truth.refunds_false_cents += amount
         customer = self.links.get(payment_ref, (0, "", ""))[1]
-        w._emit(ev.RefundIssued, payment_ref=payment_ref, amount_cents=amount, reason=reason, customer=customer)
+        w._emit(ev.RefundIssued, payment_ref=payment_ref, amount_cents=amount, reason=reason, customer=customer,
+                paid_from=CARD_PENDING if from_card else "bank")
 
     def hand_over(self, task_id: str, sku: str, quantity: int, customer: str, payment_ref: str, amount: int) -> None:
         w = self.world
