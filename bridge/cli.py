@@ -95,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     hil.add_argument("--faults", action="store_true",
                      help="inject the real world's faults on a seeded schedule: duplicate MQTT deliveries, broker "
                           "restarts, replayed and late webhooks, Slack retries (the books must not notice)")
+    hil.add_argument("--shadow", action="store_true",
+                     help="the live composition in shadow mode: the shopkeeper decides, every WRITE is only recorded "
+                          "(vend shadow-report --db sqlite:///<run>/vend.db); not with --compare")
     hil.add_argument("--broker", default="",
                      help="host:port of a running mosquitto with the project's config (passwords in VEND_HIL_MQTT and "
                           "VEND_HIL_DEVICE); default: start one on a free loopback port")

@@ -15,6 +15,7 @@ from bridge.domain import (
     SupplierInfo,
     TaskReceipt,
 )
+from bridge.due import task_due
 from bridge.errors import ToolError
 from bridge.events import Event
 from bridge.ports import Backend, Balance, PaymentLink
@@ -202,7 +203,8 @@ class SimPhysical:
             if count <= 0:
                 raise ToolError(f"count for {slot} must be positive")
         task_id = w.new_task()
-        due = w.now + timedelta(minutes=w.scenario.world.restock_delay_minutes)
+        due = task_due(w.now, w.scenario.world.restock_delay_minutes)
+        assert due is not None
         w.schedule(due, w.restock, task_id, tuple(lines))
         return TaskReceipt(task_id=task_id, kind="restock", due_at=due)
 
@@ -224,7 +226,8 @@ class SimPhysical:
         if machine != w.machine_id:
             raise ToolError(f"no machine {machine!r}")
         task_id = w.new_task()
-        due = w.now + timedelta(minutes=w.scenario.world.collect_delay_minutes)
+        due = task_due(w.now, w.scenario.world.collect_delay_minutes)
+        assert due is not None
         w.schedule(due, w.collect_cash, task_id)
         return TaskReceipt(task_id=task_id, kind="collect_cash", due_at=due)
 

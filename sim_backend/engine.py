@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from bridge import events as ev
 from bridge.domain import Payment, QuoteRequested, RestockLine, Size
+from bridge.due import expected_delivery
 from bridge.errors import ToolError
 from sim_backend import realism
 from sim_backend.approvals import SimApprover
@@ -329,9 +330,7 @@ class SimWorld:
         day = self.day_index()
         q = self.suppliers.quotes.get(quote_id)
         lead = q.lead_time_days if q else 0
-        when = self.at(day + lead, self.scenario.world.delivery_hour)
-        if when <= self.now:
-            when = self.now + timedelta(hours=2)
+        when = expected_delivery(self.now, lead, delivery_hour=self.scenario.world.delivery_hour, tz=self.tz)
         if q is not None and idempotency_key not in self.suppliers.orders_by_key and q.total_cents > self.bank:
             raise ToolError(f"insufficient funds: the order is {q.total_cents}c, the bank has {self.bank}c")
         receipt, shipments, new = self.suppliers.order(quote_id=quote_id, idempotency_key=idempotency_key,

@@ -170,7 +170,8 @@ def _slack(config: LiveConfig, *, clock: Any, ledger: Ledger, inbox: Any, machin
         app_token=os.environ.get(s.app_token_env, "") if s.mode == "socket" else "",
         ops_channel=s.ops_channel, shop_channel=s.shop_channel, ops_usergroup=s.ops_usergroup,
         base_url=s.base_url or os.environ.get("SLACK_API_URL", "") or "https://slack.com/api/",
-        shop=config.bridge.shop, task_due_minutes=s.task_due_minutes)
+        shop=config.bridge.shop, task_due_minutes=s.task_due_minutes, delivery_hour=s.delivery_hour,
+        restock_due_minutes=s.restock_due_minutes, collect_due_minutes=s.collect_due_minutes)
     if s.mode == "socket" and not settings.app_token:
         raise ConfigError(f"slack: Socket Mode needs an app-level token in {s.app_token_env}")
     from hardware_adapters.slack.procurement import suppliers_from_config

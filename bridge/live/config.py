@@ -130,6 +130,11 @@ class SlackSection(_Section):
     # suppliers ops buy from for the shopkeeper (purchase tasks in the ops channel); each a table:
     # supplier, name, contact, lead_time_days, skus, min_order_cents
     suppliers: list[dict[str, Any]] = Field(default_factory=list)
+    # when the shopkeeper is told to expect things (bridge/due.py): a purchase's goods on their day at
+    # delivery_hour (local); ops' promise for a restock and a cash collection, in minutes (0: no due time)
+    delivery_hour: Annotated[int, Field(ge=0, le=23)] = 10
+    restock_due_minutes: Annotated[int, Field(ge=0, le=10_080)] = 0
+    collect_due_minutes: Annotated[int, Field(ge=0, le=10_080)] = 0
 
 
 class StripeSection(_Section):

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from bridge import events as ev
 from bridge.domain import Product, RestockLine, Size, SlotView, TaskReceipt
+from bridge.due import task_due
 from bridge.errors import AdapterError, ToolError
 from bridge.ledger import slot_location
 from hardware_adapters.slack import blocks
@@ -80,10 +81,15 @@ class SlackPhysicalWork:
         sent = p.api("chat_postMessage", channel=p.settings.ops_channel, text=blocks.task_text(task),
                      blocks=blocks.task_message(task))
         task.channel, task.ts = sent["channel"], sent["ts"]
-        now = p.clock.now()
-        p.board.add_task(task, now=now)
-        return TaskReceipt(task_id=task.task_id, kind=task.kind,
-                           due_at=now + timedelta(minutes=p.settings.task_due_minutes))
+        p.board.add_task(task, now=p.clock.now())
+        return TaskReceipt(task_id=task.task_id, kind=task.kind, due_at=self._due(task))
+
+    def _due(self, task: SlackTask) -> datetime | None:
+        """When the task is due by ops' promise in the config (bridge/due.py): the kind's own promise, else
+        the one for every task."""
+        s = self.parts.settings
+        minutes = {"restock": s.restock_due_minutes, "collect_cash": s.collect_due_minutes}.get(task.kind, 0)
+        return task_due(self.parts.clock.now(), minutes or s.task_due_minutes)
 
     def _fits(self, lines: Sequence[RestockLine], slots: Mapping[str, SlotView]) -> None:
         """As the simulated restocker refuses them: a product the shop does not know, a large one for a

@@ -131,8 +131,7 @@ class OpsTeam:
     """One ops person; `intake()` reads the shopkeeper's new posts, `play(events)` answers for what the
     world did. `devices` are the emulated machines the person restocks and empties (machine -> device)."""
 
-    def __init__(self, *, world: Any, slack: Any, door: SlackDoor, devices: dict[str, Any],
-                 on_slot_product: Any = None) -> None:
+    def __init__(self, *, world: Any, slack: Any, door: SlackDoor, devices: dict[str, Any]) -> None:
         from sim_backend.backend import SimPhysical, SimProcurement
 
         self.world = world
@@ -141,7 +140,6 @@ class OpsTeam:
         self.devices = devices
         self.physical = SimPhysical(world)
         self.procurement = SimProcurement(world)  # the supplier engine, asked as the simulated shop asks it
-        self.on_slot_product = on_slot_product  # (machine, slot, sku): a restock put this product there
         self.seen: set[str] = set()
         self.quotes: dict[str, str] = {}  # the shop's quote id -> the supplier engine's
         self.asked: dict[str, tuple[str, str]] = {}  # the engine's quote id not entered yet -> (shop's id, ts)
@@ -307,24 +305,46 @@ class OpsTeam:
     # --- answering for what the world did ------------------------------------------------------------
     def physical_work(self, events: list[ev.Event]) -> int:
         """The hands-on part, before anyone confirms: what the restocker put in the machines and the cash
-        taken out, done on the emulated devices (their telemetry goes over MQTT). Returns the messages sent."""
+        taken out, done on the emulated devices (their telemetry goes over MQTT). Returns the messages sent;
+        inventory reports the devices sent are counted in `keyed`."""
         sent = 0
+        unloaded: set[tuple[str, str]] = set()  # slots the restocker emptied for another product
         for e in events:
-            if isinstance(e, ev.Restocked) and e.task_id in self.tasks:
+            if isinstance(e, ev.Unloaded) and e.task_id in self.tasks:
+                unloaded.add((e.machine, e.slot))
+            elif isinstance(e, ev.Restocked) and e.task_id in self.tasks:
                 t = self.tasks[e.task_id]
-                device = self.devices[e.machine]
-                device.restock(e.slot, e.count)
+                sent += self._restock(self.devices[e.machine], e, emptied=(e.machine, e.slot) in unloaded)
+                unloaded.discard((e.machine, e.slot))
                 t.placed[e.slot] = t.placed.get(e.slot, 0) + e.count
-                if self.on_slot_product is not None:
-                    self.on_slot_product(e.machine, e.slot, e.sku)
-                sent += 1
-                price = self.world.slots[e.slot].price_cents
-                if device.inventory()[e.slot]["price_cents"] != price:  # a new product's price, keyed in
-                    device.keypad_price(e.slot, price)
-                    self.keyed += 1
             elif isinstance(e, ev.CashCollected) and e.task_id in self.tasks:
                 self.devices[e.machine].collect_cash()
                 sent += 1
+        for machine, slot in sorted(unloaded):  # emptied, and nothing of the new product to put in
+            device = self.devices[machine]
+            device.load(slot, sku=self.world.slots[slot].sku or "", count=0)
+            device.publish_inventory()
+            self.keyed += 1
+        return sent
+
+    def _restock(self, device: Any, e: ev.Restocked, *, emptied: bool) -> int:
+        """The restocker's work on the device: another product after the old one was taken out is a load
+        the device tells in an inventory report; the same product, or a first product in an empty slot,
+        a restock it tells as an event. A new product's price is keyed in at the machine."""
+        sent = 0
+        if emptied:
+            device.load(e.slot, sku=e.sku, count=e.count)
+            device.publish_inventory()
+            self.keyed += 1
+        else:
+            if device.inventory()[e.slot].get("sku", "") != e.sku:  # empty, so the product is all that changes
+                device.load(e.slot, sku=e.sku, count=device.inventory()[e.slot]["count"])
+            device.restock(e.slot, e.count)
+            sent = 1
+        price = self.world.slots[e.slot].price_cents
+        if device.inventory()[e.slot]["price_cents"] != price:  # a new product's price, keyed in
+            device.keypad_price(e.slot, price)
+            self.keyed += 1
         return sent
 
     def confirm(self, events: list[ev.Event]) -> None:
