@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bridge import events as ev
 from bridge.compose.policies import BuiltPolicy, PolicyInputs, build_policy
@@ -26,6 +26,9 @@ from bridge.store import Store
 from bridge.tools.executor import Toolbox
 from bridge.tools.shop import ShopTools
 from bridge.tools.spec import collect_specs
+
+if TYPE_CHECKING:
+    from bridge.twin.shop import ShadowTwin
 
 
 def open_books(*, url: str, shop: str, tz: tzinfo, run_info: Mapping[str, Any], fresh: bool = False,
@@ -101,12 +104,27 @@ def assemble_shop(*, backend: Backend, store: Store, ledger: Ledger, spec: ShopS
     groups = tool_groups(tools, customers=spec.customers, service=service) + list(spec.extra_groups)
     built = build_policy(spec.policy, spec.policy_inputs)
     groups += built.tool_groups
-    toolbox = Toolbox(tools=groups, context=tools, guardrails=spec.guardrails(spec.policy_inputs.guard),
-                      clock=backend.clock, store=store, shop=backend.shop, run_id=spec.run_id, shadow=spec.shadow,
-                      shadow_exempt=[n for g in built.tool_groups for n in collect_specs(g)])
+    twin = _twin(backend=backend, ledger=ledger, tools=tools, spec=spec, service=service) if spec.shadow else None
+    toolbox = Toolbox(tools=groups, context=twin.tools if twin else tools,
+                      guardrails=spec.guardrails(spec.policy_inputs.guard), clock=backend.clock, store=store,
+                      shop=backend.shop, run_id=spec.run_id, shadow=spec.shadow,
+                      shadow_exempt=[n for g in built.tool_groups for n in collect_specs(g)],
+                      twin=twin.groups if twin else ())
     runtime = Runtime(backend=backend, ledger=ledger, store=store, tools=tools, toolbox=toolbox, policy=built.policy,
                       schedule=spec.schedule(built.policy), limits=spec.limits, on_event=spec.on_event,
                       on_day=spec.on_day, flush_every_days=spec.flush_every_days,
                       running_costs=spec.running_costs)
     return Shop(backend=backend, store=store, ledger=ledger, tools=tools, groups=tuple(groups), toolbox=toolbox,
-                built=built, runtime=runtime)
+                built=built, runtime=runtime, extras={"twin": twin} if twin else {})
+
+
+def _twin(*, backend: Backend, ledger: Ledger, tools: ShopTools, spec: ShopSpec, service: bool) -> ShadowTwin:
+    """Shadow mode: the shop's own tool groups over twin ports and a twin of the books answer the WRITE
+    calls (bridge/twin); the twin follows every event the shop's tools see."""
+    from bridge.twin.shop import ShadowTwin
+
+    twin = ShadowTwin(backend=backend, ledger=ledger, products=spec.products, tz=spec.tz,
+                      tool_groups=lambda twin_tools: tool_groups(twin_tools, customers=spec.customers,
+                                                                 service=service))
+    tools.listeners.append(twin.observe)
+    return twin

@@ -1,0 +1,97 @@
+"""The shadow twin of a shop: the shop's own tool groups over twin ports (bridge/twin/ports.py) and a
+twin of the books, so a shadow run's WRITE calls are answered by the very tool code the real run uses,
+with results of the real shape (ids, statuses, due times), while nothing real changes.
+
+The twin's books start as the real books and record every event the real books record (the shop's
+tools pass each one on), plus what the twin's tools book themselves (orders placed, tasks opened): they
+are what the books would be had the shadow shopkeeper's calls been made. They live in a private store
+that is thrown away with the twin. The twin's tools are also what the guardrails ask in a shadow run
+(its quotes, its spend today, its messages sent), so each WRITE is judged as it would have been.
+
+    twin = ShadowTwin(backend=backend, ledger=ledger, products=products, tz=tz,
+                      tool_groups=lambda tools: [tools, ServiceTools(shop=tools)])
+    toolbox = Toolbox(..., context=twin.tools, shadow=True, twin=twin.groups)
+    tools.listeners.append(twin.observe)
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping
+from datetime import tzinfo
+from pathlib import Path
+
+from bridge import events as ev
+from bridge.domain import Product
+from bridge.ledger import Ledger
+from bridge.ports import Backend
+from bridge.store import Store
+from bridge.tools.shop import ShopTools
+from bridge.twin.ports import (
+    TwinApprovals,
+    TwinChat,
+    TwinLog,
+    TwinMachine,
+    TwinPayments,
+    TwinPhysicalWork,
+    TwinProcurement,
+)
+
+log = logging.getLogger("vendbridge.twin")
+FLUSH_EVERY = 500  # events the twin's books buffer before they are written to its store
+
+
+class ShadowTwin:
+    def __init__(self, *, backend: Backend, ledger: Ledger, products: Mapping[str, Product], tz: tzinfo,
+                 tool_groups: Callable[[ShopTools], list[object]], prefix: str = "shadow") -> None:
+        """`backend`, `ledger`: the real shop's; `tool_groups`: the shop's tool groups built over given
+        tools (the same function builds the real ones)."""
+        self._dir = Path(tempfile.mkdtemp(prefix="vend-twin-"))
+        self.store = Store(url=f"sqlite:///{self._dir / 'twin.db'}")
+        try:
+            self.ledger = Ledger.load(shop=ledger.shop, store=ledger.store, tz=tz, into=self.store)
+            self.log = TwinLog(prefix=prefix)
+            self.backend = Backend(
+                shop=backend.shop, clock=backend.clock,
+                machines={mid: TwinMachine(real=m, log=self.log) for mid, m in backend.machines.items()},
+                payments=TwinPayments(real=backend.payments, log=self.log), chat=TwinChat(log=self.log),
+                procurement=TwinProcurement(real=backend.procurement, clock=backend.clock, log=self.log,
+                                            unit_cost=self.ledger.last_cost.get,
+                                            reference_price={s: p.reference_price_cents for s, p in products.items()}),
+                physical=TwinPhysicalWork(log=self.log), events=backend.events,
+                approvals=TwinApprovals(log=self.log))
+            self.tools = ShopTools(backend=self.backend, ledger=self.ledger, products=products, tz=tz)
+            self.groups = tool_groups(self.tools)
+        except BaseException:
+            self.close()
+            raise
+        self._unflushed = 0
+
+    def observe(self, event: ev.Event) -> None:
+        """An event the real books recorded: the twin's books record it too, and its tools follow it
+        (messages excepted: the real inbox is the one the shopkeeper reads)."""
+        self.ledger.record(event)
+        if not isinstance(event, ev.MessageReceived):
+            self.tools.observe(event)
+        self._unflushed += 1
+        if self._unflushed >= FLUSH_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the twin's books to its store (a failure there never stops the real shop)."""
+        self._unflushed = 0
+        try:
+            self.store.flush()
+        except Exception:  # the twin is a shadow's aid: the shop goes on without its store
+            log.exception("the shadow twin's books could not be written")
+            self.store.discard()
+
+    def close(self) -> None:
+        store = getattr(self, "store", None)
+        try:
+            if store is not None:
+                store.close()
+        finally:
+            shutil.rmtree(self._dir, ignore_errors=True)

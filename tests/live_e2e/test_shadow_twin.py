@@ -1,0 +1,201 @@
+"""Shadow mode's twin: every WRITE tool of the live shop's assembled toolbox answers in shadow with a
+result of exactly the shape the real call gives (the same keys, the same types, all the way down), while
+nothing real happens: no Slack task or message is posted, no card link or refund is made, no command
+reaches the machine, and the real books do not move. The guardrails still judge each shadow call.
+
+The real side is the live composition's ports: the Slack adapters on the loopback Slack fake (chat,
+restock and cash tasks, approvals) and, where the live side answers through a person later, the rig's
+port doubles that answer as the ports say (a quote, an order receipt, a card link, a refund id)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bridge import events as ev
+from bridge.compose.policies import PolicyInputs
+from bridge.compose.shop import Shop, ShopSpec, assemble_shop
+from bridge.domain import Product, RestockLine, Size, TaskReceipt
+from bridge.guardrails import GuardrailPolicy
+from bridge.ledger import Ledger
+from bridge.ports import Backend
+from bridge.runtime import RunLimits
+from bridge.store import Store
+from bridge.tools.spec import Kind
+from hardware_adapters.doubles.slack_api import FakeSlack
+from hardware_adapters.live import EventQueue
+from hardware_adapters.slack.app import SlackBridge
+from hardware_adapters.slack.ops import SlackPhysicalWork
+from tests.slack.rig import (
+    ALICE,
+    NOW,
+    OPS_CH,
+    SHOP_CH,
+    SUPPLIERS,
+    FakeMachine,
+    FakePayments,
+    FakeProcurement,
+    FixedClock,
+    fake_slack,
+    settings_for,
+)
+
+GUARD = GuardrailPolicy(approval_threshold_cents=500_000, order_cap_cents=500_000, daily_spend_cap_cents=900_000)
+PRODUCTS = {s: Product(sku=s, name=s, category="snack", size=Size.SMALL, reference_price_cents=150)
+            for s in ("cola", "chips", "gum")}
+
+
+class LivePhysical(SlackPhysicalWork):
+    """Slack's restock and cash tasks; a hand-over is an ops task too (a receipt with no due time)."""
+
+    def request_handover(self, *, sku: str, quantity: int, customer: str, payment_ref: str,
+                         amount_cents: int) -> TaskReceipt:
+        return TaskReceipt(task_id=self.parts.board.next_id("slack-task"), kind="handover", due_at=None)
+
+    def request_restock(self, *, machine: str, lines: Any, note: str = "") -> TaskReceipt:
+        return super().request_restock(machine=machine, lines=[RestockLine(slot=ln.slot, sku=ln.sku, count=ln.count,
+                                                                           price_cents=ln.price_cents) for ln in lines])
+
+
+@dataclass
+class Side:
+    shop: Shop
+    machine: FakeMachine
+    payments: FakePayments
+    procurement: FakeProcurement
+
+    def answer(self, event: ev.Event) -> None:
+        """The world's answer to what the shopkeeper did (a supplier paid for its order, a customer paying
+        its link): live, booked and shown to the tools; in shadow, what the twin's books would see."""
+        twin = self.shop.extras.get("twin")
+        if twin is not None:
+            twin.observe(event)
+        elif self.shop.ledger.record(event):
+            self.shop.tools.observe(event)
+
+    def call(self, tool: str, args: dict[str, Any]) -> Any:
+        result = self.shop.toolbox.call(tool, args)
+        assert result.ok, (tool, result.error)
+        return result
+
+
+@contextmanager
+def live_side(tmp_path: Path, fake: FakeSlack, *, shadow: bool) -> Iterator[Side]:
+    clock = FixedClock()
+    store = Store(url=f"sqlite:///{tmp_path / ('shadow.db' if shadow else 'real.db')}", fresh=True)
+    ledger = Ledger(shop="main", store=store)
+    ledger.record(ev.CapitalIn(id="cap", ts=NOW, amount_cents=500_000))
+    ledger.record(ev.DeliveryReceived(id="d0", ts=NOW, order_id="o0", supplier="acme", sku="cola", quantity=50,
+                                      unit_cost_cents=60))
+    store.flush()
+    machine, payments, procurement = FakeMachine(), FakePayments(), FakeProcurement(NOW)
+    slack = SlackBridge(settings=settings_for(fake), clock=clock, ledger=ledger, machines={"m1": machine},
+                        events=EventQueue(), suppliers=SUPPLIERS)
+    backend = Backend(shop="main", clock=clock, machines={"m1": machine}, payments=payments, chat=slack.chat,
+                      procurement=procurement, physical=LivePhysical(parts=slack.parts), events=EventQueue(),
+                      approvals=slack.approvals)
+    shop = assemble_shop(backend=backend, store=store, ledger=ledger, spec=ShopSpec(
+        run_id="shadow-t" if shadow else "live-t", tz=ledger.tz, products=PRODUCTS, policy="baseline",
+        policy_inputs=PolicyInputs(guard=GUARD, open_market=True, customers=True), customers=True, service=True,
+        schedule=lambda _p: None, limits=RunLimits(days=1, max_messages=100, bankruptcy_days=5),  # type: ignore[arg-type,return-value]
+        shadow=shadow))
+    try:
+        yield Side(shop=shop, machine=machine, payments=payments, procurement=procurement)
+    finally:
+        twin = shop.extras.get("twin")
+        if twin is not None:
+            twin.close()
+        store.close()
+
+
+def session(side: Side) -> dict[str, Any]:
+    """One call of every WRITE tool, each made possible by the ones before (and by what the world sends):
+    the result of each, by tool."""
+    out: dict[str, Any] = {}
+
+    def call(tool: str, **args: Any) -> Any:
+        out[tool] = side.call(tool, args).value
+        return out[tool]
+
+    call("set_price", slot="A1", price_cents=160)
+    quote = call("request_quote", supplier="acme", items={"cola": 10})
+    call("counter_offer", quote_id=quote["quote_id"], unit_costs_cents={"cola": 50})
+    order = call("place_order", quote_id=quote["quote_id"])
+    side.answer(ev.SupplierPaid(id=f"paid-{order['order_id']}", ts=NOW, order_id=order["order_id"], supplier="acme",
+                               amount_cents=order["total_cents"]))
+    call("write_off_order", order_id=order["order_id"], reason="never came")
+    call("restock", slots=[{"slot": "A1", "sku": "cola", "count": 2}])
+    call("collect_cash")
+    call("send_message", conversation=SHOP_CH, text="fresh cola in A1")
+    call("create_payment_link", customer=ALICE, amount_cents=900, description="a crate")
+    call("refund", payment_ref="pi_1", amount_cents=100, reason="stuck coin")
+    call("request_approval", action="order", ref=quote["quote_id"], amount_cents=5000, summary="a big order")
+    special = call("create_special_order", conversation=SHOP_CH, customer=ALICE, sku="cola", quantity=2,
+                   unit_price_cents=200)
+    side.answer(ev.PaymentReceived(id=f"pay-{special['link_id']}", ts=NOW, payment_ref=special["link_id"],
+                                  order_ref="", customer=ALICE, amount_cents=special["amount_cents"]))
+    call("hand_over", link_id=special["link_id"])
+    return out
+
+
+def shape(value: Any) -> Any:
+    """Keys and types all the way down (a list by the shapes of its items)."""
+    if isinstance(value, dict):
+        return {k: shape(v) for k, v in sorted(value.items())}
+    if isinstance(value, list | tuple):
+        return [shape(v) for v in value]
+    return type(value).__name__
+
+
+def write_tools(side: Side) -> set[str]:
+    box = side.shop.toolbox
+    return {n for n, s in box.specs.items() if s.kind is Kind.WRITE and n not in box.shadow_exempt}
+
+
+def test_every_write_answers_in_shadow_with_the_real_shape_and_nothing_real_happens(tmp_path: Path) -> None:
+    with fake_slack() as fake:
+        with live_side(tmp_path, fake, shadow=True) as shadow:
+            shadowed = session(shadow)
+            books = shadow.shop.ledger
+            assert (books.balance("bank"), books.open_orders(), books.open_tasks()) == (500_000, [], {})
+            assert [m for m in fake.history(OPS_CH) if m.get("user") == fake.bot_user_id] == []
+            assert fake.history(SHOP_CH) == []
+            assert shadow.machine.prices["A1"] == 150
+            assert (shadow.payments.links, shadow.payments.refunds, shadow.procurement.orders) == ([], [], [])
+            shadow.shop.store.flush()
+            verdicts = {r["tool"]: r["verdict"] for r in shadow.shop.store.rows("audit_log", kind="write")}
+            assert set(verdicts.values()) == {"shadow"}
+            # the twin's books are what the real books would be: the order placed, paid and written off
+            twin = shadow.shop.extras["twin"]
+            assert twin.ledger.orders[shadowed["place_order"]["order_id"]].status == "lost"
+            assert twin.ledger.balance("bank") == 500_000 - shadowed["place_order"]["total_cents"]
+            walked = write_tools(shadow)
+        with live_side(tmp_path, fake, shadow=False) as real:
+            done = session(real)
+            assert real.machine.prices["A1"] == 160 and real.procurement.orders  # the real calls were made
+            assert write_tools(real) == walked
+    assert set(shadowed) == walked == set(done), "a WRITE tool of the live toolbox this test does not call"
+    for tool in sorted(walked):
+        assert shape(shadowed[tool]) == shape(done[tool]), tool
+        assert shadowed[tool] != done[tool] or tool == "set_price", tool  # answered by the twin, not copied
+
+
+def test_the_guardrails_judge_shadow_writes_with_the_twins_own_spend_and_quotes(tmp_path: Path) -> None:
+    with fake_slack() as fake, live_side(tmp_path, fake, shadow=True) as shadow:
+        box = shadow.shop.toolbox
+        below_cost = box.call("set_price", {"slot": "A1", "price_cents": 30})
+        assert not below_cost.ok and below_cost.verdict == "refused:price_floor"
+        huge = shadow.call("request_quote", {"supplier": "acme", "items": {"cola": 10_000}}).value
+        refused = box.call("place_order", {"quote_id": huge["quote_id"]})  # the twin's quote, judged by its total
+        assert not refused.ok and refused.verdict == "refused:order_cap"
+        verdicts = []
+        for _ in range(4):  # 300,000c each: the fourth would pass the daily cap the twin's own orders count toward
+            quote = shadow.call("request_quote", {"supplier": "acme", "items": {"cola": 5_000}}).value
+            verdicts.append(box.call("place_order", {"quote_id": quote["quote_id"]}).verdict)
+        assert verdicts == ["shadow", "shadow", "shadow", "refused:daily_spend_cap"]
+        made_up = box.call("place_order", {"quote_id": "made-up"})
+        assert not made_up.ok and made_up.verdict == "shadow"  # the twin knows only the quotes it gave
+        assert shadow.procurement.orders == [] and shadow.machine.prices["A1"] == 150
