@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,11 @@ class Side:
     payments: FakePayments
     procurement: FakeProcurement
 
+    def world(self, event: ev.Event) -> None:
+        """An event from the world, as the live ingest hands it on: booked, then shown to the tools."""
+        if self.shop.ledger.record(event):
+            self.shop.tools.observe(event)
+
     def answer(self, event: ev.Event) -> None:
         """The world's answer to what the shopkeeper did (a supplier paid for its order, a customer paying
         its link): live, booked and shown to the tools; in shadow, what the twin's books would see."""
@@ -83,12 +89,13 @@ class Side:
 
 
 @contextmanager
-def live_side(tmp_path: Path, fake: FakeSlack, *, shadow: bool) -> Iterator[Side]:
-    clock = FixedClock()
+def live_side(tmp_path: Path, fake: FakeSlack, *, shadow: bool, clock: FixedClock | None = None,
+              policy: str = "baseline", storage: int = 50) -> Iterator[Side]:
+    clock = clock or FixedClock()
     store = Store(url=f"sqlite:///{tmp_path / ('shadow.db' if shadow else 'real.db')}", fresh=True)
     ledger = Ledger(shop="main", store=store)
     ledger.record(ev.CapitalIn(id="cap", ts=NOW, amount_cents=500_000))
-    ledger.record(ev.DeliveryReceived(id="d0", ts=NOW, order_id="o0", supplier="acme", sku="cola", quantity=50,
+    ledger.record(ev.DeliveryReceived(id="d0", ts=NOW, order_id="o0", supplier="acme", sku="cola", quantity=storage,
                                       unit_cost_cents=60))
     store.flush()
     machine, payments, procurement = FakeMachine(), FakePayments(), FakeProcurement(NOW)
@@ -98,7 +105,7 @@ def live_side(tmp_path: Path, fake: FakeSlack, *, shadow: bool) -> Iterator[Side
                       procurement=procurement, physical=LivePhysical(parts=slack.parts), events=EventQueue(),
                       approvals=slack.approvals)
     shop = assemble_shop(backend=backend, store=store, ledger=ledger, spec=ShopSpec(
-        run_id="shadow-t" if shadow else "live-t", tz=ledger.tz, products=PRODUCTS, policy="baseline",
+        run_id="shadow-t" if shadow else "live-t", tz=ledger.tz, products=PRODUCTS, policy=policy,
         policy_inputs=PolicyInputs(guard=GUARD, open_market=True, customers=True), customers=True, service=True,
         schedule=lambda _p: None, limits=RunLimits(days=1, max_messages=100, bankruptcy_days=5),  # type: ignore[arg-type,return-value]
         shadow=shadow))
@@ -199,3 +206,48 @@ def test_the_guardrails_judge_shadow_writes_with_the_twins_own_spend_and_quotes(
         made_up = box.call("place_order", {"quote_id": "made-up"})
         assert not made_up.ok and made_up.verdict == "shadow"  # the twin knows only the quotes it gave
         assert shadow.procurement.orders == [] and shadow.machine.prices["A1"] == 150
+
+
+class DayClock(FixedClock):
+    def at(self, day: int, hour: int) -> None:
+        self.t = NOW.replace(hour=hour) + timedelta(days=day)
+
+
+def test_the_baseline_lives_a_week_in_shadow_without_a_crash_or_a_shadow_error(tmp_path: Path) -> None:
+    """Seven shop days of the baseline in shadow: customers buy, the shopkeeper's session opens each day
+    and the close books it; no session crashes, no WRITE fails on the twin's answers, and every WRITE the
+    baseline would have made is in the audit log as a shadow call."""
+    clock = DayClock()
+    with fake_slack() as fake, live_side(tmp_path, fake, shadow=True, clock=clock, policy="baseline",
+                                          storage=6) as shadow:
+        runtime = shadow.shop.runtime
+        machine = shadow.machine
+        sold = 0
+        for day in range(7):
+            clock.at(day, 8)
+            runtime.open_day(at=clock.t)
+            for hour in range(9, 18):  # the customers of the day empty the slots little by little
+                clock.at(day, hour)
+                for slot in ("A1", "C1"):
+                    if machine.counts[slot] and (hour + day) % 2 == 0:
+                        machine.counts[slot] -= 1
+                        sold += 1
+                        shadow.world(ev.Sale(id=f"sale-{day}-{hour}-{slot}", ts=clock.t, machine="m1", slot=slot,
+                                             sku=str(machine.skus[slot]), units=1,
+                                             unit_price_cents=machine.prices[slot], payment="card"))
+            clock.at(day, 20)
+            runtime.close_day(at=clock.t)
+        assert runtime.outcome.crashes == []
+        assert runtime.outcome.days_run == 7 and sold > 0
+        shadow.shop.store.flush()
+        writes = shadow.shop.store.rows("audit_log", kind="write")
+        assert writes and {r["verdict"] for r in writes} <= {"shadow", "refused:price_floor", "refused:price_ceiling"}
+        failed = [(r["tool"], r["result_json"]) for r in writes if r["verdict"] == "shadow" and not r["ok"]]
+        assert failed == []
+        tools = {r["tool"] for r in writes if r["verdict"] == "shadow"}
+        assert {"request_quote", "place_order", "restock"} <= tools, tools
+        orders = [r for r in writes if r["tool"] == "place_order"]
+        assert len(shadow.shop.extras["twin"].ledger.open_orders()) == len(orders)  # the twin's books have them
+        assert shadow.shop.ledger.open_orders() == []  # the real books do not
+        assert [m for m in fake.history(OPS_CH) if m.get("user") == fake.bot_user_id] == []
+        assert shadow.procurement.orders == [] and machine.prices == FakeMachine().prices
