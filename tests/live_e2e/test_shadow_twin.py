@@ -9,6 +9,7 @@ port doubles that answer as the ports say (a quote, an order receipt, a card lin
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from bridge.guardrails import GuardrailPolicy
 from bridge.ledger import Ledger
 from bridge.ports import Backend
 from bridge.runtime import RunLimits
+from bridge.shadow_report import shadow_report
 from bridge.store import Store
 from bridge.tools.spec import Kind
 from hardware_adapters.doubles.slack_api import FakeSlack
@@ -249,5 +251,18 @@ def test_the_baseline_lives_a_week_in_shadow_without_a_crash_or_a_shadow_error(t
         orders = [r for r in writes if r["tool"] == "place_order"]
         assert len(shadow.shop.extras["twin"].ledger.open_orders()) == len(orders)  # the twin's books have them
         assert shadow.shop.ledger.open_orders() == []  # the real books do not
+        # every shadow WRITE is in the shadow report, on its shop day (restocks there are per slot)
+        report = shadow_report(shadow.shop.store)
+        assert [d["day"] for d in report["days"]] == [(NOW + timedelta(days=n)).date().isoformat() for n in range(7)]
+        listed: dict[str, int] = {}
+        for d in report["days"]:
+            for kind, got in d["kinds"].items():
+                listed[kind] = listed.get(kind, 0) + len(got["agent_only"]) + len(got["agreed"])
+        expected: dict[str, int] = {}
+        for r in writes:
+            if r["verdict"] == "shadow":
+                n = len(json.loads(r["args_json"])["slots"]) if r["tool"] == "restock" else 1
+                expected[r["tool"]] = expected.get(r["tool"], 0) + n
+        assert listed == expected
         assert [m for m in fake.history(OPS_CH) if m.get("user") == fake.bot_user_id] == []
         assert shadow.procurement.orders == [] and machine.prices == FakeMachine().prices
