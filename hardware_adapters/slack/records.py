@@ -29,6 +29,7 @@ COMMAND = "/shop-record"
 CALLBACK = "ops_record"  # the modal's callback id
 KIND = "ops_purchase"  # the board row's kind
 _LINE = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9_.-]{0,63})\s+(\d{1,6})\s+\$?(\d{1,6}(?:\.\d{1,2})?)\s*$")
+_AMOUNT = re.compile(r"^\d{1,7}(?:\.\d{1,2})?$")  # dollars, under ten million
 _SUPPLIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.&'-]{0,63}$")
 MAX_LINES = 30
 
@@ -116,7 +117,7 @@ class RecordHandlers:
         if not _SUPPLIER.match(supplier):
             errors["supplier"] = "The supplier's name or id: letters, digits, spaces, up to 64."
         raw_paid = self._field(body, "paid")
-        paid = cents_of(raw_paid) if raw_paid else 0
+        paid = (cents_of(raw_paid) if _AMOUNT.match(raw_paid) else None) if raw_paid else 0
         if paid is None:
             errors["paid"] = "An amount in dollars, like 42.50."
         lines: list[QuoteLine] = []
@@ -134,7 +135,7 @@ class RecordHandlers:
         elif len({ln.sku for ln in lines}) != len(lines):
             errors["delivered"] = "Each product once."
         order = self._field(body, "order") or record_id
-        if order != record_id and not self._known_order(order):
+        if order != record_id and (len(order) > 64 or not self._known_order(order)):
             errors["order"] = f"No purchase {order!r} has been recorded."
         if not errors and not paid and not lines:
             errors["paid"] = "Give the amount paid, the goods delivered, or both."

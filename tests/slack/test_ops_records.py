@@ -87,7 +87,8 @@ def test_only_the_ops_group_records_and_a_bad_form_says_what_is_wrong(tmp_path: 
         assert ERRORS in rig.submit(MALLORY, modal, form("acme", "5.00")).body
         bad = {"nothing": form("acme"), "line": form("acme", delivered="cola twelve 0.5"),
                "twice": form("acme", delivered="cola 1 0.5\ncola 2 0.5"), "supplier": form("", "5.00"),
-               "negative": form("acme", "-3")}
+               "negative": form("acme", "-3"), "infinite": form("acme", "Infinity"),
+               "huge": form("acme", "1e40"), "cents": form("acme", "1.234")}
         for name, values in bad.items():
             body = rig.submit(OLGA, modal, values).body
             assert ERRORS in body, name
