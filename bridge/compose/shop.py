@@ -123,8 +123,6 @@ def _twin(*, backend: Backend, ledger: Ledger, tools: ShopTools, spec: ShopSpec,
     calls (bridge/twin); the twin follows every event the shop's tools see."""
     from bridge.twin.shop import ShadowTwin
 
-    twin = ShadowTwin(backend=backend, ledger=ledger, products=spec.products, tz=spec.tz,
+    return ShadowTwin(backend=backend, ledger=ledger, tools=tools, products=spec.products, tz=spec.tz,
                       tool_groups=lambda twin_tools: tool_groups(twin_tools, customers=spec.customers,
                                                                  service=service))
-    tools.listeners.append(twin.observe)
-    return twin

@@ -8,10 +8,9 @@ are what the books would be had the shadow shopkeeper's calls been made. They li
 that is thrown away with the twin. The twin's tools are also what the guardrails ask in a shadow run
 (its quotes, its spend today, its messages sent), so each WRITE is judged as it would have been.
 
-    twin = ShadowTwin(backend=backend, ledger=ledger, products=products, tz=tz,
+    twin = ShadowTwin(backend=backend, ledger=ledger, tools=tools, products=products, tz=tz,
                       tool_groups=lambda tools: [tools, ServiceTools(shop=tools)])
     toolbox = Toolbox(..., context=twin.tools, shadow=True, twin=twin.groups)
-    tools.listeners.append(twin.observe)
 """
 
 from __future__ import annotations
@@ -44,10 +43,11 @@ FLUSH_EVERY = 500  # events the twin's books buffer before they are written to i
 
 
 class ShadowTwin:
-    def __init__(self, *, backend: Backend, ledger: Ledger, products: Mapping[str, Product], tz: tzinfo,
-                 tool_groups: Callable[[ShopTools], list[object]], prefix: str = "shadow") -> None:
-        """`backend`, `ledger`: the real shop's; `tool_groups`: the shop's tool groups built over given
-        tools (the same function builds the real ones)."""
+    def __init__(self, *, backend: Backend, ledger: Ledger, tools: ShopTools, products: Mapping[str, Product],
+                 tz: tzinfo, tool_groups: Callable[[ShopTools], list[object]], prefix: str = "shadow") -> None:
+        """`backend`, `ledger`, `tools`: the real shop's (the twin follows every event its tools see);
+        `tool_groups`: the shop's tool groups built over given tools (the same function builds the real ones)."""
+        self.shop_tools = tools
         self._dir = Path(tempfile.mkdtemp(prefix="vend-twin-"))
         self.store = Store(url=f"sqlite:///{self._dir / 'twin.db'}")
         try:
@@ -68,6 +68,13 @@ class ShadowTwin:
             self.close()
             raise
         self._unflushed = 0
+        tools.listeners.append(self.observe)
+
+    def tell(self, event: ev.Event) -> None:
+        """An event of the twin's own world (a twin supplier's answer, where the Procurement port answers
+        quotes by event): the shopkeeper hears of it as of any event (the shop's tools observe it, and the
+        twin follows them), while the real books never record it."""
+        self.shop_tools.observe(event)
 
     def observe(self, event: ev.Event) -> None:
         """An event the real books recorded: the twin's books record it too, and its tools follow it

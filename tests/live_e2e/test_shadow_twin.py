@@ -17,12 +17,16 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bridge import events as ev
+from bridge.compose.live import build_live
 from bridge.compose.policies import PolicyInputs
 from bridge.compose.shop import Shop, ShopSpec, assemble_shop
-from bridge.domain import Product, RestockLine, Size, TaskReceipt
+from bridge.domain import Product, QuoteLine, RestockLine, Size, TaskReceipt
 from bridge.guardrails import GuardrailPolicy
 from bridge.ledger import Ledger
+from bridge.live.config import LiveConfig
 from bridge.ports import Backend
 from bridge.runtime import RunLimits
 from bridge.shadow_report import shadow_report
@@ -266,3 +270,42 @@ def test_the_baseline_lives_a_week_in_shadow_without_a_crash_or_a_shadow_error(t
         assert listed == expected
         assert [m for m in fake.history(OPS_CH) if m.get("user") == fake.bot_user_id] == []
         assert shadow.procurement.orders == [] and machine.prices == FakeMachine().prices
+
+
+def test_the_walk_covers_every_write_of_the_toolbox_vend_live_builds(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tools the shape test walks are those of `vend live --shadow`'s own toolbox (Slack wired)."""
+    monkeypatch.setenv("TW_MQTT_PW", "unused")
+    monkeypatch.setenv("TW_SLACK_BOT", "xoxb-test")
+    monkeypatch.setenv("TW_SLACK_SIGNING", "secret")
+    with fake_slack() as fake:
+        config = LiveConfig.model_validate({
+            "bridge": {"db": f"sqlite:///{tmp_path / 'live.db'}"}, "scheduler": {"enabled": False},
+            "mqtt": {"password_env": "TW_MQTT_PW"}, "machines": [{"id": "m1", "planogram": {"A1": "cola"}}],
+            "slack": {"ops_channel": OPS_CH, "shop_channel": SHOP_CH, "ops_usergroup": "S0OPSGRP01",
+                      "bot_token_env": "TW_SLACK_BOT", "signing_secret_env": "TW_SLACK_SIGNING",
+                      "base_url": fake.api_url}})
+        live = build_live(config, start=False, shadow=True)
+        try:
+            assert live.toolbox is not None and live.twin is not None
+            box = live.toolbox
+            built = {n for n, s in box.specs.items() if s.kind is Kind.WRITE and n not in box.shadow_exempt}
+        finally:
+            live.close()
+        with live_side(tmp_path, fake, shadow=True) as side:
+            assert write_tools(side) == built
+
+
+def test_what_the_twins_world_tells_reaches_the_shopkeeper_and_the_twin_never_the_real_books(
+        tmp_path: Path) -> None:
+    with fake_slack() as fake, live_side(tmp_path, fake, shadow=True) as shadow:
+        twin = shadow.shop.extras["twin"]
+        answer = ev.QuoteReceived(id="shadow-quote-00009:quoted", ts=NOW, quote_id="shadow-quote-00009",
+                                  supplier="acme", lines=(QuoteLine(sku="cola", quantity=12, unit_cost_cents=58),),
+                                  lead_time_days=2, valid_until=NOW + timedelta(days=7))
+        twin.tell(answer)
+        inbox = shadow.call("read_inbox", {}).value
+        assert [n["quote"]["quote_id"] for n in inbox if "quote" in n] == ["shadow-quote-00009"]
+        assert twin.tools.quote("shadow-quote-00009") is not None  # the twin's tools follow what the shop hears
+        assert not shadow.shop.store.seen(answer.id)  # the real books never recorded it
+        assert twin.store.seen(answer.id)  # the twin's books did
