@@ -16,7 +16,6 @@ that is thrown away with the twin. The twin's tools are also what the guardrails
 from __future__ import annotations
 
 import logging
-import shutil
 import tempfile
 from collections.abc import Callable, Mapping
 from datetime import tzinfo
@@ -48,8 +47,8 @@ class ShadowTwin:
         """`backend`, `ledger`, `tools`: the real shop's (the twin follows every event its tools see);
         `tool_groups`: the shop's tool groups built over given tools (the same function builds the real ones)."""
         self.shop_tools = tools
-        self._dir = Path(tempfile.mkdtemp(prefix="vend-twin-"))
-        self.store = Store(url=f"sqlite:///{self._dir / 'twin.db'}")
+        self._dir = tempfile.TemporaryDirectory(prefix="vend-twin-")  # removed by close(), else when collected
+        self.store = Store(url=f"sqlite:///{Path(self._dir.name) / 'twin.db'}")
         try:
             self.ledger = Ledger.load(shop=ledger.shop, store=ledger.store, tz=tz, into=self.store)
             self.log = TwinLog(prefix=prefix)
@@ -89,6 +88,7 @@ class ShadowTwin:
     def flush(self) -> None:
         """Write the twin's books to its store (a failure there never stops the real shop)."""
         self._unflushed = 0
+        del self.ledger.anomalies[:-100]  # as the live ingest keeps the real books' (a long run would grow it)
         try:
             self.store.flush()
         except Exception:  # the twin is a shadow's aid: the shop goes on without its store
@@ -101,4 +101,4 @@ class ShadowTwin:
             if store is not None:
                 store.close()
         finally:
-            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir.cleanup()

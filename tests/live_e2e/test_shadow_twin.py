@@ -309,3 +309,17 @@ def test_what_the_twins_world_tells_reaches_the_shopkeeper_and_the_twin_never_th
         assert twin.tools.quote("shadow-quote-00009") is not None  # the twin's tools follow what the shop hears
         assert not shadow.shop.store.seen(answer.id)  # the real books never recorded it
         assert twin.store.seen(answer.id)  # the twin's books did
+
+
+def test_a_call_the_live_side_refuses_is_refused_by_the_twin_too(tmp_path: Path) -> None:
+    bad = [("restock", {"slots": [{"slot": "A1", "sku": "cola", "count": 1}, {"slot": "A1", "sku": "cola", "count": 2}]}),
+           ("restock", {"slots": [{"slot": "A1", "sku": "cola", "count": 0}]}),
+           ("restock", {"slots": []}),
+           ("place_order", {"quote_id": "never-quoted"}),
+           ("write_off_order", {"order_id": "o0", "reason": "nothing owed on it"})]
+    outcomes = {}
+    with fake_slack() as fake:
+        for shadow in (True, False):
+            with live_side(tmp_path, fake, shadow=shadow) as side:
+                outcomes[shadow] = [side.shop.toolbox.call(tool, args).ok for tool, args in bad]
+    assert outcomes[True] == outcomes[False] == [False] * len(bad)
