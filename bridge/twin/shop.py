@@ -48,7 +48,9 @@ class ShadowTwin:
         `tool_groups`: the shop's tool groups built over given tools (the same function builds the real ones)."""
         self.shop_tools = tools
         self._dir = tempfile.TemporaryDirectory(prefix="vend-twin-")  # removed by close(), else when collected
-        self.store = Store(url=f"sqlite:///{Path(self._dir.name) / 'twin.db'}")
+        # a fresh store: event ids are claimed in memory (the real books have deduplicated every event the
+        # twin sees, so it needs no look-up in its own database per event; ~100 bytes an event held)
+        self.store = Store(url=f"sqlite:///{Path(self._dir.name) / 'twin.db'}", fresh=True)
         try:
             self.ledger = Ledger.load(shop=ledger.shop, store=ledger.store, tz=tz, into=self.store)
             self.log = TwinLog(prefix=prefix)
