@@ -114,6 +114,8 @@ def assemble_shop(*, backend: Backend, store: Store, ledger: Ledger, spec: ShopS
                       schedule=spec.schedule(built.policy), limits=spec.limits, on_event=spec.on_event,
                       on_day=spec.on_day, flush_every_days=spec.flush_every_days,
                       running_costs=spec.running_costs)
+    if twin is not None:
+        twin.follow(toolbox)  # the twin's suppliers answer after each call, as the runtime ingests events
     return Shop(backend=backend, store=store, ledger=ledger, tools=tools, groups=tuple(groups), toolbox=toolbox,
                 built=built, runtime=runtime, extras={"twin": twin} if twin else {})
 

@@ -4,7 +4,9 @@ machine, no Slack task or message is posted, no card is charged or refunded, no 
 What they only read (a machine's view, the supplier directory, the balance) comes from the real port.
 
 A twin supplier prices a quote from what the shop last paid (the books), else from half the product's
-usual retail price, with the supplier's advertised lead time, as a supplier plausibly would.
+usual retail price, with the supplier's advertised lead time, as a supplier plausibly would. It answers
+as the Procurement port says suppliers do, by event: a QuoteReceived, told at once to the shopkeeper
+(its inbox) and the twin, never to the real books.
 """
 
 from __future__ import annotations
@@ -14,7 +16,17 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from bridge.domain import MachineView, OrderReceipt, Quote, QuoteLine, RestockLine, SupplierInfo, TaskReceipt
+from bridge import events as ev
+from bridge.domain import (
+    MachineView,
+    OrderReceipt,
+    Quote,
+    QuoteLine,
+    QuoteRequested,
+    RestockLine,
+    SupplierInfo,
+    TaskReceipt,
+)
 from bridge.errors import ToolError
 from bridge.ports import Balance, Clock, Machine, PaymentLink, Payments, Procurement
 
@@ -136,14 +148,16 @@ class TwinPhysicalWork:
 
 
 class TwinProcurement:
-    """Simulated suppliers behind the real directory: they answer a quote request at once, meet a
-    counter-offer halfway, and confirm an order (never paid or delivered: nothing is bought)."""
+    """Simulated suppliers behind the real directory: they answer a quote request at once (a
+    QuoteReceived through `tell`), meet a counter-offer halfway, and take an order, which stays
+    `placed` (nobody pays it, nothing is delivered: nothing is bought)."""
 
     def __init__(self, *, real: Procurement, clock: Clock, log: TwinLog, unit_cost: Callable[[str], int | None],
-                 reference_price: Mapping[str, int]) -> None:
+                 reference_price: Mapping[str, int], tell: Callable[[ev.Event], None]) -> None:
         self.real = real
         self.clock = clock
         self.log = log
+        self.tell = tell
         self.unit_cost = unit_cost  # what the books say the shop last paid
         self.reference_price = dict(reference_price)
         self.quotes: dict[str, Quote] = {}
@@ -166,7 +180,7 @@ class TwinProcurement:
         ref = self.reference_price.get(sku)
         return max(1, ref // 2) if ref else UNKNOWN_UNIT_COST_CENTS
 
-    def request_quote(self, *, supplier: str, items: Mapping[str, int]) -> Quote:
+    def request_quote(self, *, supplier: str, items: Mapping[str, int]) -> QuoteRequested:
         info = self._supplier(supplier)
         if not items or any(int(n) <= 0 for n in items.values()):
             raise ToolError("name at least one product, each with a positive number of units")
@@ -177,22 +191,28 @@ class TwinProcurement:
                       for sku, n in sorted(items.items()))
         return self._quote(info, lines, text="shadow quote")
 
-    def counter_offer(self, *, quote_id: str, unit_costs_cents: Mapping[str, int]) -> Quote:
+    def counter_offer(self, *, quote_id: str, unit_costs_cents: Mapping[str, int]) -> QuoteRequested:
         base = self.quotes.get(quote_id)
         if base is None:
-            raise ToolError(f"no quote {quote_id!r} has arrived yet")
+            raise ToolError(f"no quote {quote_id!r} has been answered")
         lines = tuple(QuoteLine(sku=ln.sku, quantity=ln.quantity, unit_cost_cents=max(
             1, (ln.unit_cost_cents + min(ln.unit_cost_cents, int(unit_costs_cents.get(ln.sku, ln.unit_cost_cents))))
             // 2)) for ln in base.lines)
-        return self._quote(self._supplier(base.supplier), lines, text=f"shadow counter-offer on {quote_id}")
+        return self._quote(self._supplier(base.supplier), lines, text=f"shadow counter-offer on {quote_id}",
+                           counter_of=quote_id)
 
-    def _quote(self, info: SupplierInfo, lines: tuple[QuoteLine, ...], *, text: str) -> Quote:
+    def _quote(self, info: SupplierInfo, lines: tuple[QuoteLine, ...], *, text: str,
+               counter_of: str = "") -> QuoteRequested:
+        """Asked and answered at once: the receipt, and the answer told as the supplier's event."""
+        now = self.clock.now()
         quote = Quote(quote_id=self.log.next_id("quote"), supplier=info.supplier, lines=lines,
-                      lead_time_days=info.lead_time_days,
-                      valid_until=self.clock.now() + timedelta(days=QUOTE_VALID_DAYS), text=text)
+                      lead_time_days=info.lead_time_days, valid_until=now + timedelta(days=QUOTE_VALID_DAYS), text=text)
         self.quotes[quote.quote_id] = quote
         self.log.add("quote", quote_id=quote.quote_id, supplier=info.supplier, total_cents=quote.total_cents)
-        return quote
+        self.tell(ev.QuoteReceived(id=f"{quote.quote_id}:quoted", ts=now, quote_id=quote.quote_id,
+                                   supplier=quote.supplier, lines=quote.lines, lead_time_days=quote.lead_time_days,
+                                   valid_until=quote.valid_until, text=text, counter_of=counter_of))
+        return QuoteRequested(quote_id=quote.quote_id, supplier=quote.supplier, expected_by=now, counter_of=counter_of)
 
     def place_order(self, *, quote_id: str, idempotency_key: str) -> OrderReceipt:
         known = self.orders.get(idempotency_key)

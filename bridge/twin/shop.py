@@ -11,6 +11,7 @@ that is thrown away with the twin. The twin's tools are also what the guardrails
     twin = ShadowTwin(backend=backend, ledger=ledger, tools=tools, products=products, tz=tz,
                       tool_groups=lambda tools: [tools, ServiceTools(shop=tools)])
     toolbox = Toolbox(..., context=twin.tools, shadow=True, twin=twin.groups)
+    twin.follow(toolbox)  # once the toolbox's after_call is set (the runtime sets it)
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from bridge.domain import Product
 from bridge.ledger import Ledger
 from bridge.ports import Backend
 from bridge.store import Store
+from bridge.tools.executor import Toolbox
 from bridge.tools.shop import ShopTools
 from bridge.twin.ports import (
     TwinApprovals,
@@ -47,6 +49,7 @@ class ShadowTwin:
         """`backend`, `ledger`, `tools`: the real shop's (the twin follows every event its tools see);
         `tool_groups`: the shop's tool groups built over given tools (the same function builds the real ones)."""
         self.shop_tools = tools
+        self._told: list[ev.Event] = []
         self._dir = tempfile.TemporaryDirectory(prefix="vend-twin-")  # removed by close(), else when collected
         # a fresh store: event ids are claimed in memory (the real books have deduplicated every event the
         # twin sees, so it needs no look-up in its own database per event; ~100 bytes an event held)
@@ -60,7 +63,8 @@ class ShadowTwin:
                 payments=TwinPayments(real=backend.payments, log=self.log), chat=TwinChat(log=self.log),
                 procurement=TwinProcurement(real=backend.procurement, clock=backend.clock, log=self.log,
                                             unit_cost=self.ledger.last_cost.get,
-                                            reference_price={s: p.reference_price_cents for s, p in products.items()}),
+                                            reference_price={s: p.reference_price_cents for s, p in products.items()},
+                                            tell=self.tell),
                 physical=TwinPhysicalWork(log=self.log), events=backend.events,
                 approvals=TwinApprovals(log=self.log))
             self.tools = ShopTools(backend=self.backend, ledger=self.ledger, products=products, tz=tz)
@@ -72,10 +76,26 @@ class ShadowTwin:
         tools.listeners.append(self.observe)
 
     def tell(self, event: ev.Event) -> None:
-        """An event of the twin's own world (a twin supplier's answer, where the Procurement port answers
-        quotes by event): the shopkeeper hears of it as of any event (the shop's tools observe it, and the
-        twin follows them), while the real books never record it."""
-        self.shop_tools.observe(event)
+        """An event of the twin's own world (a twin supplier's answer to a quote request), told after the
+        call that caused it (`deliver`): the shopkeeper hears of it as of any event (the shop's tools
+        observe it: its inbox; the twin follows them), while the real books never record it."""
+        self._told.append(event)
+
+    def deliver(self) -> None:
+        """Tell what the twin's world has to tell (after each tool call, as events are ingested)."""
+        while self._told:
+            self.shop_tools.observe(self._told.pop(0))
+
+    def follow(self, toolbox: Toolbox) -> None:
+        """Deliver the twin world's events after each of the toolbox's calls, before its own `after_call`."""
+        after = toolbox.after_call
+
+        def deliver_then_ingest() -> None:
+            self.deliver()
+            if after is not None:
+                after()
+
+        toolbox.after_call = deliver_then_ingest
 
     def observe(self, event: ev.Event) -> None:
         """An event the real books recorded: the twin's books record it too, and its tools follow it

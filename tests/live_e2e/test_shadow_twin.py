@@ -73,6 +73,7 @@ class Side:
     machine: FakeMachine
     payments: FakePayments
     procurement: FakeProcurement
+    events: EventQueue  # what the world's ports send (the rig's supplier answers by event)
 
     def world(self, event: ev.Event) -> None:
         """An event from the world, as the live ingest hands it on: booked, then shown to the tools."""
@@ -91,6 +92,8 @@ class Side:
     def call(self, tool: str, args: dict[str, Any]) -> Any:
         result = self.shop.toolbox.call(tool, args)
         assert result.ok, (tool, result.error)
+        for event in self.events.drain():  # a supplier's answer, say
+            self.world(event)
         return result
 
 
@@ -104,11 +107,12 @@ def live_side(tmp_path: Path, fake: FakeSlack, *, shadow: bool, clock: FixedCloc
     ledger.record(ev.DeliveryReceived(id="d0", ts=NOW, order_id="o0", supplier="acme", sku="cola", quantity=storage,
                                       unit_cost_cents=60))
     store.flush()
-    machine, payments, procurement = FakeMachine(), FakePayments(), FakeProcurement(NOW)
+    events = EventQueue()
+    machine, payments, procurement = FakeMachine(), FakePayments(), FakeProcurement(NOW, events=events)
     slack = SlackBridge(settings=settings_for(fake), clock=clock, ledger=ledger, machines={"m1": machine},
                         events=EventQueue(), suppliers=SUPPLIERS)
     backend = Backend(shop="main", clock=clock, machines={"m1": machine}, payments=payments, chat=slack.chat,
-                      procurement=procurement, physical=LivePhysical(parts=slack.parts), events=EventQueue(),
+                      procurement=procurement, physical=LivePhysical(parts=slack.parts), events=events,
                       approvals=slack.approvals)
     shop = assemble_shop(backend=backend, store=store, ledger=ledger, spec=ShopSpec(
         run_id="shadow-t" if shadow else "live-t", tz=ledger.tz, products=PRODUCTS, policy=policy,
@@ -116,7 +120,7 @@ def live_side(tmp_path: Path, fake: FakeSlack, *, shadow: bool, clock: FixedCloc
         schedule=lambda _p: None, limits=RunLimits(days=1, max_messages=100, bankruptcy_days=5),  # type: ignore[arg-type,return-value]
         shadow=shadow))
     try:
-        yield Side(shop=shop, machine=machine, payments=payments, procurement=procurement)
+        yield Side(shop=shop, machine=machine, payments=payments, procurement=procurement, events=events)
     finally:
         twin = shop.extras.get("twin")
         if twin is not None:
@@ -304,6 +308,7 @@ def test_what_the_twins_world_tells_reaches_the_shopkeeper_and_the_twin_never_th
                                   supplier="acme", lines=(QuoteLine(sku="cola", quantity=12, unit_cost_cents=58),),
                                   lead_time_days=2, valid_until=NOW + timedelta(days=7))
         twin.tell(answer)
+        twin.deliver()
         inbox = shadow.call("read_inbox", {}).value
         assert [n["quote"]["quote_id"] for n in inbox if "quote" in n] == ["shadow-quote-00009"]
         assert twin.tools.quote("shadow-quote-00009") is not None  # the twin's tools follow what the shop hears
@@ -323,3 +328,23 @@ def test_a_call_the_live_side_refuses_is_refused_by_the_twin_too(tmp_path: Path)
             with live_side(tmp_path, fake, shadow=shadow) as side:
                 outcomes[shadow] = [side.shop.toolbox.call(tool, args).ok for tool, args in bad]
     assert outcomes[True] == outcomes[False] == [False] * len(bad)
+
+
+def test_a_twin_supplier_answers_as_the_procurement_port_says_later_by_event(tmp_path: Path) -> None:
+    """The receipt first (status "requested"), the answer after the call in the inbox, a counter-offer
+    answered as a new quote naming the old; orderable then, and only in the twin's books."""
+    with fake_slack() as fake, live_side(tmp_path, fake, shadow=True) as shadow:
+        twin = shadow.shop.extras["twin"]
+        asked = shadow.call("request_quote", {"supplier": "acme", "items": {"cola": 12}}).value
+        assert asked["status"] == "requested" and asked["counter_of"] == ""
+        assert twin.tools.quote_book.status(asked["quote_id"], NOW) == "quoted"  # answered once the call was done
+        (quote,) = [n["quote"] for n in shadow.call("read_inbox", {}).value if "quote" in n]
+        assert quote["quote_id"] == asked["quote_id"] and quote["lines"][0]["unit_cost_cents"] == 60  # last paid
+        counter = shadow.call("counter_offer", {"quote_id": quote["quote_id"], "unit_costs_cents": {"cola": 50}}).value
+        assert counter["counter_of"] == quote["quote_id"] and counter["quote_id"] != quote["quote_id"]
+        (better,) = [n["quote"] for n in shadow.call("read_inbox", {}).value if "quote" in n]
+        assert better["counter_of"] == quote["quote_id"] and better["lines"][0]["unit_cost_cents"] == 55  # halfway
+        order = shadow.call("place_order", {"quote_id": better["quote_id"]}).value
+        assert order["status"] == "placed" and order["total_cents"] == 12 * 55
+        assert [b.order_id for b in twin.ledger.open_orders()] == [order["order_id"]]
+        assert shadow.shop.ledger.orders == {} and not shadow.shop.store.seen(f"{quote['quote_id']}:quoted")
