@@ -120,12 +120,17 @@ class TwinApprovals:
         return approval_id
 
 
-class TwinPhysicalWork:
-    """Tasks are checked as the live side checks them and get a receipt of the same kind (live, a Slack
-    task has no due time: it is done when a person confirms it, which in a shadow run never happens)."""
+TASK_DUE_MINUTES = 240  # as the live side's promise for a task posted to ops (SlackSettings.task_due_minutes)
 
-    def __init__(self, *, log: TwinLog) -> None:
+
+class TwinPhysicalWork:
+    """Tasks are checked as the live side checks them and get a receipt of the same kind, due as the live
+    side promises (done only when a person confirms, which in a shadow run never happens)."""
+
+    def __init__(self, *, clock: Clock, log: TwinLog, due_minutes: int = TASK_DUE_MINUTES) -> None:
+        self.clock = clock
         self.log = log
+        self.due = timedelta(minutes=due_minutes)
 
     def request_restock(self, *, machine: str, lines: Sequence[RestockLine], note: str = "") -> TaskReceipt:
         if not lines or len({ln.slot for ln in lines}) != len(lines):
@@ -144,7 +149,7 @@ class TwinPhysicalWork:
     def _task(self, kind: str, **details: Any) -> TaskReceipt:
         task_id = self.log.next_id("task")
         self.log.add(kind, task_id=task_id, **details)
-        return TaskReceipt(task_id=task_id, kind=kind, due_at=None)
+        return TaskReceipt(task_id=task_id, kind=kind, due_at=self.clock.now() + self.due)
 
 
 class TwinProcurement:

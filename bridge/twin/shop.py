@@ -65,7 +65,7 @@ class ShadowTwin:
                                             unit_cost=self.ledger.last_cost.get,
                                             reference_price={s: p.reference_price_cents for s, p in products.items()},
                                             tell=self.tell),
-                physical=TwinPhysicalWork(log=self.log), events=backend.events,
+                physical=TwinPhysicalWork(clock=backend.clock, log=self.log), events=backend.events,
                 approvals=TwinApprovals(log=self.log))
             self.tools = ShopTools(backend=self.backend, ledger=self.ledger, products=products, tz=tz)
             self.groups = tool_groups(self.tools)

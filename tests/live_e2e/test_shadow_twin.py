@@ -23,7 +23,7 @@ from bridge import events as ev
 from bridge.compose.live import build_live
 from bridge.compose.policies import PolicyInputs
 from bridge.compose.shop import Shop, ShopSpec, assemble_shop
-from bridge.domain import Product, QuoteLine, RestockLine, Size, TaskReceipt
+from bridge.domain import Product, QuoteLine, Size
 from bridge.guardrails import GuardrailPolicy
 from bridge.ledger import Ledger
 from bridge.live.config import LiveConfig
@@ -35,7 +35,6 @@ from bridge.tools.spec import Kind
 from hardware_adapters.doubles.slack_api import FakeSlack
 from hardware_adapters.live import EventQueue
 from hardware_adapters.slack.app import SlackBridge
-from hardware_adapters.slack.ops import SlackPhysicalWork
 from tests.slack.rig import (
     ALICE,
     NOW,
@@ -53,18 +52,6 @@ from tests.slack.rig import (
 GUARD = GuardrailPolicy(approval_threshold_cents=500_000, order_cap_cents=500_000, daily_spend_cap_cents=900_000)
 PRODUCTS = {s: Product(sku=s, name=s, category="snack", size=Size.SMALL, reference_price_cents=150)
             for s in ("cola", "chips", "gum")}
-
-
-class LivePhysical(SlackPhysicalWork):
-    """Slack's restock and cash tasks; a hand-over is an ops task too (a receipt with no due time)."""
-
-    def request_handover(self, *, sku: str, quantity: int, customer: str, payment_ref: str,
-                         amount_cents: int) -> TaskReceipt:
-        return TaskReceipt(task_id=self.parts.board.next_id("slack-task"), kind="handover", due_at=None)
-
-    def request_restock(self, *, machine: str, lines: Any, note: str = "") -> TaskReceipt:
-        return super().request_restock(machine=machine, lines=[RestockLine(slot=ln.slot, sku=ln.sku, count=ln.count,
-                                                                           price_cents=ln.price_cents) for ln in lines])
 
 
 @dataclass
@@ -112,7 +99,7 @@ def live_side(tmp_path: Path, fake: FakeSlack, *, shadow: bool, clock: FixedCloc
     slack = SlackBridge(settings=settings_for(fake), clock=clock, ledger=ledger, machines={"m1": machine},
                         events=EventQueue(), suppliers=SUPPLIERS)
     backend = Backend(shop="main", clock=clock, machines={"m1": machine}, payments=payments, chat=slack.chat,
-                      procurement=procurement, physical=LivePhysical(parts=slack.parts), events=events,
+                      procurement=procurement, physical=slack.physical, events=events,
                       approvals=slack.approvals)
     shop = assemble_shop(backend=backend, store=store, ledger=ledger, spec=ShopSpec(
         run_id="shadow-t" if shadow else "live-t", tz=ledger.tz, products=PRODUCTS, policy=policy,
