@@ -96,11 +96,12 @@ def add_local_commands(sub: Any) -> None:
     sm.add_argument("--port", type=_count, default=0, help="loopback port (default: a free one, printed)")
     sm.add_argument("--n-ctx", type=_tokens, default=8_192, help="the model's context window (default 8192)")
     sm.add_argument("--seed", type=_count, default=7)
-    sm.add_argument("--threads", type=_count, default=2, help="CPU threads (default 2)")
+    sm.add_argument("--threads", type=_count, default=1, help="CPU threads (default 1)")
     lm = sub.add_parser("local-model", help="run vend sim --policy llm against the local model, started for the run",
                         description="Starts `vend serve-model` on a free loopback port, runs the shopkeeper on it "
                                     "(vend sim --policy llm --model smollm2-135m --llm-base-url ...), stops it.")
     lm.add_argument("--n-ctx", type=_tokens, default=8_192, help="the model's context window (default 8192)")
+    lm.add_argument("--threads", type=_count, default=1, help="the server's CPU threads (default 1)")
     lm.add_argument("--server-log", default="", help="file for the server's log (default: <out>/model-server.log)")
 
 
@@ -113,7 +114,7 @@ def run_local_model(args: argparse.Namespace, run_sim: Any) -> int:
 
     args.out.mkdir(parents=True, exist_ok=True)
     log = Path(args.server_log) if args.server_log else args.out / "model-server.log"
-    with LocalServer(n_ctx=args.n_ctx, seed=args.seed, log=log) as server:
+    with LocalServer(n_ctx=args.n_ctx, seed=args.seed, log=log, threads=max(1, args.threads)) as server:
         print(f"local model {MODEL_NAME} at {server.base_url} (n_ctx {args.n_ctx}, log {log})", flush=True)
         os.environ.setdefault("ANTHROPIC_API_KEY", "local")  # the local server takes any key
         args.policy, args.model, args.llm_base_url = "llm", args.model or MODEL_NAME, server.base_url

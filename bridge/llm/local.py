@@ -47,10 +47,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def serve(*, port: int, n_ctx: int = 8_192, seed: int = 7, model: str = "", threads: int = 2,
+def serve(*, port: int, n_ctx: int = 8_192, seed: int = 7, model: str = "", threads: int = 1,
           ready: threading.Event | None = None, stop: threading.Event | None = None) -> None:
     """Run llama.cpp's server on 127.0.0.1:port until SIGTERM/SIGINT (or `stop`). Greedy sampling
-    (temperature 0) with a fixed seed: the same request gets the same answer."""
+    (temperature 0) with a fixed seed: the same request gets the same answer. One thread by default:
+    on a shared two-core machine more threads spin-wait against each other (measured: a 4k-token
+    prompt half done after 3 minutes with two, 1.5k tokens in 37 s with one)."""
     try:
         import xllamacpp as xc
     except ImportError:
@@ -76,7 +78,8 @@ def serve(*, port: int, n_ctx: int = 8_192, seed: int = 7, model: str = "", thre
     print(f"serving {MODEL_NAME} (n_ctx {n_ctx}) at http://127.0.0.1:{port}", flush=True)
     if ready is not None:
         ready.set()
-    stop.wait()
+    while not stop.wait(0.5):  # short waits: the signal handler runs between them
+        pass
     del server
 
 
@@ -89,8 +92,9 @@ class LocalServer:
     """The local model server as a child process on a free loopback port; a context manager."""
 
     def __init__(self, *, n_ctx: int = 8_192, seed: int = 7, port: int = 0, log: Path | None = None,
-                 start_timeout_s: float = 120.0) -> None:
+                 start_timeout_s: float = 120.0, threads: int = 1) -> None:
         self.n_ctx = n_ctx
+        self.threads = threads
         self.seed = seed
         self.port = port or free_port()
         self.log = log
@@ -105,7 +109,7 @@ class LocalServer:
         gguf_path()  # a clear error before a child is started
         out: Any = self.log.open("ab") if self.log is not None else subprocess.DEVNULL
         cmd = [sys.executable, "-m", "bridge.llm.local", "--port", str(self.port), "--n-ctx", str(self.n_ctx),
-               "--seed", str(self.seed)]
+               "--seed", str(self.seed), "--threads", str(self.threads)]
         self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env={**os.environ})
         deadline = time.monotonic() + self.start_timeout_s
         while time.monotonic() < deadline:
@@ -145,8 +149,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--n-ctx", type=int, default=8_192)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--threads", type=int, default=1)
     a = ap.parse_args(argv)
-    serve(port=a.port, n_ctx=a.n_ctx, seed=a.seed)
+    serve(port=a.port, n_ctx=a.n_ctx, seed=a.seed, threads=a.threads)
     return 0
 
 
