@@ -40,6 +40,8 @@ def add_llm_flags(p: argparse.ArgumentParser) -> None:
                    help="--policy llm: seconds one request may take (default 120); a timeout is retried and counted")
     p.add_argument("--llm-retries", type=_count, default=None,
                    help="--policy llm: retries of a request after a timeout, 408/409/429/5xx (default 4), each counted")
+    p.add_argument("--llm-session-turns", type=_count, default=None,
+                   help="--policy llm: requests a work session may make before it is cut (default 40)")
     p.add_argument("--llm-max-tokens", type=_tokens, default=None,
                    help="--policy llm: most tokens per reply (default 4096; lowered to fit a small window)")
 
@@ -51,6 +53,8 @@ def llm_overrides(args: argparse.Namespace) -> dict[str, Any]:
         out["timeout_s"] = args.llm_timeout
     if getattr(args, "llm_retries", None) is not None:
         out["max_retries"] = args.llm_retries
+    if getattr(args, "llm_session_turns", None):
+        out["max_turns_per_session"] = args.llm_session_turns
     if getattr(args, "llm_max_tokens", None) is not None:
         out["max_tokens"] = args.llm_max_tokens
     return out
@@ -121,7 +125,7 @@ def run_local_model(args: argparse.Namespace, run_sim: Any) -> int:
         return int(run_sim(args))
 
 
-class RunStopped(BaseException):
+class Interrupted(BaseException):
     """SIGTERM or SIGINT arrived during a run."""
 
     def __init__(self, signum: int) -> None:
@@ -133,7 +137,7 @@ class RunStopped(BaseException):
 
 
 class stopping_on_signals:
-    """SIGTERM and SIGINT raise `RunStopped` in the main thread while the block runs."""
+    """SIGTERM and SIGINT raise `Interrupted` in the main thread while the block runs."""
 
     def __enter__(self) -> stopping_on_signals:
         import signal
@@ -147,7 +151,7 @@ class stopping_on_signals:
 
     @staticmethod
     def _raise(signum: int, _frame: Any) -> None:
-        raise RunStopped(signum)
+        raise Interrupted(signum)
 
     def __exit__(self, *exc: object) -> None:
         import signal
@@ -156,7 +160,7 @@ class stopping_on_signals:
             signal.signal(sig, old)
 
 
-def stopped_summary(sim: Any, stop: RunStopped) -> dict[str, Any]:
+def stopped_summary(sim: Any, stop: Interrupted) -> dict[str, Any]:
     """The summary of a run stopped by a signal: what ran until then, `stopped` naming the signal."""
     import time
 

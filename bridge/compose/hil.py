@@ -271,14 +271,15 @@ def _wire(settings: HilSettings, *, scenario: Any, world: Any, run_dir: Path, na
 def _check_specs() -> None:
     """The loopback doubles check what they are sent against the published API descriptions."""
     from hardware_adapters.doubles.slack_spec import specs_dir
-    from hardware_adapters.doubles.stripe_wire import FIXTURES_PATH
+    from hardware_adapters.doubles.stripe_wire import fixtures_path
 
     try:
         specs_dir()
+        fixtures = fixtures_path()
     except FileNotFoundError as err:
         raise ConfigError(str(err)) from None
-    if not FIXTURES_PATH.is_file():
-        raise ConfigError(f"Stripe's fixtures are not at {FIXTURES_PATH}")
+    if not fixtures.is_file():
+        raise ConfigError(f"Stripe's fixtures are not at {fixtures}")
 
 
 def write_hil_report(run: HilRun, summary: dict[str, Any], *, charts: ChartWorker | None = None) -> None:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from bridge.errors import RunStopped
 from bridge.guardrails import GuardrailPolicy
 from bridge.llm.adapter import LlmContextOverflow, LlmRejected, LlmUnavailable
 from bridge.llm.context import (
@@ -68,6 +69,7 @@ class LlmPolicy:
         self.messages_used = 0
         self.sessions = 0
         self.api_errors = 0
+        self.api_errors_in_a_row = 0
         self.peak_window_tokens = 0
         self.max_tokens = settings.max_tokens  # lowered to fit a small window the server reports
         self.context_window = 0  # the model's window, when the server says it
@@ -121,9 +123,14 @@ class LlmPolicy:
         except (LlmUnavailable, LlmRejected) as err:
             self._drain()
             self.api_errors += 1
+            self.api_errors_in_a_row += 1
             self.transcript.write({"type": "event", "event": "api_error", "detail": str(err)})
+            if self.api_errors_in_a_row >= self.settings.max_consecutive_api_errors:
+                raise RunStopped("api_errors", f"the LLM API failed {self.api_errors_in_a_row} times in a row; "
+                                               f"last: {str(err).splitlines()[0] if str(err) else type(err).__name__}") from None
             return "api_error"
         self._drain()
+        self.api_errors_in_a_row = 0
         self.messages_used += 1
         self.cost.add(reply.usage)
         stop = reply.stop_reason

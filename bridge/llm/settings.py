@@ -40,11 +40,21 @@ class LlmSettings:
     max_turns_per_session: int = 40  # a session that never waits is cut here
     timeout_s: float = 120.0
     max_retries: int = 4  # the SDK's, with exponential backoff on 408/409/429/5xx/529
+    max_consecutive_api_errors: int = 3  # requests failing in a row (after the retries) end the run
     max_result_chars: int = 6_000  # one tool result, as the model sees it
     charge_output_tokens: bool = False  # Vending-Bench 2: output tokens billed to the shop weekly
     output_token_cents_per_million: int = 10_000  # $100 per million
     prices: Mapping[str, Price] = field(default_factory=lambda: PRICES)
 
     def price(self) -> Price:
+        if _on_loopback(self.base_url):  # a model served from this machine costs nothing
+            return Price(input=0.0, cache_write=0.0, cache_read=0.0, output=0.0)
         best = max((k for k in self.prices if k != "default" and self.model.startswith(k)), key=len, default="")
         return self.prices[best] if best else self.prices["default"]
+
+
+def _on_loopback(base_url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(base_url if "//" in base_url else f"//{base_url}").hostname or "") if base_url else ""
+    return host.lower() in ("localhost", "127.0.0.1", "::1")

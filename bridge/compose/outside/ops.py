@@ -35,6 +35,8 @@ _RESTOCK_LINE = re.compile(r"`([A-Za-z0-9]+)`: add (\d+) x ([A-Za-z0-9_.\-]+)(?:
 _PURCHASE = re.compile(r"\((?P<task>[^,()]+), quote (?P<quote>[^)]+)\)")
 _TASK_ID = re.compile(r"\(([^()]+)\)")
 _MACHINE = re.compile(r"(?:Restock|Collect the cash from) (\S+) \(")
+_HANDOVER = re.compile(r"^Hand (?P<n>\d+) x (?P<sku>\S+) from storage to customer (?P<customer>\S+) \([^;]+; "
+                       r"paid \$(?P<amount>[\d,]+\.\d\d), (?P<ref>[^)]+)\)")
 _APPROVAL = re.compile(r"\*Approval (?P<id>\S+)\*: `(?P<subject>.*)` up to \$(?P<amount>[\d,]+\.\d\d)")
 
 
@@ -118,7 +120,7 @@ def _text(value: str) -> dict[str, Any]:
 class _Task:
     slack_id: str
     ts: str
-    kind: str  # restock, collect_cash, purchase
+    kind: str  # restock, collect_cash, purchase, handover
     machine: str = ""
     lines: tuple[RestockLine, ...] = ()
     skus: tuple[str, ...] = ()
@@ -251,6 +253,17 @@ class OpsTeam:
                              values={"amount": {"amount": _number(_dollars(receipt.total_cents))}})
 
     def _task(self, task_id: str, m: dict[str, Any], text: str) -> None:
+        handover = _HANDOVER.search(text)
+        if handover is not None:  # the simulated staff take the goods from the world's storage when due
+            try:
+                receipt = self.physical.request_handover(
+                    sku=handover["sku"], quantity=int(handover["n"]), customer=handover["customer"],
+                    payment_ref=handover["ref"], amount_cents=_cents(handover["amount"]))
+            except ToolError as err:
+                self._cant(task_id, m["ts"], str(err))
+                return
+            self.tasks[receipt.task_id] = _Task(slack_id=task_id, ts=m["ts"], kind="handover")
+            return
         machine = _MACHINE.search(text)
         if machine is None:
             return
@@ -342,7 +355,7 @@ class OpsTeam:
 
     def _task_done(self, e: ev.TaskCompleted, cash_cents: int) -> None:
         task = self.tasks.pop(e.task_id)
-        if task.kind == "collect_cash" and not e.ok:
+        if task.kind in ("collect_cash", "handover") and not e.ok:
             self._cant(task.slack_id, task.ts, e.detail)
             return
         modal = self.door.click(user=OPS_USER, action_id="task_done", value=task.slack_id, message_ts=task.ts,
