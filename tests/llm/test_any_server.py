@@ -142,3 +142,18 @@ def test_answers_after_a_retry(fake: FakeAnthropic) -> None:
                        sleep=lambda s: None)
     assert llm.complete(_request()).content == [{"type": "text", "text": "Hello."}]
     assert (llm.http_requests, llm.retries, len(fake.message_requests)) == (2, 1, 2)
+
+
+def test_a_model_on_loopback_is_free_unless_elsewhere() -> None:
+    assert LlmSettings(base_url="http://127.0.0.1:8088").price().output == 0
+    assert LlmSettings(base_url="http://localhost:8088").price().input == 0
+    assert LlmSettings(base_url="https://api.anthropic.com").price().output > 0
+
+
+def test_the_printed_summary_has_the_llm_lines(tmp_path: Path) -> None:
+    from bridge.cli_llm import llm_rows
+
+    shop = make_shop(tmp_path, llm=Scripted([_wait()]))
+    shop.policy.act(shop.toolbox, reason="open_day")
+    rows = dict(llm_rows(shop.policy.summary_fields()))
+    assert len(rows) >= 8 and llm_rows({"scenario": "vb1"}) == []
