@@ -56,11 +56,10 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"vend: error: {message} (see '{self.prog} --help')\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog="vend", description="vendbridge: an AI shopkeeper, simulated and live")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+def _sim_args(sim: argparse.ArgumentParser) -> None:
+    """The flags of `vend sim` (and of `vend local-model`, which runs it against the local model)."""
+    from bridge.cli_llm import add_llm_flags
 
-    sim = sub.add_parser("sim", help="run a simulated shop and write a report")
     sim.add_argument("--scenario", default="vb1", help="built-in scenario name or a TOML file (default vb1)")
     sim.add_argument("--days", type=_positive, help="days to run (default: the scenario's)")
     sim.add_argument("--seed", type=_seed, default=7)
@@ -76,6 +75,19 @@ def build_parser() -> argparse.ArgumentParser:
                      help="--policy llm: an Anthropic-compatible endpoint (default $ANTHROPIC_BASE_URL, else Anthropic)")
     sim.add_argument("--llm-charge-tokens", action="store_true",
                      help="--policy llm: bill output tokens to the shop's bank weekly at $100 per million")
+    add_llm_flags(sim)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(prog="vend", description="vendbridge: an AI shopkeeper, simulated and live")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+
+    sim = sub.add_parser("sim", help="run a simulated shop and write a report")
+    _sim_args(sim)
+    from bridge.cli_llm import add_local_commands
+
+    add_local_commands(sub)
+    _sim_args(sub.choices["local-model"])
 
     hil = sub.add_parser("hil", help="play a scenario's world through the live shop (hardware in the loop)",
                          description="The scenario's simulated world as the outside of `vend live`'s shop on a "
@@ -290,6 +302,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "sim":
             return _sim(args)
+        if args.command in ("serve-model", "local-model"):
+            from bridge.cli_llm import run_local_model, serve_model
+
+            return serve_model(args) if args.command == "serve-model" else run_local_model(args, _sim)
         if args.command == "hil":
             from bridge.compose.hil import run_hil
 
@@ -428,8 +444,10 @@ def _sim(args: argparse.Namespace) -> int:
         from bridge.llm.settings import LlmSettings
 
         api_key_from_env()  # no key: one clear line before any work
+        from bridge.cli_llm import llm_overrides
+
         llm = LlmSettings(model=args.model or LlmSettings().model, base_url=args.llm_base_url,
-                          charge_output_tokens=args.llm_charge_tokens)
+                          charge_output_tokens=args.llm_charge_tokens, **llm_overrides(args))
 
     from bridge.compose.charts import ChartWorker
 
@@ -442,14 +460,21 @@ def _sim(args: argparse.Namespace) -> int:
     settings = SimSettings(scenario=args.scenario, days=args.days, seed=args.seed, policy=args.policy,
                            db_url=args.db, out_dir=args.out, run_name=args.name,
                            guardrails_path=args.guardrails, charts=not args.no_charts, model=args.model, llm=llm)
+    from bridge.cli_llm import Interrupted, stopped_summary, stopping_on_signals
+
+    stopped: Interrupted | None = None
     try:
         progress = DayProgress(total=None)
         sim = build_sim(settings, on_day=progress.update)
         progress.total = sim.scenario.days
-        sim.run()
+        try:
+            with stopping_on_signals():
+                sim.run()
+        except Interrupted as stop:  # SIGTERM or SIGINT: the summary of what ran, marked as stopped
+            stopped = stop
         progress.close()
-        summary = sim.summary()
-        write_report(sim, summary, charts=charts)
+        summary = sim.summary() if stopped is None else stopped_summary(sim, stopped)
+        write_report(sim, summary, charts=charts if stopped is None else None)
     finally:
         if charts is not None:
             charts.close()
@@ -457,6 +482,8 @@ def _sim(args: argparse.Namespace) -> int:
         print(json.dumps(summary, default=str))
     else:
         print(format_summary(summary))
+    if stopped is not None:
+        return 128 + stopped.signum
     if summary["ended_by"] == "api_errors":  # a run that could not go on is a failed command
         print(f"vend: error: the run stopped on day {summary['days_run']}: {summary.get('stop_reason', '')}",
               file=sys.stderr)
@@ -480,6 +507,7 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def format_summary(s: dict[str, Any]) -> str:
+    from bridge.cli_llm import llm_rows
     from bridge.compose.runs import outcome_of
 
     def money(c: int) -> str:
@@ -499,6 +527,7 @@ def format_summary(s: dict[str, Any]) -> str:
         ("bankrupt", "yes" if s["bankrupt"] else "no"),
         ("tool calls (errors)", f"{s['tool_calls']:,} ({s['tool_errors']})"),
         ("guardrail refusals", ", ".join(f"{k} {v}" for k, v in s["guardrail_refusals"].items()) or "none"),
+        *llm_rows(s),
         ("report", s["run_dir"]),
     ]
     width = max(len(k) for k, _ in rows)

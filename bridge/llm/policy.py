@@ -19,10 +19,18 @@ from typing import Any
 
 from bridge.errors import RunStopped
 from bridge.guardrails import GuardrailPolicy
-from bridge.llm.adapter import LlmRejected, LlmUnavailable
-from bridge.llm.context import EPHEMERAL, Conversation, prefix_tokens, with_cache_control
+from bridge.llm.adapter import LlmContextOverflow, LlmRejected, LlmUnavailable
+from bridge.llm.context import (
+    EPHEMERAL,
+    Conversation,
+    estimate_tokens,
+    message_tokens,
+    prefix_tokens,
+    with_cache_control,
+)
 from bridge.llm.costs import CostMeter
 from bridge.llm.prompt import system_prompt
+from bridge.llm.server_checks import text_tool_calls, tools_dropped
 from bridge.llm.settings import LlmSettings
 from bridge.llm.transcript import Transcript
 from bridge.llm.watchdog import Books, Watchdog
@@ -63,11 +71,15 @@ class LlmPolicy:
         self.api_errors = 0
         self.api_errors_in_a_row = 0
         self.peak_window_tokens = 0
+        self.max_tokens = settings.max_tokens  # lowered to fit a small window the server reports
+        self.context_window = 0  # the model's window, when the server says it
+        self.transport: Counter[str] = Counter()  # retries, timeouts, context overflows, tools dropped, ...
         self.owed_cents = 0
         self.pending: list[dict[str, Any]] = []  # results of the call that ended the last session
         self._system: list[dict[str, Any]] = []
         self._tools: list[dict[str, Any]] = []
         self._fixed = 0
+        self._tools_est = 0
 
     # --- the session ---------------------------------------------------------------------------
     def act(self, tools: Toolbox, *, reason: str) -> int:
@@ -102,10 +114,14 @@ class LlmPolicy:
         window_tokens = self.convo.window_tokens(fixed_tokens=self._fixed)
         self.peak_window_tokens = max(self.peak_window_tokens, window_tokens)
         request = LlmRequest(system=self._system, messages=window, tools=self._tools,
-                             max_tokens=self.settings.max_tokens, model=self.settings.model)
+                             max_tokens=self.max_tokens, model=self.settings.model)
         try:
             reply = self.llm.complete(request)
+        except LlmContextOverflow as err:
+            self._drain()
+            return self._overflowed(str(err))
         except (LlmUnavailable, LlmRejected) as err:
+            self._drain()
             self.api_errors += 1
             self.api_errors_in_a_row += 1
             self.transcript.write({"type": "event", "event": "api_error", "detail": str(err)})
@@ -113,6 +129,7 @@ class LlmPolicy:
                 raise RunStopped("api_errors", f"the LLM API failed {self.api_errors_in_a_row} times in a row; "
                                                f"last: {str(err).splitlines()[0] if str(err) else type(err).__name__}") from None
             return "api_error"
+        self._drain()
         self.api_errors_in_a_row = 0
         self.messages_used += 1
         self.cost.add(reply.usage)
@@ -137,6 +154,24 @@ class LlmPolicy:
         if not content:
             content = [_text("(no reply)")]
         record["false_claims"] = self.watchdog.turn(content)
+        written = text_tool_calls(content)
+        for name, args in written:  # a call written as text runs nothing: a malformed call, not an idle turn
+            self.watchdog.call(name, args, malformed=True)
+        if written:
+            self.transport["text_tool_calls"] += len(written)
+            record["text_tool_calls"] = [name for name, _ in written]
+        prompt = reply.usage.input_tokens + reply.usage.cache_creation_input_tokens + reply.usage.cache_read_input_tokens
+        sent_est = self._fixed + sum(message_tokens(m) for m in window)  # the request as sent
+        if tools_dropped(prompt_tokens=prompt, request_tokens_est=sent_est, tools_tokens_est=self._tools_est):
+            self.transport["tools_dropped"] += 1
+            self.api_errors += 1
+            record["tools_dropped"] = True
+            self.transcript.write(record)
+            self.transcript.write({"type": "event", "event": "tools_dropped",
+                                   "detail": f"the server's prompt was {prompt} tokens, the request without its "
+                                             f"tools ~{sent_est - self._tools_est}: the tools were not sent "
+                                             "to the model (does its chat template render tools?)"})
+            return "tools_dropped"
         self.transcript.write(record)
         self.convo.add("assistant", content)
         uses = [b for b in content if b.get("type") == "tool_use"]
@@ -178,6 +213,37 @@ class LlmPolicy:
         self._system = [{"type": "text", "text": prompt, "cache_control": EPHEMERAL}]
         self._tools = with_cache_control(tools.schemas())
         self._fixed = prefix_tokens(self._system, self._tools)
+        self._tools_est = sum(estimate_tokens({"tool": t}) for t in self._tools)
+        window = getattr(self.llm, "context_window", None)
+        self.context_window = int(window()) if callable(window) else 0
+        if self.context_window:  # the server says the model's window: the budget follows it
+            self.max_tokens = min(self.max_tokens, max(256, self.context_window // 8))
+            fit = int((self.context_window - self.max_tokens) / 1.2)  # the estimate runs 12-15% low
+            self.convo.budget_tokens = min(self.convo.budget_tokens, max(fit, 1))
+            self.transcript.write({"type": "event", "event": "context_window",
+                                   "detail": {"window": self.context_window, "budget": self.convo.budget_tokens,
+                                              "max_tokens": self.max_tokens, "fixed_est": self._fixed}})
+
+    def _drain(self) -> None:
+        """The adapter's retries and timeouts since the last request: counted and in the transcript."""
+        drain = getattr(self.llm, "drain_events", None)
+        for event in drain() if callable(drain) else []:
+            self.transport[{"llm_retry": "retries", "llm_timeout": "timeouts"}.get(event.get("event"), "other")] += 1
+            self.transcript.write(event)
+
+    def _overflowed(self, detail: str) -> str:
+        """The server said the request does not fit the model's window: trim hard and ask again; when
+        nothing is left to trim, the session ends as an API error."""
+        self.transport["context_overflows"] += 1
+        before = (self.convo.start, self.convo.budget_tokens)
+        self.convo.shrink(fixed_tokens=self._fixed)
+        self.transcript.write({"type": "event", "event": "context_overflow", "detail": detail,
+                               "trimmed_to_message": self.convo.start, "budget": self.convo.budget_tokens})
+        if (self.convo.start, self.convo.budget_tokens) == before:
+            self.api_errors += 1
+            self.transcript.write({"type": "event", "event": "api_error", "detail": f"nothing left to trim: {detail}"})
+            return "api_error"
+        return ""
 
     def _intro(self, now: datetime, reason: str, notes: list[str]) -> str:
         head = f"It is {now:%A %Y-%m-%d %H:%M %Z}. {_INTROS.get(reason, f'Reason: {reason}.')}"
@@ -201,6 +267,12 @@ class LlmPolicy:
                 "llm_stop_reasons": dict(self.stop_reasons), "llm_session_ends": dict(self.session_ends),
                 "llm_api_errors": self.api_errors, "llm_context_trims": self.convo.trims,
                 "llm_peak_window_tokens_est": self.peak_window_tokens, "llm_owed_cents": self.owed_cents,
+                "llm_retries": self.transport["retries"], "llm_timeouts": self.transport["timeouts"],
+                "llm_context_overflows": self.transport["context_overflows"],
+                "llm_tools_dropped": self.transport["tools_dropped"],
+                "llm_text_tool_calls": self.transport["text_tool_calls"],
+                "llm_requests": int(getattr(self.llm, "http_requests", self.messages_used + self.api_errors)),
+                "llm_context_window": self.context_window, "llm_max_tokens": self.max_tokens,
                 **self.cost.fields(), **self.watchdog.fields()}
 
 

@@ -47,5 +47,14 @@ class LlmSettings:
     prices: Mapping[str, Price] = field(default_factory=lambda: PRICES)
 
     def price(self) -> Price:
+        if _on_loopback(self.base_url):  # a model served from this machine costs nothing
+            return Price(input=0.0, cache_write=0.0, cache_read=0.0, output=0.0)
         best = max((k for k in self.prices if k != "default" and self.model.startswith(k)), key=len, default="")
         return self.prices[best] if best else self.prices["default"]
+
+
+def _on_loopback(base_url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(base_url if "//" in base_url else f"//{base_url}").hostname or "") if base_url else ""
+    return host.lower() in ("localhost", "127.0.0.1", "::1")

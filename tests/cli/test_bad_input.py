@@ -33,7 +33,12 @@ TABLE: dict[str, list[list[str]]] = {
         ["--scenario", "nope"],
         ["--scenario", "{cwd}/afile"],
         ["--guardrails", "{cwd}/nope.toml"],
+        ["--llm-retries", "x"],
+        ["--llm-timeout", "0"],
+        ["--llm-max-tokens", "3"],
     ],
+    "serve-model": [["--n-ctx", "1"], ["--port", "-1"], ["--threads", "x"]],
+    "local-model": [["--n-ctx", "1"], ["--days", "0"], ["--llm-timeout", "-5"]],
     "hil": [
         ["--scenario", "nope"],
         ["--policy", "foo"],

@@ -36,11 +36,14 @@ def adapter(fake: FakeAnthropic, *, retries: int = 3) -> AnthropicLLM:
 def test_rate_limit_and_overload_are_retried_then_answered(fake: FakeAnthropic) -> None:
     fake.add(rate_limited(retry_after="0.01"), overloaded(retry_after="0.01"), api_error(),
              reply("Let me look.", tool_use("check_balance", {})))
-    got = adapter(fake).complete(request())
+    adapter_used = [adapter(fake)]
+    got = adapter_used[0].complete(request())
     assert got.stop_reason == "tool_use"
     assert got.content[1]["name"] == "check_balance" and got.content[1]["id"].startswith("toolu_")
-    assert len(fake.message_requests) == 4  # three failures, each retried by the SDK, then the answer
-    assert [r.headers.get("x-stainless-retry-count") for r in fake.message_requests] == ["0", "1", "2", "3"]
+    assert len(fake.message_requests) == 4  # three failures, each retried by the adapter, then the answer
+    llm_ = adapter_used[0]
+    assert llm_.retries == 3 and llm_.http_requests == 4 and llm_.timeouts == 0
+    assert [e["event"] for e in llm_.drain_events()] == ["llm_retry"] * 3
     assert got.usage.output_tokens > 0 and got.usage.cache_creation_input_tokens == 0
     assert fake.violations == []
 
