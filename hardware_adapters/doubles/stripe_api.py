@@ -50,6 +50,7 @@ ROUTES: list[Route] = [
     (method, re.compile(f"^/v1/{pattern}$"), func) for method, pattern, func in [
         ("POST", "payment_intents", lambda s, m, p: pay.create_payment_intent(s, p)),
         ("GET", "payment_intents", _list("payment_intent", "/v1/payment_intents", "customer")),
+        ("GET", "payment_intents/search", lambda s, m, p: pay.search_payment_intents(s, p)),
         ("GET", f"payment_intents/{ID}", _get("payment_intent", "intent")),
         ("POST", f"payment_intents/{ID}/confirm", lambda s, m, p: pay.confirm_payment_intent(s, m[1], p)),
         ("POST", f"payment_intents/{ID}/capture", lambda s, m, p: pay.capture_payment_intent(s, m[1], p)),
@@ -249,6 +250,16 @@ class FakeStripe:
             self.state.context = RequestContext()
             return copy.deepcopy(co.complete_payment_link(self.state, link_id, payment_method=payment_method,
                                                           email=email))
+
+    def card_present_payment(self, *, amount_cents: int, metadata: dict[str, str],
+                             payment_method: str = "pm_card_visa") -> Obj:
+        """A payment taken at a card reader (a machine's vend): a confirmed PaymentIntent, captured."""
+        with self._lock:
+            self.state.context = RequestContext()
+            params: Obj = {"amount": str(amount_cents), "currency": self.state.currency, "confirm": "true",
+                           "payment_method": payment_method, "payment_method_types": ["card_present", "card"],
+                           "metadata": dict(metadata)}
+            return copy.deepcopy(pay.create_payment_intent(self.state, params))
 
     def payout_available(self) -> Obj | None:
         """Stripe's automatic payout: send the whole available balance to the bank (None if nothing)."""

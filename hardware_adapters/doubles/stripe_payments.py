@@ -7,6 +7,7 @@ Test card payment methods behave as in Stripe's test mode: `pm_card_chargeDeclin
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 from hardware_adapters.doubles.stripe_state import Obj, StripeState, unexpected_state
@@ -68,6 +69,23 @@ def create_payment_intent(state: StripeState, params: Obj) -> Obj:
     if as_bool(params, "confirm"):
         return confirm_payment_intent(state, pi_id, {})
     return pi
+
+
+_METADATA_QUERY = re.compile(r"^metadata\['([A-Za-z0-9_]+)'\]:'([^'\\]*)'$")
+
+
+def search_payment_intents(state: StripeState, params: Obj) -> Obj:
+    """`GET /v1/payment_intents/search`: of Stripe's query language, one `metadata['key']:'value'` clause
+    (what the shop asks); anything else is refused as a query Stripe would not parse here."""
+    query = str(require(params, "query")).strip()
+    m = _METADATA_QUERY.match(query)
+    if m is None:
+        raise bad_param(f"The double supports only metadata['key']:'value' queries, not {query!r}.", "query")
+    key, value = m[1], m[2]
+    found = [pi for pi in state.all("payment_intent") if (pi.get("metadata") or {}).get(key) == value]
+    found.sort(key=lambda o: o.get("created", 0), reverse=True)
+    return {"object": "search_result", "data": found[:100], "has_more": False, "next_page": None,
+            "url": "/v1/payment_intents/search"}
 
 
 def confirm_payment_intent(state: StripeState, pi_id: str, params: Obj) -> Obj:

@@ -15,6 +15,7 @@ Only project types cross the port; Stripe's errors are mapped in `client.vendor_
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import stripe
@@ -25,6 +26,8 @@ from hardware_adapters.stripe.client import call
 
 FRIDGE = "fridge"  # metadata kind of a card-present session's PaymentIntent
 SPECIAL_ORDER = "special_order"
+VEND = "vend"  # metadata kind of a vend paid at a machine's card reader; `receipt` is the receipt it printed
+RECEIPT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 
 class StripePayments:
@@ -93,7 +96,19 @@ class StripePayments:
         if payment_ref.startswith("ch_"):
             charge = call(f"payment {payment_ref}", lambda: self.client.v1.charges.retrieve(payment_ref))
             return str(charge.payment_intent)
-        raise ToolError(f"no card payment {payment_ref!r} to refund")
+        return self._intent_of_receipt(payment_ref)
+
+    def _intent_of_receipt(self, receipt: str) -> str:
+        """A vend paid at a machine's card reader, by the receipt number the customer quotes (its
+        PaymentIntent carries it in its metadata)."""
+        if not RECEIPT.match(receipt):
+            raise ToolError(f"no card payment {receipt!r} to refund")
+        query = f"metadata['receipt']:'{receipt}'"
+        found = call(f"payment {receipt}", lambda: self.client.v1.payment_intents.search(params={"query": query}))
+        intents = [pi for pi in found.data if pi.to_dict().get("metadata", {}).get("kind") == VEND]
+        if not intents:
+            raise ToolError(f"no card payment {receipt!r} to refund")
+        return str(intents[0].id)
 
     # --- CardSessions (the fridge) -----------------------------------------------------------------
     def authorise(self, *, session: str, machine: str, hold_cents: int, card: str) -> CardHold:

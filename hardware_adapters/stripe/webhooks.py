@@ -12,7 +12,8 @@ crash after the answer loses nothing.
 
 The accounts (see bridge/ledger.py): card_pending is the money Stripe holds for the shop. A special
 order's payment: card_pending / customer_deposits. A fridge capture moves nothing (the basket's Sale
-events booked card_pending / revenue). Stripe's fee: fees / card_pending. A refund: refunds /
+events booked card_pending / revenue), nor does a vend paid at a machine's card reader (kind `vend`: its
+vend event booked it). Stripe's fee: fees / card_pending. A refund: refunds /
 card_pending. A dispute: losses / card_pending (and its fee). A payout that reached the bank:
 bank / card_pending.
 """
@@ -38,7 +39,7 @@ from bridge.errors import AdapterError
 from hardware_adapters import edge
 from hardware_adapters.stripe.client import call
 from hardware_adapters.stripe.inbox import StripeInbox
-from hardware_adapters.stripe.payments import FRIDGE
+from hardware_adapters.stripe.payments import FRIDGE, VEND
 
 log = logging.getLogger("vendbridge.stripe")
 CARD = "card_pending"
@@ -123,6 +124,8 @@ class StripeEvents:
         if meta.get("kind") == FRIDGE:
             out = [self._new(ev.CardCaptured, f"stripe:capture:{pi}", ts, payment_ref=pi,
                              session=meta.get("session", ""), amount_cents=amount)]
+        elif meta.get("kind") == VEND:
+            out = []  # the machine's vend event booked the sale (card_pending / revenue)
         else:
             out = [self._new(ev.PaymentReceived, f"stripe:pay:{pi}", ts, payment_ref=pi, amount_cents=amount,
                              order_ref=meta.get("order_ref", ""), customer=meta.get("customer", ""))]

@@ -106,6 +106,19 @@ def test_faults_change_nothing_in_the_books(tmp_path: Path, seed: int) -> None:
 EXAMPLE = HERE.parents[1] / "ops" / "policies" / "example.toml"
 
 
+def test_a_true_refund_claim_is_refunded_live_as_in_the_simulator(tmp_path: Path) -> None:
+    """project_vend with the baseline, seed 7: on day 5 a customer claims a failed card vend by its
+    receipt; the live shop finds the vend's payment at the card processor and refunds it, from the bank
+    as the simulator does when the card takings do not cover it, and the six days agree with `vend sim`."""
+    run, s = _hil(tmp_path, scenario="project_vend", days=6, seed=7, policy="baseline")
+    assert not s["crashes"]
+    refunds = [e for e in run.events if isinstance(e, ev.RefundIssued)]
+    assert refunds and run.world.extras.customers.truth.refunds_honest_cents == sum(e.amount_cents for e in refunds)
+    comparison = compare_with_sim(run)
+    assert comparison.identical, comparison.first
+    assert comparison.days == 6 == comparison.identical_days
+
+
 @pytest.mark.parametrize("scenario, seed, policy, faults", [
     ("vb1", 7, "baseline", False),
     ("project_vend", 7, f"scripted:{EXAMPLE}", False),

@@ -75,6 +75,27 @@ def test_refund_by_the_checkout_session_id(fake: FakeStripe, payments: StripePay
     assert fake.objects("charge")[0]["refunded"] is True
 
 
+def test_a_vend_paid_at_the_machine_is_refunded_by_its_receipt(fake: FakeStripe, payments: StripePayments) -> None:
+    """A customer quotes the receipt the machine's card reader printed: the refund finds the vend's payment
+    by it; a receipt no reader printed, or one that is not a receipt at all, is refused."""
+    vend = fake.card_present_payment(amount_cents=150, metadata={"kind": "vend", "receipt": "R-00002",
+                                                                   "machine": "m1"})
+    other = fake.card_present_payment(amount_cents=150, metadata={"kind": "other", "receipt": "R-00003"})
+    payments.refund(payment_ref="R-00002", amount_cents=150, reason="stuck", idempotency_key="r-1")
+    refunds = fake.objects("refund")
+    assert [(r["payment_intent"], r["amount"]) for r in refunds] == [(vend["id"], 150)]
+    with pytest.raises(ToolError, match="no card payment"):  # no vend of the machine has that receipt
+        payments.refund(payment_ref="R-00003", amount_cents=150, reason="?", idempotency_key="r-2")
+    with pytest.raises(ToolError, match="no card payment"):
+        payments.refund(payment_ref="R-00009", amount_cents=150, reason="?", idempotency_key="r-3")
+    asked = len(fake.requests_to("/v1/payment_intents/search"))
+    with pytest.raises(ToolError, match="no card payment"):  # never put into a query
+        payments.refund(payment_ref="x' OR metadata['kind']:'vend", amount_cents=150, reason="?",
+                        idempotency_key="r-4")
+    assert len(fake.requests_to("/v1/payment_intents/search")) == asked
+    assert other["status"] == "succeeded" and len(fake.objects("refund")) == 1
+
+
 def test_fridge_session_from_unlock_to_capture(fake: FakeStripe, payments: StripePayments, clock: Clock) -> None:
     hold = payments.authorise(session="door-0001", machine="m1", hold_cents=2000, card="pm_card_visa")
     assert (hold.status, hold.held_cents) == ("authorised", 2000)

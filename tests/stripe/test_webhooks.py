@@ -125,6 +125,21 @@ def test_fridge_capture_moves_no_money_but_its_fee_and_release_is_a_status(
     assert b[CARD_PENDING] == 730 - fee(730) and b[FEES] == fee(730) and b[DEPOSITS] == 0
 
 
+def test_a_vend_paid_at_the_machine_reader_is_booked_by_the_vend_and_its_refund_by_stripe(
+        fake: FakeStripe, payments: StripePayments, endpoint: str, books: Books) -> None:
+    books.ledger.record(ev.Sale(id="vend-9", ts=START, machine="m1", slot="A1", sku="cola",
+                                units=1, unit_price_cents=150, payment=Payment.CARD))
+    fake.card_present_payment(amount_cents=150, metadata={"kind": "vend", "receipt": "R-00002", "machine": "m1"})
+    payments.refund(payment_ref="R-00002", amount_cents=150, reason="stuck", idempotency_key="r-1")
+    assert all(status == 200 for _, status in fake.deliver_events(endpoint, SECRET))
+    events = books.queue.drain()
+    assert {type(e).__name__ for e in events} == {"FeeCharged", "RefundIssued"}  # no second sale, no deposit
+    for e in events:
+        books.ledger.record(e)
+    b = books.ledger.balances
+    assert (b[CARD_PENDING], b[REFUNDS], b[FEES], b[DEPOSITS]) == (150 - fee(150) - 150, 150, fee(150), 0)
+
+
 def test_declined_payment_is_a_status_not_money(fake: FakeStripe, payments: StripePayments, endpoint: str,
                                                 books: Books) -> None:
     link = payments.create_payment_link(order_ref="so-main-00005", amount_cents=900, description="x",

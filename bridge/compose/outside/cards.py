@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from bridge import events as ev
+from hardware_adapters.stripe.payments import VEND
 
 
 class CardDesk:
@@ -47,6 +48,28 @@ class CardDesk:
                 meta = r.get("metadata") or {}
                 customers.refund(link, int(r["amount"]), str(meta.get("reason", "")))
         if refunds:
+            self.deliver()
+
+    def receipts(self, events: list[ev.Event]) -> None:
+        """A customer's message naming the receipt of a vend they paid by card at the machine (a true
+        claim: the world's records have it) reaches the shop after that vend's card payment is on the
+        double, where the shop can find it by its receipt and refund it. A false claim's receipt is in
+        no records."""
+        customers = self.customers
+        if customers is None:
+            return
+        made = False
+        for e in events:
+            if not (isinstance(e, ev.MessageReceived) and e.role == "customer"):
+                continue
+            for ref, (amount, honest) in customers.claims.items():
+                if not honest or ref not in e.text or ref in self.by_intent.values():
+                    continue
+                pi = self.stripe.card_present_payment(amount_cents=amount, metadata={
+                    "kind": VEND, "receipt": ref, "machine": str(self.world.machine_id)})
+                self.by_intent[str(pi["id"])] = ref
+                made = True
+        if made:
             self.deliver()
 
     def play(self, events: list[ev.Event]) -> None:

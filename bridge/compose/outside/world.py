@@ -9,7 +9,8 @@ would:
   confirmed by the ops person in Slack (bridge/compose/outside/ops.py), as are deliveries, the
   suppliers' quotes and the approver's decisions;
 - the card processor's payout (the world's card settlement) is a signed `payout.paid` webhook to the
-  shop's /stripe/webhook.
+  shop's /stripe/webhook; a refund the world took from the bank (the processor's balance did not cover
+  it) is the processor's debit of the bank, a payout of the negative amount.
 After each happening the mover waits until the shop's adapters hold what was sent (the broker's
 messages received, the HTTP requests answered), so the shop sees the world in the simulator's order.
 Happenings the live side has no way to learn of yet are counted in `unplayed` (by event type).
@@ -29,6 +30,7 @@ from bridge.compose.outside.faults import Faults
 from bridge.compose.outside.ops import OpsTeam
 from bridge.domain import Payment
 from bridge.errors import AdapterError
+from bridge.ledger import BANK
 
 QUIET_DEADLINE_S = 30.0
 # played by the ops person (the world's SupplierPaid is the order ops placed and pays in Slack)
@@ -134,12 +136,16 @@ class Outside:
         sent += self.ops.physical_work(events)
         self._wait_received(sent, reports=self.ops.keyed - keyed)
         self.ops.confirm(events)
+        if self.cards is not None:
+            self.cards.receipts(events)
         self.ops.customers_write(events)
         if self.cards is not None:
             self.cards.play(events)
         for e in events:
             if isinstance(e, ev.CardSettled):
                 self.payout(e.amount_cents, e.ts)
+            elif isinstance(e, ev.RefundIssued) and e.paid_from == BANK:
+                self.payout(-e.amount_cents, e.ts)  # the processor's balance did not cover it: it debits the bank
 
     def _wait_received(self, sent: int, *, reports: int = 0) -> None:
         """Until the shop's MQTT link has every message the devices sent (events, and `reports` inventory
