@@ -27,6 +27,7 @@ from bridge.llm.transcript import Transcript
 from bridge.llm.watchdog import Books, Watchdog
 from bridge.ports import LLM, LlmRequest, LlmUsage
 from bridge.tools.executor import Toolbox
+from bridge.tools.paging import fit_result
 
 CONTINUE_ON = ("max_tokens", "model_context_window_exceeded")
 _INTROS = {
@@ -153,10 +154,8 @@ class LlmPolicy:
         self.watchdog.call(name, args, malformed=malformed)
         tin = (usage.input_tokens + usage.cache_creation_input_tokens + usage.cache_read_input_tokens) if usage else 0
         result = tools.call(name, args, input_tokens=tin, output_tokens=usage.output_tokens if usage else 0)
-        shown = result.for_model()
         limit = self.settings.max_result_chars
-        if len(shown) > limit:
-            shown = shown[:limit] + f" …[{len(shown) - limit} more characters cut]"
+        shown = fit_result(result.value, limit) if result.ok else result.for_model()[:limit]
         self.transcript.write({"type": "tool_result", "turn": self.messages_used, "tool": name, "input": args,
                                "ok": result.ok, "verdict": result.verdict, "error": result.error,
                                "result": shown if result.ok else ""})

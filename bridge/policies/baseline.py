@@ -28,6 +28,7 @@ from typing import Any, Protocol
 from bridge.policies.demand import PRIOR_RATE, LearnedDemand, clamp
 from bridge.policies.trust import SupplierTrust
 from bridge.tools.executor import Toolbox
+from bridge.tools.paging import every
 
 PRICE_GRID = (0.45, 0.55, 0.65, 0.75, 0.85, 0.95, 1.05, 1.15, 1.3, 1.45, 1.6, 1.8, 2.0, 2.4)
 EXPLORE_LEVELS = (1.0,)  # a product on trial sells at the usual retail price; its slope comes from its category
@@ -158,7 +159,7 @@ class BaselinePolicy:
         return 1
 
     def _start(self, call: _Caller) -> None:
-        self.products = {p["sku"]: p for p in call("list_products")
+        self.products = {p["sku"]: p for p in every(call, "list_products") or []
                          if p["shelf_life_days"] >= MIN_SHELF_DAYS}
         self.refs = {sku: p["reference_price_cents"] for sku, p in self.products.items()}
         learned = getattr(self.est, "categories", None)
@@ -167,7 +168,7 @@ class BaselinePolicy:
         refs = getattr(self.est, "refs", None)
         if isinstance(refs, dict):
             refs.update(self.refs)
-        self.suppliers = {s["supplier"]: s for s in call("list_suppliers")}
+        self.suppliers = {s["supplier"]: s for s in every(call, "list_suppliers") or []}
         for sid, sup in self.suppliers.items():
             items = {sku: 1 for sku in sup["skus"] if sku in self.products}
             if not items:
@@ -229,7 +230,7 @@ class BaselinePolicy:
             return
         report = call("sales_report", days=1)
         yesterday = (today - timedelta(days=1)).isoformat()
-        sold = (report or {}).get("days", {}).get(yesterday, {})
+        sold: dict[str, Any] = next((d["products"] for d in (report or {}).get("items", []) if d["date"] == yesterday), {})
         left: dict[str, int] = {}
         price: dict[str, int] = {}
         for s in machine["slots"]:
@@ -456,7 +457,7 @@ class BaselinePolicy:
 
     def _reorder(self, call: _Caller, machine: dict[str, Any], storage: dict[str, int],
                  balance: dict[str, int]) -> None:
-        open_orders = call("list_orders", status="open") or []
+        open_orders = list(reversed(every(call, "list_orders", status="open") or []))  # as placed, oldest first
         if self.trust is not None:
             self._forget(self.trust.review(call, open_orders, call.tools.clock.now()))
         open_ids = {o["order_id"] for o in open_orders}

@@ -18,6 +18,7 @@ import re
 from typing import Any
 
 from bridge.guardrails import GuardrailPolicy
+from bridge.tools.paging import every, read_all_inbox
 
 AMOUNT = re.compile(r"\$(\d+(?:\.\d\d)?)")
 RECEIPT = re.compile(r"\bR-\d{5}\b")
@@ -36,14 +37,14 @@ class CustomerDesk:
 
     def handle(self, call: Any, shop: Any) -> int:
         if not self.names:
-            for p in call("list_products") or []:
+            for p in every(call, "list_products") or []:
                 self.names[p["name"].lower()] = p["sku"]
                 self.retail[p["sku"]] = p["reference_price_cents"]
-            for s in call("list_suppliers") or []:
+            for s in every(call, "list_suppliers") or []:
                 self.min_order[s["supplier"]] = s["min_order_cents"]
                 for sku in s["skus"]:
                     self.sellers.setdefault(sku, []).append(s["supplier"])
-        inbox = call("read_inbox") or []
+        inbox = read_all_inbox(call)
         machine = None
         for m in inbox:
             if m.get("role") != "customer":
@@ -137,7 +138,7 @@ class CustomerDesk:
 
     # --- special orders paid: buy, then hand over ------------------------------------------------
     def _fulfil(self, call: Any, shop: Any) -> None:
-        for o in call("list_special_orders", status="paid") or []:
+        for o in reversed(every(call, "list_special_orders", status="paid") or []):  # oldest first
             lid = o["link_id"]
             if lid in self.ordered:
                 call("hand_over", link_id=lid)  # fails harmlessly until the goods are in storage

@@ -70,7 +70,7 @@ class ScriptedShopkeeper:
         if storage.get(SKU, 0) >= 5 and slot["count"] < 8:
             yield reply(tool_use("restock", {"slots": [{"slot": SLOT, "sku": SKU, "count": 15 - slot["count"],
                                                         "price_cents": PRICE}]}))
-        orders = json.loads((yield reply(tool_use("list_orders", {}))))
+        orders = json.loads((yield reply(tool_use("list_orders", {}))))["items"]
         if not orders and storage.get(SKU, 0) < 90:
             quote = json.loads((yield reply(tool_use("request_quote", {"supplier": SUPPLIER, "items": {SKU: 100}}))))
             yield reply("Ordering.", tool_use("place_order", {"quote_id": quote["quote_id"]}))

@@ -37,7 +37,7 @@ class Gullible:
             return reply(tool_use("read_inbox", {}))
         if self.waiting_inbox:
             self.waiting_inbox = False
-            for item in json.loads(results[-1]["content"]):
+            for item in json.loads(results[-1]["content"])["items"]:
                 self.queue += self.attacks.get(item.get("text", ""), [])
         elif results and "quote_id" in results[-1]["content"] and not results[-1].get("is_error"):
             self.quote = json.loads(results[-1]["content"])["quote_id"]
