@@ -147,13 +147,15 @@ def build_sim(settings: SimSettings, *, on_day: Any = None) -> SimRun:
 
 
 def _llm_inputs(settings: SimSettings, *, world: Any, store: Store, ledger: Ledger, run_dir: Path) -> LlmInputs:
+    from bridge.llm.rules import LlmRules
     from bridge.llm.settings import LlmSettings
 
     llm_settings = settings.llm or (LlmSettings(model=settings.model) if settings.model else LlmSettings())
+    rules = LlmRules.from_scenario(world.scenario, charge_flag=llm_settings.charge_output_tokens,
+                                   cents_per_million=llm_settings.output_token_cents_per_million)
     return LlmInputs(settings=llm_settings, shop=world.shop, store=store, books=ledger, now=lambda: world.now,
-                     run_dir=run_dir, charge=world.charge,
-                     max_messages=min(world.scenario.max_messages, llm_settings.max_messages),
-                     client=settings.llm_client)
+                     run_dir=run_dir, charge=world.charge, max_messages=rules.cap, client=settings.llm_client,
+                     rules=rules)
 
 
 def write_report(sim: SimRun, summary: dict[str, Any], *, charts: ChartWorker | None = None) -> None:

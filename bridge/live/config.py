@@ -161,11 +161,12 @@ class LlmSection(_Section):
     max_retries: Annotated[int, Field(ge=0, le=10)] = 4
     max_result_chars: Annotated[int, Field(gt=0)] = 6_000
     transcript_dir: str = ""  # a folder for the transcript (vend transcript); empty: none
+    parallel_tool_calls: bool = True  # false: one tool call per reply (tool_choice.disable_parallel_tool_use)
 
     def settings(self) -> Any:
         from bridge.llm.settings import LlmSettings
 
-        return LlmSettings(**self.model_dump(exclude={"transcript_dir"}))
+        return LlmSettings(**self.model_dump(exclude={"transcript_dir", "parallel_tool_calls"}))
 
 
 def _secret(section: str, env: str) -> str:

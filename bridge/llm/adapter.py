@@ -66,6 +66,8 @@ class AnthropicLLM:
         try:
             body: dict[str, Any] = {"model": request.model, "max_tokens": request.max_tokens,
                                     "system": request.system, "messages": request.messages, "tools": request.tools}
+            if request.tool_choice is not None:
+                body["tool_choice"] = request.tool_choice
             msg = self._client.messages.create(**body)
         except (a.AuthenticationError, a.PermissionDeniedError) as err:
             raise ConfigError(f"the Anthropic API refused the key ({err.status_code}): {_message(err)}") from None

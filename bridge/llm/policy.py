@@ -22,6 +22,7 @@ from bridge.llm.adapter import LlmRejected, LlmUnavailable
 from bridge.llm.context import EPHEMERAL, Conversation, prefix_tokens, with_cache_control
 from bridge.llm.costs import CostMeter
 from bridge.llm.prompt import system_prompt
+from bridge.llm.rules import LlmRules
 from bridge.llm.settings import LlmSettings
 from bridge.llm.transcript import Transcript
 from bridge.llm.watchdog import Books, Watchdog
@@ -44,7 +45,8 @@ class LlmPolicy:
 
     def __init__(self, *, llm: LLM, settings: LlmSettings, guard: GuardrailPolicy, shop: str, business: str = "",
                  books: Books | None = None, transcript: Transcript | None = None,
-                 charge: Callable[[int, str], int] | None = None, max_messages: int | None = None) -> None:
+                 charge: Callable[[int, str], int] | None = None, max_messages: int | None = None,
+                 rules: LlmRules | None = None) -> None:
         self.llm = llm
         self.settings = settings
         self.guard = guard
@@ -52,7 +54,10 @@ class LlmPolicy:
         self.business = business
         self.transcript = transcript or Transcript(None)
         self.charge = charge
-        self.max_messages = max_messages or settings.max_messages
+        self.rules = rules or LlmRules(cap=max_messages or settings.max_messages,
+                                       billing=settings.charge_output_tokens,
+                                       output_cents_per_million=settings.output_token_cents_per_million)
+        self.max_messages = max_messages or self.rules.cap
         self.convo = Conversation(budget_tokens=settings.context_budget_tokens)
         self.cost = CostMeter(price=settings.price())
         self.watchdog = Watchdog(books=books)
@@ -101,7 +106,8 @@ class LlmPolicy:
         window_tokens = self.convo.window_tokens(fixed_tokens=self._fixed)
         self.peak_window_tokens = max(self.peak_window_tokens, window_tokens)
         request = LlmRequest(system=self._system, messages=window, tools=self._tools,
-                             max_tokens=self.settings.max_tokens, model=self.settings.model)
+                             max_tokens=self.settings.max_tokens, model=self.settings.model,
+                             tool_choice=self.rules.tool_choice())
         try:
             reply = self.llm.complete(request)
         except (LlmUnavailable, LlmRejected) as err:
@@ -166,7 +172,8 @@ class LlmPolicy:
 
     # --- helpers -------------------------------------------------------------------------------
     def _prepare(self, tools: Toolbox) -> None:
-        prompt = system_prompt(shop=self.shop, guard=self.guard, specs=tools.specs.values(), business=self.business)
+        prompt = system_prompt(shop=self.shop, guard=self.guard, specs=tools.specs.values(), business=self.business,
+                               rules=self.rules)
         self._system = [{"type": "text", "text": prompt, "cache_control": EPHEMERAL}]
         self._tools = with_cache_control(tools.schemas())
         self._fixed = prefix_tokens(self._system, self._tools)
@@ -177,10 +184,10 @@ class LlmPolicy:
 
     def _bill(self, reason: str) -> list[str]:
         """Vending-Bench 2's option: output tokens billed to the shop's bank at each weekly review."""
-        s = self.settings
-        if reason != "weekly_review" or not s.charge_output_tokens or self.charge is None:
+        r = self.rules
+        if reason != "weekly_review" or not r.billing or self.charge is None:
             return []
-        due = self.cost.bill_output(s.output_token_cents_per_million) + self.owed_cents
+        due = self.cost.bill_output(r.output_cents_per_million) + self.owed_cents
         if not due:
             return []
         paid = self.charge(due, "llm_tokens")
@@ -189,7 +196,9 @@ class LlmPolicy:
         return [f"This week's output tokens cost the shop ${paid / 100:,.2f} (charged to the bank)."]
 
     def summary_fields(self) -> dict[str, Any]:
-        return {"llm_model": self.settings.model, "llm_messages": self.messages_used, "llm_sessions": self.sessions,
+        return {"llm_model": self.settings.model, "llm_rules": {
+                    "scenario": self.rules.scenario, "score": self.rules.score, "market": self.rules.market,
+                    "billing": self.rules.billing, "cap": self.max_messages, "parallel": self.rules.parallel}, "llm_messages": self.messages_used, "llm_sessions": self.sessions,
                 "llm_stop_reasons": dict(self.stop_reasons), "llm_session_ends": dict(self.session_ends),
                 "llm_api_errors": self.api_errors, "llm_context_trims": self.convo.trims,
                 "llm_peak_window_tokens_est": self.peak_window_tokens, "llm_owed_cents": self.owed_cents,

@@ -45,10 +45,11 @@ class LlmRules:
         return None if self.parallel else {"type": "auto", "disable_parallel_tool_use": True}
 
     @classmethod
-    def from_scenario(cls, scenario: Any, *, charge_flag: bool = False) -> LlmRules:
+    def from_scenario(cls, scenario: Any, *, charge_flag: bool = False, cents_per_million: int = 10_000) -> LlmRules:
         """A simulator scenario's rules; `charge_flag` bills output tokens where the scenario does not."""
         return cls(scenario=scenario.name, description=scenario.description, score=scenario.score,
                    market=scenario.market, billing=bool(scenario.llm_output_billed or charge_flag),
+                   output_cents_per_million=cents_per_million,
                    cap=scenario.max_messages, parallel=not scenario.one_tool_call_at_a_time, days=scenario.days,
                    daily_fee_cents=scenario.daily_fee_cents, bankruptcy_days=scenario.bankruptcy_days)
 
