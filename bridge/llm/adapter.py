@@ -61,30 +61,42 @@ class AnthropicLLM:
     def from_env(cls, settings: LlmSettings) -> AnthropicLLM:
         return cls(settings=settings, api_key=api_key_from_env())
 
+    def count_tokens(self, request: LlmRequest) -> int:
+        """The request's prompt size in the API's own tokens (`POST /v1/messages/count_tokens`)."""
+        body: dict[str, Any] = {"model": request.model, "system": request.system, "messages": request.messages,
+                                "tools": request.tools}
+        if request.tool_choice is not None:
+            body["tool_choice"] = request.tool_choice
+        return int(self._call(lambda: self._client.messages.count_tokens(**body), request.model).input_tokens)
+
     def complete(self, request: LlmRequest) -> LlmReply:
-        a = self._anthropic
-        try:
-            body: dict[str, Any] = {"model": request.model, "max_tokens": request.max_tokens,
-                                    "system": request.system, "messages": request.messages, "tools": request.tools}
-            if request.tool_choice is not None:
-                body["tool_choice"] = request.tool_choice
-            msg = self._client.messages.create(**body)
-        except (a.AuthenticationError, a.PermissionDeniedError) as err:
-            raise ConfigError(f"the Anthropic API refused the key ({err.status_code}): {_message(err)}") from None
-        except a.NotFoundError as err:
-            raise ConfigError(f"the Anthropic API does not know model {request.model!r}: {_message(err)}") from None
-        except (a.APITimeoutError, a.APIConnectionError) as err:
-            raise LlmUnavailable(f"Anthropic API unreachable: {err}") from None
-        except a.APIStatusError as err:
-            if err.status_code in (408, 409, 429) or err.status_code >= 500:
-                raise LlmUnavailable(f"Anthropic API {err.status_code} after retries: {_message(err)}") from None
-            raise LlmRejected(f"Anthropic API {err.status_code}: {_message(err)}") from None
+        body: dict[str, Any] = {"model": request.model, "max_tokens": request.max_tokens,
+                                "system": request.system, "messages": request.messages, "tools": request.tools}
+        if request.tool_choice is not None:
+            body["tool_choice"] = request.tool_choice
+        msg = self._call(lambda: self._client.messages.create(**body), request.model)
         u = msg.usage
         usage = LlmUsage(input_tokens=u.input_tokens or 0, output_tokens=u.output_tokens or 0,
                          cache_creation_input_tokens=u.cache_creation_input_tokens or 0,
                          cache_read_input_tokens=u.cache_read_input_tokens or 0)
         return LlmReply(content=[block_json(b) for b in msg.content], stop_reason=str(msg.stop_reason or "end_turn"),
                         usage=usage, model=msg.model)
+
+    def _call(self, send: Any, model: str) -> Any:
+        """One API call, its vendor errors mapped to the project's."""
+        a = self._anthropic
+        try:
+            return send()
+        except (a.AuthenticationError, a.PermissionDeniedError) as err:
+            raise ConfigError(f"the Anthropic API refused the key ({err.status_code}): {_message(err)}") from None
+        except a.NotFoundError as err:
+            raise ConfigError(f"the Anthropic API does not know model {model!r}: {_message(err)}") from None
+        except (a.APITimeoutError, a.APIConnectionError) as err:
+            raise LlmUnavailable(f"Anthropic API unreachable: {err}") from None
+        except a.APIStatusError as err:
+            if err.status_code in (408, 409, 429) or err.status_code >= 500:
+                raise LlmUnavailable(f"Anthropic API {err.status_code} after retries: {_message(err)}") from None
+            raise LlmRejected(f"Anthropic API {err.status_code}: {_message(err)}") from None
 
 
 def _message(err: Any) -> str:

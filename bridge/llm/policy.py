@@ -17,9 +17,17 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from bridge.errors import ConfigError
 from bridge.guardrails import GuardrailPolicy
-from bridge.llm.adapter import LlmRejected, LlmUnavailable
-from bridge.llm.context import EPHEMERAL, Conversation, prefix_tokens, with_cache_control
+from bridge.llm.adapter import LlmRejected, LlmUnavailable, base_url_from
+from bridge.llm.context import (
+    EPHEMERAL,
+    Conversation,
+    count_breakpoints,
+    is_blank_text,
+    prefix_tokens,
+    with_cache_control,
+)
 from bridge.llm.costs import CostMeter
 from bridge.llm.prompt import system_prompt
 from bridge.llm.rules import LlmRules
@@ -59,7 +67,7 @@ class LlmPolicy:
                                        output_cents_per_million=settings.output_token_cents_per_million)
         self.max_messages = max_messages or self.rules.cap
         self.convo = Conversation(budget_tokens=settings.context_budget_tokens)
-        self.cost = CostMeter(price=settings.price())
+        self.cost = CostMeter(price=settings.price(base_url=base_url_from(settings)))
         self.watchdog = Watchdog(books=books)
         self.stop_reasons: Counter[str] = Counter()
         self.session_ends: Counter[str] = Counter()
@@ -72,6 +80,9 @@ class LlmPolicy:
         self._system: list[dict[str, Any]] = []
         self._tools: list[dict[str, Any]] = []
         self._fixed = 0
+        self.prefix_api_tokens = 0  # the system prompt and tools in the API's tokens (count_tokens), 0: unknown
+        self.prefix_cached = True  # the fixed prefix is long enough for the model to cache it
+        self.max_breakpoints = 0
 
     # --- the session ---------------------------------------------------------------------------
     def act(self, tools: Toolbox, *, reason: str) -> int:
@@ -108,6 +119,7 @@ class LlmPolicy:
         request = LlmRequest(system=self._system, messages=window, tools=self._tools,
                              max_tokens=self.settings.max_tokens, model=self.settings.model,
                              tool_choice=self.rules.tool_choice())
+        self.max_breakpoints = max(self.max_breakpoints, count_breakpoints([self._system, self._tools, window]))
         try:
             reply = self.llm.complete(request)
         except (LlmUnavailable, LlmRejected) as err:
@@ -115,10 +127,10 @@ class LlmPolicy:
             self.transcript.write({"type": "event", "event": "api_error", "detail": str(err)})
             return "api_error"
         self.messages_used += 1
-        self.cost.add(reply.usage)
+        self.convo.measured(self.cost.add(reply.usage))
         stop = reply.stop_reason
         self.stop_reasons[stop] += 1
-        content = [b for b in reply.content if isinstance(b, dict)]
+        content = [b for b in reply.content if isinstance(b, dict) and not is_blank_text(b)]
         record: dict[str, Any] = {"type": "turn", "turn": self.messages_used, "stop_reason": stop,
                                   "usage": _usage(reply.usage), "window_tokens": window_tokens,
                                   "messages_in_window": len(window), "content": content}
@@ -174,9 +186,32 @@ class LlmPolicy:
     def _prepare(self, tools: Toolbox) -> None:
         prompt = system_prompt(shop=self.shop, guard=self.guard, specs=tools.specs.values(), business=self.business,
                                rules=self.rules)
-        self._system = [{"type": "text", "text": prompt, "cache_control": EPHEMERAL}]
-        self._tools = with_cache_control(tools.schemas())
-        self._fixed = prefix_tokens(self._system, self._tools)
+        system = [{"type": "text", "text": prompt}]
+        schemas = tools.schemas()
+        self._fixed = prefix_tokens(system, schemas)
+        self.prefix_api_tokens = self._count(system, schemas)
+        if self.prefix_api_tokens:
+            self.convo.calibrate(api_tokens=self.prefix_api_tokens, estimate=self._fixed)
+        # a breakpoint on a prefix shorter than the model's minimum caches nothing: the slots are kept for
+        # the conversation's (which grows past the minimum)
+        size = self.prefix_api_tokens or self._fixed
+        self.prefix_cached = size >= self.settings.min_cacheable_tokens()
+        self._system = [{**system[0], "cache_control": EPHEMERAL}] if self.prefix_cached else system
+        self._tools = with_cache_control(schemas) if self.prefix_cached else schemas
+
+    def _count(self, system: list[dict[str, Any]], schemas: list[dict[str, Any]]) -> int:
+        """The fixed prefix in the API's tokens (count_tokens, with a one-word message), or 0 when the
+        client cannot count (a scripted client, a server without the endpoint)."""
+        count = getattr(self.llm, "count_tokens", None)
+        if count is None:
+            return 0
+        probe = [{"role": "user", "content": [{"type": "text", "text": "."}]}]
+        try:
+            return int(count(LlmRequest(system=system, messages=probe, tools=schemas, max_tokens=1,
+                                        model=self.settings.model, tool_choice=self.rules.tool_choice())))
+        except (LlmUnavailable, LlmRejected, ConfigError) as err:
+            self.transcript.write({"type": "event", "event": "count_tokens_failed", "detail": str(err)})
+            return 0
 
     def _intro(self, now: datetime, reason: str, notes: list[str]) -> str:
         head = f"It is {now:%A %Y-%m-%d %H:%M %Z}. {_INTROS.get(reason, f'Reason: {reason}.')}"
@@ -201,7 +236,9 @@ class LlmPolicy:
                     "billing": self.rules.billing, "cap": self.max_messages, "parallel": self.rules.parallel}, "llm_messages": self.messages_used, "llm_sessions": self.sessions,
                 "llm_stop_reasons": dict(self.stop_reasons), "llm_session_ends": dict(self.session_ends),
                 "llm_api_errors": self.api_errors, "llm_context_trims": self.convo.trims,
-                "llm_peak_window_tokens_est": self.peak_window_tokens, "llm_owed_cents": self.owed_cents,
+                "llm_peak_window_tokens": self.peak_window_tokens, "llm_owed_cents": self.owed_cents,
+                "llm_prefix_tokens": self.prefix_api_tokens or self._fixed, "llm_prefix_cached": self.prefix_cached,
+                "llm_max_cache_breakpoints": self.max_breakpoints,
                 **self.cost.fields(), **self.watchdog.fields()}
 
 
