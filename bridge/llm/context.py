@@ -78,8 +78,9 @@ class Conversation:
         self.trims = 0
         self._prev_last = -1  # the last message of the previous request (its cache breakpoint)
         self.scale = 1.0  # API tokens per estimated token, from the last measurement
-        self._sent: tuple[int, int, int, int] = (0, 0, 0, 0)  # start, messages, their estimate, fixed + note
-        self._known: tuple[int, int, int, int] | None = None  # start, messages, their estimate, API tokens
+        # the window last sent: start, messages, the sum of their sizes, the estimate of what was sent
+        self._sent: tuple[int, int, int, int] = (0, 0, 0, 0)
+        self._known: tuple[int, int, int, int] | None = None  # start, messages, the sum of sizes, API tokens
 
     def calibrate(self, *, api_tokens: int, estimate: int) -> None:
         """The API counted `api_tokens` where the estimate said `estimate`."""
@@ -88,11 +89,11 @@ class Conversation:
 
     def measured(self, api_tokens: int) -> None:
         """The prompt of the window last sent was `api_tokens` (the reply's usage)."""
-        start, n, est, fixed = self._sent
+        start, n, sizes, sent = self._sent
         if api_tokens <= 0 or n == 0:
             return
-        self.calibrate(api_tokens=api_tokens, estimate=est + fixed)
-        self._known = (start, n, est, api_tokens)
+        self.calibrate(api_tokens=api_tokens, estimate=sent)
+        self._known = (start, n, sizes, api_tokens)
 
     # --- building the history --------------------------------------------------------------
     def add(self, role: str, blocks: list[dict[str, Any]]) -> None:
@@ -139,8 +140,11 @@ class Conversation:
                 blocks = with_cache_control(blocks)
             out.append({"role": msg["role"], "content": blocks})
         self._prev_last = last
-        note = _note_tokens() if self.start else 0
-        self._sent = (self.start, len(self.messages), sum(self.sizes[self.start:]), fixed_tokens + note)
+        sizes = sum(self.sizes[self.start:])
+        sent = fixed_tokens + sizes
+        if out and self.start > 0:  # the first message as sent: the note in, the orphaned results out
+            sent += message_tokens(out[0]) - self.sizes[self.start]
+        self._sent = (self.start, len(self.messages), sizes, sent)
         return out
 
     def window_tokens(self, *, fixed_tokens: int, note: bool = False) -> int:

@@ -12,6 +12,7 @@ the history (bridge.llm.context); the run stops at the message cap.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
@@ -40,8 +41,8 @@ from bridge.tools.paging import fit_result
 
 CONTINUE_ON = ("max_tokens", "model_context_window_exceeded")
 _INTROS = {
-    "open_day": "A new day. Look at your inbox, the machine, storage, orders and money; do today's work; "
-                "call wait_for_next_day when you are done.",
+    "open_day": "A new day. Your morning briefing is below. Look at your inbox, the machine, storage, orders and "
+                "money as you need; do today's work; call wait_for_next_day when you are done.",
     "messages": "New messages or notices have arrived: read_inbox and deal with them; end your turn when done.",
     "weekly_review": "Weekly review: look at the week's sales, costs and your notes, adjust prices and plans, "
                      "write down what you learned; end your turn when done.",
@@ -83,6 +84,10 @@ class LlmPolicy:
         self.prefix_api_tokens = 0  # the system prompt and tools in the API's tokens (count_tokens), 0: unknown
         self.prefix_cached = True  # the fixed prefix is long enough for the model to cache it
         self.max_breakpoints = 0
+        self.briefing: Any = None  # bridge.tools.briefing.BriefingTools, attached by the shop assembly
+
+    def attach_briefing(self, briefing: Any) -> None:
+        self.briefing = briefing
 
     # --- the session ---------------------------------------------------------------------------
     def act(self, tools: Toolbox, *, reason: str) -> int:
@@ -215,7 +220,13 @@ class LlmPolicy:
 
     def _intro(self, now: datetime, reason: str, notes: list[str]) -> str:
         head = f"It is {now:%A %Y-%m-%d %H:%M %Z}. {_INTROS.get(reason, f'Reason: {reason}.')}"
-        return " ".join([head, *notes])
+        text = " ".join([head, *notes])
+        if self.briefing is None:
+            return text
+        if reason == "open_day":
+            return text + "\nMorning briefing: " + json.dumps(self.briefing.briefing(), default=str)
+        due = self.briefing.due()
+        return text + ("\nReminders due: " + json.dumps(due, default=str) if due else "")
 
     def _bill(self, reason: str) -> list[str]:
         """Vending-Bench 2's option: output tokens billed to the shop's bank at each weekly review."""
