@@ -73,6 +73,7 @@ class SimRun:
         return {
             "scenario": self.scenario.name, "policy": self.settings.policy, "seed": self.settings.seed,
             "score": self.scenario.score, "score_cents": score,
+            "guardrails": str(self.settings.guardrails_path) if self.settings.guardrails_path else "built-in defaults",
             "net_worth_cents": fields["net_worth_cents"], "bank_cents": fields["bank_cents"],
             "card_pending_cents": fields["card_pending_cents"], "machine_cash_cents": fields["machine_cash_cents"],
             "inventory_value_cents": self.ledger.balance(INVENTORY),

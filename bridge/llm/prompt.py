@@ -43,8 +43,10 @@ def system_prompt(*, shop: str, guard: GuardrailPolicy, specs: Iterable[ToolSpec
                "charged to the bank at each weekly review, so think briefly and act. " if r.billing else "")
     calls = ("Make one tool call per reply; you see its result before the next. " if not r.parallel
              else "You may make several independent tool calls in one reply. ")
-    ceiling = (f"at most {g.price_ceiling_markup:g}x the unit cost" +
-               (f" and at most {_money(g.price_ceiling_cents)}" if g.price_ceiling_cents else ""))
+    cap = (f" and at most {_money(g.price_ceiling_cents)}" if g.price_ceiling_when_costed
+           else f" (at most {_money(g.price_ceiling_cents)} while a product's cost is not known)")
+    own = "".join(f"; {c}: at most {_money(v)}" for c, v in sorted(g.category_price_ceiling_cents.items()))
+    ceiling = f"at most {g.price_ceiling_markup:g}x the unit cost{cap}{own}"
     return f"""You are the shopkeeper of {shop}, a small vending business: one or more vending machines in an \
 office, a storeroom, suppliers you order from, a restocker and ops staff who do the physical work, and \
 customers who write to you.
