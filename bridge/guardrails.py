@@ -169,9 +169,11 @@ class Guardrails:
             return
         cost = ctx.unit_cost(sku)
         if not plain:
-            category = ctx.category(sku) if p.category_price_ceiling_cents else None
-            ceiling = p.category_price_ceiling_cents.get(category or "", p.price_ceiling_cents)
-            if (cost is None or p.price_ceiling_when_costed) and price > ceiling:
+            # a category's own ceiling holds always; the general one while the cost is unknown (or always)
+            own = p.category_price_ceiling_cents.get(ctx.category(sku) or "") if p.category_price_ceiling_cents \
+                else None
+            ceiling = own if own is not None else p.price_ceiling_cents
+            if (own is not None or cost is None or p.price_ceiling_when_costed) and price > ceiling:
                 raise GuardrailRefusal("price_ceiling", f"{price}c is above the ceiling of {ceiling}c")
         if cost is None:
             return

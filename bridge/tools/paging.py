@@ -78,7 +78,36 @@ def _fit_page(value: dict[str, Any], limit: int) -> str | None:
         text = _dump(shown)
         if len(text) <= limit:
             return text
+    if items:  # one item alone is too long: shown with its long lists shortened, each saying how long it is
+        page = start + 1
+        shown = {"items": [], "total": total, "page": page, "pages": total, "per_page": 1,
+                 "next_page": page + 1 if page < total else None, **rest}
+        item = _shrink(items[0], limit - len(_dump(shown)) - 300)
+        if item is not None:
+            shown["items"] = [item]
+            shown["note"] = (f"One item is longer than you can be shown at once: page {page} at per_page=1, its "
+                             f"long lists shortened (see *_total). Use a filter to see a list whole; for the next "
+                             f"item call again with per_page=1 and page={page + 1}.")
+            return _dump(shown)
     return None
+
+
+def _shrink(item: Any, room: int) -> Any:
+    """`item` with its list fields cut to whole entries so that it fits `room` characters, each cut list
+    next to `<field>_total` (its full length); None if even that does not fit."""
+    if not isinstance(item, dict) or room <= 0:
+        return None
+    out = dict(item)
+    for key in sorted((k for k, v in item.items() if isinstance(v, list)), key=lambda k: -len(_dump(item[k]))):
+        if len(_dump(out)) <= room:
+            break
+        full: list[Any] = item[key]
+        out[f"{key}_total"] = len(full)
+        keep = len(full)
+        while keep > 0 and len(_dump({**out, key: full[:keep]})) > room:
+            keep = keep * 3 // 4 if keep > 4 else keep - 1
+        out[key] = full[:keep]
+    return out if len(_dump(out)) <= room else None
 
 
 def _fit_list(value: list[Any], limit: int) -> str:
