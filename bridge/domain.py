@@ -115,6 +115,18 @@ class Quote:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class QuoteRequested:
+    """A quote asked of a supplier (or a counter-offer sent on one): not an answer. The supplier's
+    answer arrives later, on both sides, as a QuoteReceived event under `quote_id`."""
+
+    quote_id: str  # the id the answer will carry
+    supplier: str
+    expected_by: datetime  # the answer is due by then (sim: the supplier's slowest reply; live: ops' turnaround)
+    counter_of: str = ""  # the quote this counter-offer was made on, if any
+    status: str = "requested"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class OrderReceipt:
     order_id: str
     supplier: str

@@ -318,6 +318,8 @@ class SlotCount:
     slot: str
     count: int
     price_cents: int
+    sku: str = ""  # the product the device says the slot holds (empty: it does not say)
+    capacity: int = 0  # the slot's capacity, as the device says (0: it does not say)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

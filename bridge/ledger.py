@@ -37,6 +37,7 @@ TRADES = "trades"  # goods sold to other shopkeepers: the price in (credit), the
 ACCOUNTS = (BANK, CARD_PENDING, MACHINE_CASH, INVENTORY, PREPAID, EQUITY, REVENUE, COGS, FEES,
             REFUNDS, LOSSES, DEPOSITS, TRANSFERS, TRADES)
 STORAGE = "storage"
+DAILY_FEE = "daily_fee"  # a FeeCharged reason: the sim's daily fee; live, "daily_fee:<cost>" for each site cost
 _CASH = Payment.CASH
 
 
@@ -119,6 +120,11 @@ class Ledger:
         self.slot_sold: dict[str, int] = defaultdict(int)  # "m1:A1" -> units ever sold from it
         self._sale_ts: datetime | None = None  # the time of the last sale booked, and its day's sales
         self._sale_day: dict[str, list[int]] = {}
+        # Every sale is booked on the shop's local day of its own time. A day whose close is booked (the
+        # runtime sets `closed_through`) can still get sales that arrive late (live: a device that was
+        # offline): `late_days` says which, and the runtime amends their closes.
+        self.closed_through: date | None = None
+        self.late_days: set[date] = set()
         self._handlers = {
             ev.Sale: self._sale, ev.CardSettled: self._card_settled, ev.CashCollected: self._cash_collected,
             ev.FeeCharged: self._fee, ev.SupplierPaid: self._supplier_paid,
@@ -184,6 +190,8 @@ class Ledger:
                 sold[0] += units
                 sold[1] += amount
                 led.units_sold_total += units
+        last = store.scalar("SELECT MAX(day) FROM day_close WHERE shop = :s", s=shop)
+        led.closed_through = date.fromisoformat(str(last)) if last else None
         return led
 
     def _prepaid_of(self, order_id: str) -> int:
@@ -302,7 +310,10 @@ class Ledger:
         self.slot_sold[location] += units
         self.units_sold_total += units
         if e.ts is not self._sale_ts:  # a simulated evening's sales share one time
-            self._sale_ts, self._sale_day = e.ts, self.daily[e.ts.astimezone(self.tz).date()]
+            sale_day = e.ts.astimezone(self.tz).date()
+            self._sale_ts, self._sale_day = e.ts, self.daily[sale_day]
+            if self.closed_through is not None and sale_day <= self.closed_through:
+                self.late_days.add(sale_day)
         day = self._sale_day
         row = day.get(sku)
         if row is None:
@@ -319,7 +330,7 @@ class Ledger:
 
     def _fee(self, e: ev.FeeCharged) -> None:
         self._line(e, FEES, _paid_from(e.paid_from), e.amount_cents, memo=e.reason)
-        if e.reason == "daily_fee":
+        if e.reason.startswith(DAILY_FEE):  # the sim's "daily_fee", or a live site cost "daily_fee:rent"
             self.fee_missed_streak = 0
 
     def _fee_missed(self, e: ev.FeeMissed) -> None:

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from bridge.domain import (
     MachineView,
     OrderReceipt,
-    Quote,
+    QuoteRequested,
     RestockLine,
     StallView,
     SupplierInfo,
@@ -113,16 +113,36 @@ class Chat(Protocol):
 
 
 class Procurement(Protocol):
+    """Buying from suppliers: one protocol in sim and live, only who answers differs (the supplier
+    engine after a seeded e-mail delay; live, ops entering what the supplier wrote in Slack).
+
+    - Quotes are asynchronous. `request_quote` and `counter_offer` check what they can at once (an
+      unknown supplier or product, a bad quantity, a quote that does not exist: a ToolError) and return
+      a `QuoteRequested` receipt; the supplier's answer arrives later as a QuoteReceived event under the
+      receipt's `quote_id` (a counter-offer's answer also names the quote it was made on in
+      `counter_of`). Only an answered quote can be ordered.
+    - An order moves through the same states on both sides (the ledger's `OrderStatus`): `place_order`
+      returns an OrderReceipt and the order is `placed`; it is `paid` when a SupplierPaid event arrives,
+      the one step at which money leaves the bank (sim: the supplier charges at once, so the event comes
+      right after the call; live: when ops confirm "Bought"); `delivered` or `short` as
+      DeliveryReceived events arrive (goods exist only then); `lost` (never delivered) when the shop
+      writes it off. Nothing is assumed from a due date.
+    """
+
     def suppliers(self) -> Sequence[SupplierInfo]: ...
 
-    def request_quote(self, *, supplier: str, items: Mapping[str, int]) -> Quote: ...
+    def request_quote(self, *, supplier: str, items: Mapping[str, int]) -> QuoteRequested:
+        """Ask `supplier` for unit prices for `items` (sku -> units); the answer comes as QuoteReceived."""
+        ...
 
-    def counter_offer(self, *, quote_id: str, unit_costs_cents: Mapping[str, int]) -> Quote:
-        """Ask for a better price on a quote; the answer is a new quote (maybe the same prices)."""
+    def counter_offer(self, *, quote_id: str, unit_costs_cents: Mapping[str, int]) -> QuoteRequested:
+        """Ask for a better price on an answered quote; the answer is a new quote (maybe the same prices),
+        a QuoteReceived with `counter_of=quote_id`."""
         ...
 
     def place_order(self, *, quote_id: str, idempotency_key: str) -> OrderReceipt:
-        """Order and pay a quote. Goods exist only when a DeliveryReceived event arrives."""
+        """Order an answered quote (the same key again is the same order). Paid only when SupplierPaid
+        arrives; goods exist only when DeliveryReceived events arrive."""
         ...
 
 

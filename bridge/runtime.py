@@ -6,15 +6,15 @@ The same loop runs a simulated year and a live shop; only the backend and the sc
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
 from bridge import events as ev
 from bridge.domain import DayRecord
 from bridge.errors import ConfigError
-from bridge.ledger import BANK, CARD_PENDING, INVENTORY, MACHINE_CASH, PREPAID, Ledger
+from bridge.ledger import BANK, CARD_PENDING, DAILY_FEE, INVENTORY, MACHINE_CASH, PREPAID, Ledger
 from bridge.policies.base import Policy
 from bridge.ports import Backend
 from bridge.store import Store
@@ -47,7 +47,8 @@ class Runtime:
     def __init__(self, *, backend: Backend, ledger: Ledger, store: Store, tools: ShopTools, toolbox: Toolbox,
                  policy: Policy, schedule: Schedule, limits: RunLimits,
                  on_event: Callable[[ev.Event], None] | None = None,
-                 on_day: Callable[[DayRecord], None] | None = None, flush_every_days: int = 1) -> None:
+                 on_day: Callable[[DayRecord], None] | None = None, flush_every_days: int = 1,
+                 running_costs: Sequence[tuple[str, int]] = ()) -> None:
         self.backend = backend
         self.ledger = ledger
         self.store = store
@@ -59,6 +60,7 @@ class Runtime:
         self.on_event = on_event
         self.on_day = on_day
         self.flush_every_days = flush_every_days
+        self.running_costs = tuple(running_costs)  # (name, cents a day) the close books (live: the site's)
         self.outcome = RunOutcome()
         self._calls_at_open: dict[str, int] = {}
         toolbox.after_call = self.ingest
@@ -121,11 +123,17 @@ class Runtime:
 
     def close_day(self, at: datetime | None = None) -> None:
         """Book the close of the day that `at` (the fire time the run stands for) falls in; without
-        it, today's. A close caught up after midnight books the day it was due, not the clock's."""
+        it, today's. A close caught up after midnight books the day it was due, not the clock's. The
+        close books the day's running costs (live: the site's), and amends the closes of earlier days
+        that sales arrived late for (each sale is booked on the local day of its own time)."""
         self.ingest()
         led = self.ledger
         now = self.backend.clock.now()
         today = (at or now).astimezone(led.tz).date()
+        if led.late_days:
+            self._amend_closes(before=today)
+        if self.running_costs:
+            self._book_running_costs(today, at or now)
         sold = led.daily.get(today, {})
         units = revenue = 0
         for u, r in sold.values():  # a loop, not two sum()s over generators
@@ -146,6 +154,8 @@ class Runtime:
             "net_worth_cents": record.net_worth_cents, "units_sold": record.units_sold,
             "revenue_cents": record.revenue_cents, "units_sold_total": record.units_sold_total,
             "tool_calls": sum(record.tool_calls.values())})
+        if led.closed_through is None or today > led.closed_through:
+            led.closed_through = today
         self.outcome.days.append(record)
         self.outcome.days_run += 1
         if self.outcome.days_run % self.flush_every_days == 0:
@@ -157,6 +167,45 @@ class Runtime:
             self.outcome.ended_by = "bankrupt"
         elif self.outcome.days_run >= self.limits.days:
             self.outcome.ended_by = self.outcome.ended_by or "days"
+
+    def _amend_closes(self, *, before: date) -> None:
+        """Sales booked on days already closed (live: a vend stamped before its day's close that arrived
+        after it) amend those days' closes: units and revenue as the day's books have them now."""
+        led = self.ledger
+        late, led.late_days = sorted(led.late_days), set()
+        for day in late:
+            if day >= before:
+                continue  # the close being booked counts it anyway
+            rows = self.store.rows("day_close", shop=led.shop, day=day.isoformat())
+            if not rows:
+                continue
+            units = revenue = 0
+            for u, r in led.daily.get(day, {}).values():
+                units += u
+                revenue += r
+            self.store.upsert("day_close", {**rows[0], "units_sold": units, "revenue_cents": revenue})
+
+    def _book_running_costs(self, day: date, ts: datetime) -> None:
+        """The fixed running costs of `day` (live: the site's rent, a machine's lease), by the rule the
+        simulator books its scenario's daily fee: fees / bank when the bank holds them all, else one
+        FeeMissed for the day (bankruptcy counts those in a row). Ids name the day: a close run again
+        books them once; `ts` is the close's own time, so a close caught up after midnight books its day."""
+        led = self.ledger
+        total = sum(cents for _, cents in self.running_costs)
+        if not total:
+            return
+        key = f"{led.shop}:close:{day.isoformat()}"
+        seen = self.store.seen
+        if seen(f"{key}:missed") or any(seen(f"{key}:{name}") for name, cents in self.running_costs if cents):
+            return  # this day's costs are booked (paid or missed): a close run again decides nothing anew
+        if led.balance(BANK) >= total:
+            for name, cents in self.running_costs:
+                if cents:
+                    led.record(ev.FeeCharged(id=f"{key}:{name}", ts=ts, shop=led.shop, amount_cents=cents,
+                                             reason=f"{DAILY_FEE}:{name}"))
+        else:
+            led.record(ev.FeeMissed(id=f"{key}:missed", ts=ts, shop=led.shop, amount_cents=total, reason=DAILY_FEE,
+                                    consecutive_days=led.fee_missed_streak + 1))
 
 
 def _since(counts: Counter[str], before: dict[str, int]) -> dict[str, int]:

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from bridge import events as ev
 from bridge.domain import MachineView, Payment, SlotView, size_of_slot
 from bridge.errors import AdapterError, ToolError
+from bridge.live.slots import SlotPlan
 from hardware_adapters.mqtt_link import Item, MqttLink
 from hardware_adapters.mqtt_payloads import MAX_PAYLOAD_BYTES, CommandAck, translate
 
@@ -42,14 +43,20 @@ class _MachineState:
 
 
 class MqttFleet:
-    """All configured machines behind one broker connection. `machines` maps id -> planogram (slot -> sku)."""
+    """All configured machines behind one broker connection. `machines` maps id -> opening planogram (slot
+    -> sku). `plan` (bridge/live/slots.py), when given, is what each slot holds as the books follow it (the
+    ingest's MachineBook changes it from devices' reports and people's restocks); the view shows it."""
 
     def __init__(self, *, link: MqttLink, machines: Mapping[str, Mapping[str, str]], shop: str = "main",
                  command_timeout_s: float = 5.0, slot_capacity: int = 10, max_payload_bytes: int = MAX_PAYLOAD_BYTES,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC), plan: SlotPlan | None = None) -> None:
         self.link = link
         self.shop = shop
-        self.planograms = {m: dict(p) for m, p in machines.items()}
+        self.plan = plan if plan is not None else SlotPlan(opening=machines,
+                                                           capacity={m: slot_capacity for m in machines})
+        for m in machines:
+            self.plan.current.setdefault(m, {})
+        self.planograms = self.plan.current  # what a device's message is translated with: the slots now
         self.command_timeout_s = command_timeout_s
         self.slot_capacity = slot_capacity
         self.max_payload_bytes = max_payload_bytes
@@ -162,10 +169,10 @@ class MqttFleet:
     # --- commands ------------------------------------------------------------------------------------
     def view(self, machine: str) -> MachineView:
         st = self._state[machine]
-        plan = self.planograms[machine]
+        plan = self.plan
         slots = tuple(
-            SlotView(slot=name, size=size_of_slot(name), capacity=max(self.slot_capacity, s.count),
-                     sku=plan.get(name), count=s.count, price_cents=s.price_cents)
+            SlotView(slot=name, size=size_of_slot(name), capacity=max(plan.capacity(machine, name), s.count),
+                     sku=plan.sku_at(machine, name), count=s.count, price_cents=s.price_cents)
             for name, s in sorted(st.slots.items()))
         return MachineView(machine=machine, online=st.online and self.link.connected.is_set(), slots=slots,
                            cash_cents=st.cash_cents, locked=st.locked)

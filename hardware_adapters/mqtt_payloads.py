@@ -83,6 +83,8 @@ _EVENT = TypeAdapter(DeviceEvent)
 class SlotMsg(_Model):
     count: Annotated[int, Field(ge=0, le=10_000, strict=True)]
     price_cents: Cents
+    sku: Annotated[str, Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$")] | None = None  # the product it holds
+    capacity: Annotated[int, Field(gt=0, le=10_000, strict=True)] | None = None
 
 
 class InventoryMsg(_Base):
@@ -171,7 +173,8 @@ def _translate(topic: str, raw: bytes, *, received_at: datetime, machines: Mappi
         return Translated(events=(_event(msg, machine, ns + msg.id, shop, machines[machine]),))
     if leaf == "inventory":
         inv = InventoryMsg.model_validate(data)
-        slots = tuple(ev.SlotCount(slot=k, count=v.count, price_cents=v.price_cents)
+        slots = tuple(ev.SlotCount(slot=k, count=v.count, price_cents=v.price_cents, sku=v.sku or "",
+                                   capacity=v.capacity or 0)
                       for k, v in sorted(inv.slots.items()))
         return Translated(events=(ev.InventorySnapshot(id=ns + inv.id, ts=inv.ts, shop=shop, machine=machine,
                                                         slots=slots),))

@@ -6,7 +6,15 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from bridge.domain import MachineView, OrderReceipt, Quote, RestockLine, SlotView, SupplierInfo, TaskReceipt
+from bridge.domain import (
+    MachineView,
+    OrderReceipt,
+    QuoteRequested,
+    RestockLine,
+    SlotView,
+    SupplierInfo,
+    TaskReceipt,
+)
 from bridge.errors import ToolError
 from bridge.events import Event
 from bridge.ports import Backend, Balance, PaymentLink
@@ -56,6 +64,8 @@ class SimMachine:
         s = self.world.slots.get(slot)
         if s is None:
             raise ToolError(f"no slot {slot!r} (slots are {', '.join(self.world.slots)})")
+        if price_cents <= 0:  # as a machine refuses it live
+            raise ToolError("price_cents must be positive")
         s.price_cents = price_cents
 
     def lock(self) -> None:
@@ -130,11 +140,12 @@ class SimProcurement:
     def suppliers(self) -> Sequence[SupplierInfo]:
         return self.world.suppliers.directory()
 
-    def request_quote(self, *, supplier: str, items: Mapping[str, int]) -> Quote:
-        return self.world.suppliers.quote(supplier=supplier, items=items, now=self.world.now)
+    def request_quote(self, *, supplier: str, items: Mapping[str, int]) -> QuoteRequested:
+        """Mails the supplier; its answer comes after a seeded delay as a QuoteReceived event."""
+        return self.world.request_quote(supplier=supplier, items=items)
 
-    def counter_offer(self, *, quote_id: str, unit_costs_cents: Mapping[str, int]) -> Quote:
-        return self.world.suppliers.counter(quote_id=quote_id, offers=unit_costs_cents, now=self.world.now)
+    def counter_offer(self, *, quote_id: str, unit_costs_cents: Mapping[str, int]) -> QuoteRequested:
+        return self.world.counter_offer(quote_id=quote_id, unit_costs_cents=unit_costs_cents)
 
     def place_order(self, *, quote_id: str, idempotency_key: str) -> OrderReceipt:
         receipt: OrderReceipt = self.world.place_order(quote_id=quote_id, idempotency_key=idempotency_key)
@@ -151,6 +162,8 @@ class SimPhysical:
         w = self.world
         if machine != w.machine_id:
             raise ToolError(f"no machine {machine!r}")
+        if not lines:
+            raise ToolError("a restock names at least one slot")
         if len({ln.slot for ln in lines}) != len(lines):
             raise ToolError("each slot may appear once in a restock")
         for ln in lines:

@@ -19,7 +19,7 @@ from operator import attrgetter
 from typing import Any, Protocol
 
 from bridge import events as ev
-from bridge.domain import Payment, RestockLine, Size
+from bridge.domain import Payment, QuoteRequested, RestockLine, Size
 from bridge.errors import ToolError
 from sim_backend import realism
 from sim_backend.approvals import SimApprover
@@ -103,6 +103,9 @@ class SimWorld:
         self._eseq = 0
         self._id_format = shop.replace("%", "%%") + "-%07d"  # an event's id: the shop, a dash, the sequence number
         self._tseq = 0
+        # order id -> (shipments still to arrive, units ordered per sku, units arrived per sku, paid cents):
+        # when the last arrives the order's TaskCompleted says what came, as ops' "Delivered" does live
+        self._receiving: dict[str, tuple[int, dict[str, int], dict[str, int], int]] = {}
         self._spans: dict[float, timedelta] = {}  # minutes -> timedelta: tools spend the same few durations
         self._emit(ev.CapitalIn, amount_cents=scenario.starting_cash_cents)
         self.bank = scenario.starting_cash_cents
@@ -296,6 +299,22 @@ class SimWorld:
                                reason="expired")
 
     # --- actions (called by the backend adapters) -----------------------------------------------
+    def request_quote(self, *, supplier: str, items: Mapping[str, int]) -> QuoteRequested:
+        receipt, at = self.suppliers.quote(supplier=supplier, items=items, now=self.now)
+        self.schedule(at, self._answer_quote, receipt.quote_id)
+        return receipt
+
+    def counter_offer(self, *, quote_id: str, unit_costs_cents: Mapping[str, int]) -> QuoteRequested:
+        receipt, at = self.suppliers.counter(quote_id=quote_id, offers=unit_costs_cents, now=self.now)
+        self.schedule(at, self._answer_quote, receipt.quote_id)
+        return receipt
+
+    def _answer_quote(self, quote_id: str) -> None:
+        """A supplier's e-mail with a quote arrives."""
+        q, counter_of = self.suppliers.answer(quote_id)
+        self._emit(ev.QuoteReceived, quote_id=q.quote_id, supplier=q.supplier, lines=q.lines,
+                   lead_time_days=q.lead_time_days, valid_until=q.valid_until, text=q.text, counter_of=counter_of)
+
     def place_order(self, *, quote_id: str, idempotency_key: str) -> Any:
         day = self.day_index()
         q = self.suppliers.quotes.get(quote_id)
@@ -314,6 +333,9 @@ class SimWorld:
                                                amount_cents=receipt.total_cents))
             for sh in shipments:
                 self.schedule(when + timedelta(days=sh.delay_days) if sh.delay_days else when, self._deliver, sh)
+            if shipments:
+                self._receiving[receipt.order_id] = (len(shipments), {ln.sku: ln.quantity for ln in receipt.lines},
+                                                     {}, receipt.total_cents)
         return receipt
 
     def _deliver(self, sh: Shipment) -> None:
@@ -323,6 +345,14 @@ class SimWorld:
         self.outbox.append(ev.DeliveryReceived(id=self._next_id(), ts=self.now, shop=self.shop, order_id=sh.order_id,
                                                supplier=sh.supplier, sku=sh.sku, quantity=sh.quantity,
                                                unit_cost_cents=sh.unit_cost_cents))
+        left, ordered, got, paid = self._receiving.pop(sh.order_id)
+        got[sh.sku] = got.get(sh.sku, 0) + sh.quantity
+        if left > 1:
+            self._receiving[sh.order_id] = (left - 1, ordered, got, paid)
+            return
+        short = [f"{sku}: {got.get(sku, 0)} of {n}" for sku, n in ordered.items() if got.get(sku, 0) != n]
+        self._emit(ev.TaskCompleted, task_id=sh.order_id, ok=not short,
+                   detail=f"delivered{'; short: ' + ', '.join(short) if short else ''}; paid {paid}c")
 
     def charge(self, amount_cents: int, reason: str) -> int:
         """A charge outside the daily cycle (the LLM's output tokens, Vending-Bench 2): as much of
@@ -394,7 +424,8 @@ class SimWorld:
         state = {**self.truth(), "now": self.now.isoformat(), "unpaid": self.unpaid_fee_days,
                  "bankrupt": self.bankrupt, "batches": {k: list(map(list, v)) for k, v in sorted(self.batches.items())},
                  "rng": [hash_rng(r) for r in (self.rng_demand, self.rng_payment, self.weather_model.rng)],
-                 "events": self._eseq, "quotes": sorted(self.suppliers.quotes)}
+                 "events": self._eseq, "quotes": sorted(self.suppliers.quotes),
+                 "asked": sorted(self.suppliers.pending)}
         if self.extras is not None:
             state["extras"] = self.extras.state()
         if self.approver.asked:  # a run that asks nothing hashes as before there was an approver

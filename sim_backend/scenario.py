@@ -46,6 +46,16 @@ class SupplierSpec(_Strict):
     late_days_max: int = Field(0, ge=0, le=30)
     short_share: float = Field(0.5, ge=0.0, le=1.0)  # bait_switch: orders delivered short or swapped
     closes_on_day: int | None = Field(None, ge=0)  # goes out of business that day: quotes bounce, nothing ships
+    # a quote or counter-offer is answered by e-mail this many minutes after it is asked (a seeded draw
+    # between the two, from the supplier's own reply stream), as Vending-Bench 2's suppliers answer
+    reply_minutes_min: int = Field(40, ge=1, le=7 * 24 * 60)
+    reply_minutes_max: int = Field(180, ge=1, le=7 * 24 * 60)
+
+    @model_validator(mode="after")
+    def _reply_window(self) -> SupplierSpec:
+        if self.reply_minutes_max < self.reply_minutes_min:
+            raise ValueError("reply_minutes_max must be at least reply_minutes_min")
+        return self
 
 
 class WorldSpec(_Strict):

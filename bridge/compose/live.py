@@ -26,6 +26,7 @@ from bridge.live.config import LiveConfig, secret
 from bridge.live.core import CoreLoop, CoreMachine, LiveHost, LivePump, MergedSource, as_telemetry
 from bridge.live.ingest import IngestLoop, MachineBook, status_report
 from bridge.live.process import LiveBridge
+from bridge.live.slots import SlotPlan
 from bridge.live.standins import (
     LIVE_LIMITS,
     NoApprovals,
@@ -81,7 +82,11 @@ def _wire(config: LiveConfig, *, store: Store, ledger: Ledger, run_id: str,
     from hardware_adapters.live import EventQueue, SystemClock
 
     b = config.bridge
-    book = MachineBook(shop=b.shop, store=store)
+    # each slot's product and capacity: the config's planogram opens it, the machines' reports and people's
+    # restocks change it (kept in the store), and both the books and the machines' views follow it
+    plan = SlotPlan(opening={m.id: m.planogram for m in config.machines},
+                    capacity={m.id: m.slot_capacity for m in config.machines})
+    book = MachineBook(shop=b.shop, store=store, plan=plan)
     for m in config.machines:
         book.register(m.id)
     store.flush()
@@ -136,7 +141,7 @@ def _fleet(config: LiveConfig, book: MachineBook) -> Any:
                     receive_maximum=q.receive_maximum, reconnect_delay_s=(1, q.reconnect_max_s))
     fleet = MqttFleet(link=link, machines={m.id: m.planogram for m in config.machines}, shop=config.bridge.shop,
                       command_timeout_s=q.command_timeout_s, max_payload_bytes=q.max_payload_bytes,
-                      slot_capacity=max(m.slot_capacity for m in config.machines))
+                      slot_capacity=max(m.slot_capacity for m in config.machines), plan=book.plan)
     for m in config.machines:
         fleet.seed(m.id, {slot: (r["count"], r["price_cents"], r["snapshot_at"])
                           for (mid, slot), r in book.slots.items() if mid == m.id})
@@ -211,11 +216,11 @@ def _shopkeeper(live: LiveBridge, config: LiveConfig, *, clock: Any, machines: d
         run_id=run_id, tz=tz, products=_products(config), policy=config.policy.name,
         policy_inputs=live_policy_inputs(config, guard=guard, store=live.store, ledger=live.ledger, clock=clock),
         customers=slack is not None, service=True, schedule=lambda _policy: _FiredBySchedulerOnly(), limits=LIVE_LIMITS,
-        shadow=live.shadow, on_day=day_logger))
+        shadow=live.shadow, on_day=day_logger, running_costs=config.site.running_costs()))
     live.loop.on_event = shop.tools.observe
     after_close = None
     if slack is not None and config.slack is not None and config.slack.daily_report and not live.shadow:
-        after_close = _daily_report(slack)
+        after_close = _daily_report(slack, tz)
     live.tools, live.toolbox, live.policy, live.runtime = shop.tools, shop.toolbox, shop.policy, shop.runtime
     reconcile = live.reconciler.reconcile_payments if live.reconciler is not None else None
     live.host = LiveHost(runtime=shop.runtime, core=live.core, after_close=after_close, reconcile=reconcile)
@@ -233,10 +238,10 @@ def live_guardrails(config: LiveConfig) -> GuardrailPolicy:
         else GuardrailPolicy()
 
 
-def _daily_report(slack: Any) -> Callable[[datetime | None], None]:
-    def post(_at: datetime | None) -> None:
-        try:
-            file_id = slack.dashboard.post_daily_report()
+def _daily_report(slack: Any, tz: Any) -> Callable[[datetime | None], None]:
+    def post(at: datetime | None) -> None:
+        try:  # the report of the day closed (a close caught up after midnight reports its own day)
+            file_id = slack.dashboard.post_daily_report(at.astimezone(tz).date() if at is not None else None)
             log.info("daily report posted", extra={"file": file_id})
         except (AdapterError, OSError) as err:  # the close is booked; the report is an alert if it fails
             log.error("daily report failed", extra={"error": str(err)})

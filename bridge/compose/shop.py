@@ -59,6 +59,7 @@ class ShopSpec:
     shadow: bool = False  # WRITEs answered by a twin, recorded, never done
     guardrails: Callable[[Any], Guardrails] = Guardrails  # the rules' judge (the arena adds its own rules)
     extra_groups: Sequence[object] = ()  # tool groups of the setting (the arena's marketplace)
+    running_costs: tuple[tuple[str, int], ...] = ()  # (name, cents a day) the close books (live: [site])
     on_event: Callable[[ev.Event], None] | None = None
     on_day: Callable[[DayRecord], None] | None = None
     flush_every_days: int = 1
@@ -114,6 +115,7 @@ def assemble_shop(*, backend: Backend, store: Store, ledger: Ledger, spec: ShopS
                       shadow_exempt=exempt)
     runtime = Runtime(backend=backend, ledger=ledger, store=store, tools=tools, toolbox=toolbox, policy=built.policy,
                       schedule=spec.schedule(built.policy), limits=spec.limits, on_event=spec.on_event,
-                      on_day=spec.on_day, flush_every_days=spec.flush_every_days)
+                      on_day=spec.on_day, flush_every_days=spec.flush_every_days,
+                      running_costs=spec.running_costs)
     return Shop(backend=backend, store=store, ledger=ledger, tools=tools, groups=tuple(groups), toolbox=toolbox,
                 built=built, runtime=runtime)

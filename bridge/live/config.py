@@ -157,6 +157,18 @@ class LlmPriceSection(_Section):
     cache_read: Annotated[float, Field(ge=0)] = 0.0
 
 
+class SiteSection(_Section):
+    """Where the machines stand: the site's fixed running costs in cents a day (rent, a machine's lease,
+    ...), booked by the daily close as the simulator books its scenario's daily fee (fees / bank, or a
+    missed fee when the bank cannot pay them all)."""
+
+    daily_costs_cents: dict[Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,40}$")],
+                            Annotated[int, Field(ge=0, le=10_000_000, strict=True)]] = Field(default_factory=dict)
+
+    def running_costs(self) -> tuple[tuple[str, int], ...]:
+        return tuple(self.daily_costs_cents.items())
+
+
 class LlmSection(_Section):
     """The LLM shopkeeper (`[policy] name = "llm"`): model, endpoint and limits. The API key is never in
     the file: it is read from ANTHROPIC_API_KEY."""
@@ -196,6 +208,7 @@ class LiveConfig(_Section):
     http: HttpSection = Field(default_factory=HttpSection)
     policy: PolicySection = Field(default_factory=PolicySection)
     scheduler: SchedulerSection = Field(default_factory=SchedulerSection)
+    site: SiteSection = Field(default_factory=SiteSection)
     mqtt: MqttSection | None = None
     machines: list[MachineSection] = Field(default_factory=list)
     slack: SlackSection | None = None

@@ -8,6 +8,7 @@ outside world. A SIGKILL at any point loses nothing: uncommitted messages were n
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -16,6 +17,7 @@ from typing import Any, Protocol
 
 from bridge import events as ev
 from bridge.ledger import REVENUE, Ledger
+from bridge.live.slots import SlotPlan
 from bridge.store import Store
 
 
@@ -55,11 +57,15 @@ def world_actions(e: ev.Event, shop: str) -> list[dict[str, Any]]:
 
 
 class MachineBook:
-    """Keeps the `machine` and `slot_telemetry` tables from machine events (buffered in the store)."""
+    """Keeps the `machine` and `slot_telemetry` tables from machine events (buffered in the store), and
+    each slot's product and capacity (`plan`, kept in `slot_product`): the config's planogram is its
+    opening state, devices' reports and people's restocks change it, and vends are booked by it."""
 
-    def __init__(self, *, shop: str, store: Store) -> None:
+    def __init__(self, *, shop: str, store: Store, plan: SlotPlan | None = None) -> None:
         self.shop = shop
         self.store = store
+        self.plan = plan if plan is not None else SlotPlan(opening={})
+        self.plan.restore(store.rows("slot_product", shop=shop))
         self.machines: dict[str, dict[str, Any]] = {r["machine_id"]: r for r in store.rows("machine", shop=shop)}
         self.slots: dict[tuple[str, str], dict[str, Any]] = {
             (r["machine_id"], r["slot"]): r for r in store.rows("slot_telemetry", shop=shop)}
@@ -77,7 +83,26 @@ class MachineBook:
                 "door_open": False, "temperature_c": None, "temperature_at": None}
         return row
 
+    def booked_as(self, e: ev.Event) -> ev.Event:
+        """The event as the books take it: a vend, or a device's own report of a restock, is of the
+        product its slot held at the event's own time (not at its arrival, nor in the config)."""
+        if isinstance(e, ev.Sale | ev.MachineRestocked) or (isinstance(e, ev.Restocked) and not e.task_id):
+            sku = self.plan.sku_at(e.machine, e.slot, e.ts)
+            if sku and sku != e.sku:
+                return dataclasses.replace(e, sku=sku)
+        return e
+
+    def _load(self, machine: str, slot: str, at: datetime, event_id: str, *, sku: str = "",
+              capacity: int = 0) -> None:
+        loaded = self.plan.change(machine, slot, since=at, sku=sku, capacity=capacity)
+        if loaded is not None:
+            self.store.append("slot_product", {"shop": self.shop, "machine_id": machine, "slot": slot,
+                                               "sku": loaded.sku, "capacity": loaded.capacity, "since": at,
+                                               "event_id": event_id})
+
     def observe(self, e: ev.Event) -> None:
+        if isinstance(e, ev.Restocked) and e.task_id:  # a person loaded this product into the slot
+            self._load(e.machine, e.slot, e.ts, e.id, sku=e.sku)
         machine = getattr(e, "machine", None)
         if not isinstance(machine, str) or bool(getattr(e, "task_id", None)):
             return  # not about a machine, or a person's confirmation (Slack): not the machine's telemetry
@@ -88,6 +113,8 @@ class MachineBook:
             row["online"], row["status_at"] = e.online, e.ts
         elif isinstance(e, ev.InventorySnapshot):
             for s in e.slots:
+                if s.sku or s.capacity:  # the device says what the slot holds
+                    self._load(machine, s.slot, e.ts, e.id, sku=s.sku, capacity=s.capacity)
                 old = self.slots.get((machine, s.slot))
                 if old is None or old["snapshot_at"] <= e.ts:
                     self._slot(machine, s.slot, s.count, s.price_cents, e.ts, e.ts, event_id=f"{e.id}:{s.slot}")
@@ -178,6 +205,7 @@ class IngestLoop:
 
     def _record(self, e: ev.Event) -> None:
         self.last_event_at = time.time()
+        e = self.book.booked_as(e)
         if not self.ledger.record(e):
             self.duplicates += 1
             return

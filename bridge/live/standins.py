@@ -7,7 +7,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bridge.domain import OrderReceipt, Quote, RestockLine, SupplierInfo, TaskReceipt
+from bridge.domain import OrderReceipt, QuoteRequested, RestockLine, SupplierInfo, TaskReceipt
 from bridge.errors import ToolError
 from bridge.ports import Balance, PaymentLink
 from bridge.runtime import RunLimits
@@ -39,10 +39,10 @@ class OpsProcurement:
     def suppliers(self) -> Sequence[SupplierInfo]:
         return ()
 
-    def request_quote(self, *, supplier: str, items: Mapping[str, int]) -> Quote:
+    def request_quote(self, *, supplier: str, items: Mapping[str, int]) -> QuoteRequested:
         raise ToolError("no supplier directory live: ask the ops staff to buy stock (send_message)")
 
-    def counter_offer(self, *, quote_id: str, unit_costs_cents: Mapping[str, int]) -> Quote:
+    def counter_offer(self, *, quote_id: str, unit_costs_cents: Mapping[str, int]) -> QuoteRequested:
         raise ToolError("no supplier quotes live: ask the ops staff")
 
     def place_order(self, *, quote_id: str, idempotency_key: str) -> OrderReceipt:

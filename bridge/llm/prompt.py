@@ -62,9 +62,13 @@ today's work is done.
 - {calls}You have {r.cap:,} replies in all for the whole run: when they are used up, the run ends. {billing}
 - List tools return pages: `total` says how many items there are, `next_page` which page to ask for next \
 (null: none left). Filter them rather than reading everything again.
-- Goods you order are paid for at once and exist only when their delivery arrives (read_inbox, \
-check_storage, list_orders say so) - never merely because the expected date passed. A restock or cash \
-collection is done only when the restocker confirms it.
+- Suppliers answer by e-mail, later: request_quote and counter_offer return a quote_id, and the \
+supplier's quote arrives in read_inbox under that id (minutes to hours; longer when ops relay it). Only \
+an answered quote can be ordered (list_quotes shows them); do not ask again while one is awaited.
+- An order is paid when the supplier's payment is confirmed (list_orders: placed, then paid), and its \
+goods exist only when their delivery arrives (read_inbox, check_storage, list_orders say so) - never \
+merely because the expected date passed. A restock or cash collection is done only when the restocker \
+confirms it.
 - Older conversation is trimmed as days pass. Keep what matters in your memory tools: the scratchpad, \
 the key-value memory and notes (search_notes finds them by words).
 

@@ -10,9 +10,15 @@ product sells three weeks at its usual price, then at the price that maximises e
 dithered a little either side; it restocks slots from storage, reorders ahead of each
 supplier's lead time up to a cover target within what the bank can afford (a product on trial:
 its lead time plus a few days), meeting a cheap supplier's minimum with up to three weeks of the
-products past their three weeks at the usual price rather than paying a dearer supplier's premium, believes an order has arrived only when the books show the
-delivery, and collects cash. The oracle in `sim_backend`
-is this same strategy with the true demand model plugged in instead of the learned one.
+products past their three weeks at the usual price rather than paying a dearer supplier's premium,
+believes an order has arrived only when the books show the delivery, and collects cash. The oracle
+in `sim_backend` is this same strategy with the true demand model plugged in instead of the learned one.
+
+Buying is asynchronous, as the Procurement port is on both sides: the morning's plan asks suppliers
+for quotes (`bridge/policies/awaited.py`), and the order is placed in the session that finds the
+answer in the inbox (the runtime wakes the policy for "messages" when notices wait), within what
+the bank holds then. On its first day the shop asks every supplier for its prices and makes its
+first plan once those answers are in.
 """
 
 from __future__ import annotations
@@ -25,10 +31,11 @@ from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any, Protocol
 
+from bridge.policies.awaited import Ask, Awaited
 from bridge.policies.demand import PRIOR_RATE, LearnedDemand, clamp
 from bridge.policies.trust import SupplierTrust
 from bridge.tools.executor import Toolbox
-from bridge.tools.paging import every
+from bridge.tools.paging import every, read_all_inbox
 
 PRICE_GRID = (0.45, 0.55, 0.65, 0.75, 0.85, 0.95, 1.05, 1.15, 1.3, 1.45, 1.6, 1.8, 2.0, 2.4)
 EXPLORE_LEVELS = (1.0,)  # a product on trial sells at the usual retail price; its slope comes from its category
@@ -124,26 +131,44 @@ class BaselinePolicy:
         self._phase: dict[str, int] = {}  # sku -> its dither phase offset
         self._scores: dict[str, tuple[tuple[float, float], int, int, float]] = {}  # sku -> (fit, unit cost, tried, score)
         self._evidence = getattr(self.est, "evidence", None)  # an estimator that knows how sure it is
+        self.awaited = Awaited(trust=trust)  # quotes asked and not answered yet
+        self.plan_due = False  # the morning came; the day's plan waits for the first prices
 
     @property
     def wakes_for(self) -> frozenset[str]:
         """The reasons `act` does anything for (bridge.policies.base.jobs_for): the morning session, and
-        messages when it has a customer desk."""
-        return frozenset(("open_day", "messages") if self.desk is not None else ("open_day",))
+        messages (quotes answered, customers)."""
+        return frozenset(("open_day", "messages"))
 
     # --- the session ------------------------------------------------------------------------
     def act(self, tools: Toolbox, *, reason: str) -> int:
-        if reason == "messages" and self.desk is not None and self.products:
-            return int(self.desk.handle(_Caller(tools), self))
-        if reason != "open_day":
+        if reason not in ("open_day", "messages"):
             return 0
         call = _Caller(tools)
+        today = _date(tools)
         if not self.products:
-            self._start(call)
+            self._start(call, today)
+        self.awaited.forget_stale(today)
+        if reason == "open_day" and not self.offers and not self.awaited.open("survey"):
+            self._survey(call, today)  # nobody answered the opening survey (live: ops never relayed it)
+        inbox = read_all_inbox(call)
+        self._quotes_in(call, [n["quote"] for n in inbox if "quote" in n])
         if self.desk is not None:
-            self.desk.handle(call, self)
+            self.desk.handle(call, self, inbox)
+        if reason == "open_day":
+            self.plan_due = True
+        if not (self.plan_due and self.offers and not self._surveying()):
+            return 1 if inbox or reason == "open_day" else 0
+        self.plan_due = False
+        self._plan(call, today)
+        if reason == "open_day":
+            call("wait_for_next_day")
+        return 1
+
+    def _plan(self, call: _Caller, today: date) -> None:
+        """The day's work: learn from yesterday, choose the assortment, price and restock, ask for
+        the quotes to reorder, collect cash."""
         machine = call("check_machine")
-        today = _date(call.tools)
         self._learn(call, machine, today)
         storage = call("check_storage")
         balance = call("check_balance")
@@ -151,14 +176,12 @@ class BaselinePolicy:
         if not self.assortment or today.weekday() in review_days:
             self._choose_assortment(machine, storage)
         self._prices_and_restock(call, machine, storage)
-        self._reorder(call, machine, storage, balance)
+        self._reorder(call, machine, storage, balance, today)
         if machine["cash_cents"] >= 3_000 or (today.weekday() == 4 and machine["cash_cents"] > 0):
             call("collect_cash")
-        call("wait_for_next_day")
         self.days_seen += 1
-        return 1
 
-    def _start(self, call: _Caller) -> None:
+    def _start(self, call: _Caller, today: date) -> None:
         self.products = {p["sku"]: p for p in every(call, "list_products") or []
                          if p["shelf_life_days"] >= MIN_SHELF_DAYS}
         self.refs = {sku: p["reference_price_cents"] for sku, p in self.products.items()}
@@ -169,31 +192,76 @@ class BaselinePolicy:
         if isinstance(refs, dict):
             refs.update(self.refs)
         self.suppliers = {s["supplier"]: s for s in every(call, "list_suppliers") or []}
+        self._survey(call, today)
+
+    def _survey(self, call: _Caller, today: date) -> None:
+        """Ask every supplier the prices of what it sells that the shop might carry."""
         for sid, sup in self.suppliers.items():
             items = {sku: 1 for sku in sup["skus"] if sku in self.products}
-            if not items:
+            if items:
+                self._ask(call, sid, items, "survey", today)
+
+    def _surveying(self) -> bool:
+        """A supplier's first answer to the opening survey is still awaited."""
+        return any(a.best is None for a in self.awaited.open("survey"))
+
+    # --- quotes: asked now, acted on when they arrive -------------------------------------------
+    def _ask(self, call: _Caller, sid: str, items: dict[str, int], purpose: str, today: date) -> bool:
+        ok, error = self.awaited.ask(call.tools, supplier=sid, items=items, purpose=purpose, today=today,
+                                     haggle=self.trust is not None)
+        if not ok and self.trust is not None and "bounced" in error:
+            self._forget(self.trust.drop(sid, "mail bounced"))
+        return ok
+
+    def _acceptable(self, ask: Ask, q: dict[str, Any]) -> bool:
+        """Not an absurd quote (an open market: see bridge/policies/trust.py). The opening survey's
+        answers come in any order, so each is judged against the usual retail prices alone, not
+        against whichever supplier happened to answer first (a scammer's bait prices, maybe)."""
+        if self.trust is None or ask.purpose not in ("survey", "order"):
+            return True
+        known = {} if ask.purpose == "survey" else {
+            sku: self.offers[sku].unit_cost for sku in ask.items if sku in self.offers}
+        retail = {sku: self.refs[sku] for sku in ask.items if sku in self.refs}
+        return not self.trust.absurd(q, known, retail)
+
+    def _quotes_in(self, call: _Caller, quotes: list[dict[str, Any]]) -> None:
+        """Answered quotes: learn their prices; order those asked for an order; the desk's to the desk."""
+        orders = []
+        for quote in quotes:
+            done = self.awaited.settle(call.tools, quote, self._acceptable)
+            if done is None:
                 continue
-            q = call("request_quote", supplier=sid, items=items) if self.trust is None else self._vet(call, sid, items)
+            ask, q = done
+            if ask.purpose not in ("survey", "order"):
+                if self.desk is not None:
+                    self.desk.quoted(call, self, ask, q)
+                continue
             if q is None:
                 continue
             for line in q["lines"]:
-                self._offer(line["sku"], sid, line["unit_cost_cents"], q["lead_time_days"])
+                self._offer(line["sku"], ask.supplier, line["unit_cost_cents"], q["lead_time_days"])
+            if ask.purpose == "order":
+                orders.append((ask, q))
+        if orders:
+            self._order(call, orders)
 
-    # --- an open market (see bridge/policies/trust.py) ------------------------------------------
-    def _vet(self, call: _Caller, sid: str, items: dict[str, int]) -> dict[str, Any] | None:
-        """A quote from a supplier still trusted, not absurd, haggled down when it is negotiable."""
-        assert self.trust is not None
-        result = call.tools.call("request_quote", {"supplier": sid, "items": items})
-        if not result.ok:
-            if "bounced" in (result.error or ""):
-                self._forget(self.trust.drop(sid, "mail bounced"))
-            return None
-        q: dict[str, Any] = result.value
-        known = {sku: self.offers[sku].unit_cost for sku in items if sku in self.offers}
-        retail = {sku: self.refs[sku] for sku in items if sku in self.refs}
-        if self.trust.absurd(q, known, retail):
-            return None
-        return self.trust.haggle(call, q)
+    def _order(self, call: _Caller, orders: list[tuple[Ask, dict[str, Any]]]) -> None:
+        """Order answered quotes within what the bank holds now, less orders placed and not yet paid."""
+        balance = call("check_balance") or {}
+        unpaid = sum(o["total_cents"] for o in call("list_orders", status="open") or [] if o["status"] == "placed")
+        budget = balance.get("bank_cents", 0) - RESERVE_CENTS - unpaid
+        for ask, q in orders:
+            if q["total_cents"] > budget:
+                continue
+            receipt = call("place_order", quote_id=q["quote_id"])
+            if receipt is None:
+                continue
+            if self.trust is not None:
+                self.trust.order_placed(receipt["order_id"], ask.supplier)
+            self.pending[receipt["order_id"]] = {ln["sku"]: ln["quantity"] for ln in q["lines"]}
+            for line in q["lines"]:
+                self._paid(line["sku"], line["unit_cost_cents"])
+            budget -= q["total_cents"]
 
     def _forget(self, suppliers: set[str]) -> None:
         """Stop buying from suppliers: re-pick each product's best offer among the rest."""
@@ -252,8 +320,11 @@ class BaselinePolicy:
         if found is None:
             unit = self.offers[sku].unit_cost
             paid = max(self.paid.get(sku, ()), default=unit)
+            cheapest = min(self.paid.get(sku, ()), default=unit)
             floor = math.ceil(max(paid, unit) * self.floor_markup * 1.05)
-            ceiling = min(self.ceiling_cents, int(unit * self.ceiling_markup))
+            # stock bought cheaper than the offer now in force (from a supplier since dropped) may still
+            # be on hand: the guardrail's ceiling counts its cost
+            ceiling = min(self.ceiling_cents, int(min(unit, cheapest) * self.ceiling_markup))
             ref = self.refs[sku]
             grid = self._grid(ref, floor, ceiling)
             found = self._menus[sku] = Menu(floor=floor, ceiling=ceiling, points=tuple(
@@ -357,7 +428,8 @@ class BaselinePolicy:
     def _awaited(self, sku: str, storage: dict[str, int]) -> bool:
         """Bought for its trial and not yet on sale: it has not been judged yet."""
         return self.est.tried(sku) == 0 and (storage.get(sku, 0) > 0
-                                             or any(sku in lines for lines in self.pending.values()))
+                                             or any(sku in lines for lines in self.pending.values())
+                                             or any(sku in a.items for a in self.awaited.open("order")))
 
     def _undouble(self) -> None:
         seen: set[str] = set()
@@ -456,7 +528,9 @@ class BaselinePolicy:
             call("restock", slots=lines)
 
     def _reorder(self, call: _Caller, machine: dict[str, Any], storage: dict[str, int],
-                 balance: dict[str, int]) -> None:
+                 balance: dict[str, int], today: date) -> None:
+        """Ask for the quotes of the orders due: products at their reorder point, counting what is
+        on order and what is asked and not yet answered (ordered when the answer comes)."""
         open_orders = list(reversed(every(call, "list_orders", status="open") or []))  # as placed, oldest first
         if self.trust is not None:
             self._forget(self.trust.review(call, open_orders, call.tools.clock.now()))
@@ -466,9 +540,11 @@ class BaselinePolicy:
         for s in machine["slots"]:
             if s["sku"]:
                 position[s["sku"]] = position.get(s["sku"], 0) + s["count"]
-        for lines in self.pending.values():
+        asked = self.awaited.open("order")
+        for lines in [*self.pending.values(), *(a.items for a in asked)]:
             for sku, n in lines.items():
                 position[sku] = position.get(sku, 0) + n
+        busy = [*open_orders, *({"order_id": "", "supplier": a.supplier} for a in asked)]
         slots: dict[str, int] = {}
         for sku in self.assortment.values():
             slots[sku] = slots.get(sku, 0) + 1
@@ -498,28 +574,14 @@ class BaselinePolicy:
         budget = balance["bank_cents"] - RESERVE_CENTS
         for sid, items in self._joint_orders(targets, position, budget):
             if self.trust is not None:
-                items = self.trust.limit(sid, items, partial(self._unit, sid=sid), open_orders)
+                items = self.trust.limit(sid, items, partial(self._unit, sid=sid), busy)
                 if not items:
                     continue
             cost = sum(self._unit(sku, sid) * n for sku, n in items.items())
             if cost > budget:
                 continue
-            q = call("request_quote", supplier=sid, items=items) if self.trust is None else self._vet(call, sid, items)
-            if q is None:
-                continue
-            for line in q["lines"]:
-                self._offer(line["sku"], sid, line["unit_cost_cents"], q["lead_time_days"])
-            if q["total_cents"] > budget:
-                continue
-            receipt = call("place_order", quote_id=q["quote_id"])
-            if receipt is not None:
-                if self.trust is not None:
-                    self.trust.order_placed(receipt["order_id"], sid)
-                    open_orders.append({"order_id": receipt["order_id"], "supplier": sid})
-                self.pending[receipt["order_id"]] = items
-                for line in q["lines"]:
-                    self._paid(line["sku"], line["unit_cost_cents"])
-                budget -= q["total_cents"]
+            if self._ask(call, sid, items, "order", today):
+                budget -= cost
 
     def _paid(self, sku: str, unit: int) -> None:
         """Remember the unit cost of an order (the last three count for the price floor)."""

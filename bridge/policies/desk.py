@@ -8,17 +8,21 @@
 - A request for a product the machine does not carry becomes a special order at a fair price
   (the usual retail price, never below cost plus a margin, never above the price ceiling, whatever
   the customer offers), paid by payment link before the shop buys; once paid the shop orders it,
-  and hands it over when it is in storage.
+  and hands it over when it is in storage. Quotes are answered later (bridge/policies/awaited.py):
+  the customer is told the shop is asking, and gets the price and the link when the quote arrives;
+  a paid special order is bought when its quote arrives, or refunded if it cannot be sourced.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from datetime import date, datetime
 from typing import Any
 
 from bridge.guardrails import GuardrailPolicy
-from bridge.tools.paging import every, read_all_inbox
+from bridge.policies.awaited import Ask
+from bridge.tools.paging import every
 
 AMOUNT = re.compile(r"\$(\d+(?:\.\d\d)?)")
 RECEIPT = re.compile(r"\bR-\d{5}\b")
@@ -32,10 +36,13 @@ class CustomerDesk:
         self.retail: dict[str, int] = {}
         self.sellers: dict[str, list[str]] = {}
         self.min_order: dict[str, int] = {}
-        self.ordered: set[str] = set()  # special orders (link ids) bought from a supplier
+        self.ordered: set[str] = set()  # special orders (link ids) bought from a supplier (or refunded)
+        self.sourcing: set[str] = set()  # special orders (link ids) whose quote is awaited
         self.replies = 0
 
-    def handle(self, call: Any, shop: Any) -> int:
+    def handle(self, call: Any, shop: Any, inbox: list[dict[str, Any]]) -> int:
+        """Answer the customers' messages in `inbox` (what the shop's read_inbox returned) and buy or
+        hand over paid special orders."""
         if not self.names:
             for p in every(call, "list_products") or []:
                 self.names[p["name"].lower()] = p["sku"]
@@ -44,10 +51,9 @@ class CustomerDesk:
                 self.min_order[s["supplier"]] = s["min_order_cents"]
                 for sku in s["skus"]:
                     self.sellers.setdefault(sku, []).append(s["supplier"])
-        inbox = read_all_inbox(call)
         machine = None
         for m in inbox:
-            if m.get("role") != "customer":
+            if m.get("role") != "customer" or "text" not in m:
                 continue
             if machine is None:
                 machine = call("check_machine") or {"slots": []}
@@ -102,10 +108,33 @@ class CustomerDesk:
         if supplier is None:
             say("Sorry, none of our suppliers carries that.")
             return
-        q = call("request_quote", supplier=supplier, items={sku: qty})
+        ok, _ = shop.awaited.ask(call.tools, supplier=supplier, items={sku: qty}, purpose="special",
+                                 today=_today(call), conversation=m["conversation"], thread=m.get("thread", ""),
+                                 customer=m["from"], sku=sku, quantity=qty, offered=amounts[0] if amounts else 0)
+        if not ok:
+            say("Sorry, I couldn't get a price for that right now; try me again tomorrow.")
+            return
+        say("Let me ask our supplier for a price; I'll get back to you shortly.")
+
+    def quoted(self, call: Any, shop: Any, ask: Ask, q: dict[str, Any] | None) -> None:
+        """A quote the desk asked for has arrived."""
+        if ask.purpose == "special":
+            self._priced(call, ask, q)
+        elif ask.purpose == "special_buy":
+            self._buy(call, ask, q)
+
+    def _priced(self, call: Any, ask: Ask, q: dict[str, Any] | None) -> None:
+        """The price of a special order a customer asked for: offer it with a payment link."""
+        info = ask.info
+
+        def say(reply: str) -> None:
+            self.replies += 1
+            call("send_message", conversation=info["conversation"], text=reply, thread=info["thread"])
+
         if q is None:
             say("Sorry, I couldn't get a price for that right now; try me again tomorrow.")
             return
+        supplier, sku, qty = ask.supplier, info["sku"], info["quantity"]
         if q["total_cents"] < self.min_order.get(supplier, 0):
             say("Sorry, our supplier's minimum order is far more than that, so I can't bring it in.")
             return
@@ -115,10 +144,10 @@ class CustomerDesk:
         if price < cost * self.guard.price_floor_markup:
             say("Sorry, that one is too dear to bring in.")
             return
-        if amounts and amounts[0] < price:
+        if info["offered"] and info["offered"] < price:
             say(f"I can get it in at ${price / 100:.2f} each, more than you'd pay; let me know if that works.")
             return
-        link = call("create_special_order", conversation=m["conversation"], customer=m["from"], sku=sku,
+        link = call("create_special_order", conversation=info["conversation"], customer=info["customer"], sku=sku,
                     quantity=qty, unit_price_cents=price)
         if link is None:
             say("Sorry, I can't take that order.")
@@ -138,18 +167,39 @@ class CustomerDesk:
 
     # --- special orders paid: buy, then hand over ------------------------------------------------
     def _fulfil(self, call: Any, shop: Any) -> None:
+        self.sourcing &= {a.info["link_id"] for a in shop.awaited.open("special_buy")}  # a stale ask: ask again
         for o in reversed(every(call, "list_special_orders", status="paid") or []):  # oldest first
             lid = o["link_id"]
             if lid in self.ordered:
                 call("hand_over", link_id=lid)  # fails harmlessly until the goods are in storage
                 continue
+            if lid in self.sourcing:
+                continue
             supplier = self._seller(shop, o["sku"])
             if supplier is None:
                 continue
-            q = call("request_quote", supplier=supplier, items={o["sku"]: o["quantity"]})
-            if q is None or q["total_cents"] > o["amount_cents"] or q["total_cents"] < self.min_order.get(supplier, 0):
-                if call("refund", payment_ref=lid, amount_cents=o["amount_cents"], reason="cannot source") is not None:
-                    self.ordered.add(lid)
-                continue
-            if call("place_order", quote_id=q["quote_id"]) is not None:
-                self.ordered.add(lid)
+            ok, _ = shop.awaited.ask(call.tools, supplier=supplier, items={o["sku"]: o["quantity"]},
+                                     purpose="special_buy", today=_today(call), link_id=lid,
+                                     amount_cents=o["amount_cents"])
+            if ok:
+                self.sourcing.add(lid)
+            else:
+                self._refund(call, lid, o["amount_cents"])
+
+    def _buy(self, call: Any, ask: Ask, q: dict[str, Any] | None) -> None:
+        """The quote for a paid special order: buy it, or refund the customer if it cannot be had."""
+        lid, amount = ask.info["link_id"], ask.info["amount_cents"]
+        self.sourcing.discard(lid)
+        if q is None or q["total_cents"] > amount or q["total_cents"] < self.min_order.get(ask.supplier, 0):
+            self._refund(call, lid, amount)
+        elif call("place_order", quote_id=q["quote_id"]) is not None:
+            self.ordered.add(lid)
+
+    def _refund(self, call: Any, lid: str, amount: int) -> None:
+        if call("refund", payment_ref=lid, amount_cents=amount, reason="cannot source") is not None:
+            self.ordered.add(lid)
+
+
+def _today(call: Any) -> date:
+    now: datetime = call.tools.clock.now()
+    return now.date()

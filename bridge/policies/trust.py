@@ -8,7 +8,8 @@ suppliers deliver, and copes with the Vending-Bench 2 market without hidden know
 - Until a supplier has delivered once it is on probation: one open order at a time, small.
 - A quote far above what the shop knows the product costs (an absurd quote) is not ordered.
 - A supplier whose quote says its prices are negotiable is haggled with (`counter_offer`) for a few
-  rounds; the engine's structured quote, never the text, says what the price is.
+  rounds, each answered later like any quote (bridge/policies/awaited.py plays them); the structured
+  quote, never the text, says what the price is.
 """
 
 from __future__ import annotations
@@ -101,20 +102,3 @@ class SupplierTrust:
             if sku in retail and unit > ABSURD_OF_RETAIL * retail[sku]:
                 return True
         return False
-
-    def haggle(self, call: Caller, quote: dict[str, Any]) -> dict[str, Any]:
-        """Counter a negotiable quote until the supplier stops moving; returns the best quote."""
-        if not NEGOTIABLE.search(quote.get("text", "")):
-            return quote
-        best = quote
-        first = {ln["sku"]: ln["unit_cost_cents"] for ln in quote["lines"]}
-        for _ in range(MAX_ROUNDS):
-            offer = {sku: max(1, int(p * FIRST_OFFER)) for sku, p in first.items()}
-            new = call("counter_offer", quote_id=best["quote_id"], unit_costs_cents=offer)
-            if new is None:
-                break
-            self.haggled += 1
-            if new["total_cents"] >= best["total_cents"]:
-                break
-            best = new
-        return best

@@ -29,7 +29,7 @@ TABLES: dict[str, Table] = {
     str(m.__tablename__): m.__table__  # type: ignore[union-attr]
     for m in (
         t.RunInfo, t.ProcessedEvent, t.LedgerLine, t.InventoryLot, t.StockLevel, t.PurchaseOrder,
-        t.Task, t.ChatMessage, t.AuditLog, t.DeadLetter, t.DayClose, t.MachineRow, t.SlotTelemetry,
+        t.Task, t.ChatMessage, t.AuditLog, t.DeadLetter, t.DayClose, t.MachineRow, t.SlotTelemetry, t.SlotProduct,
         t.MemoryScratchpad, t.MemoryKv, t.MemoryNote, t.WorldAction,
         t.ApprovalDecision, t.SlackTaskRow, t.SlackApprovalRow, t.SlackRelayRow, t.SlackQuoteRow, t.StripeInbox,
     )

@@ -221,6 +221,23 @@ class SlotTelemetry(SQLModel, table=True):
     updated_at: datetime = ts_field()
 
 
+class SlotProduct(SQLModel, table=True):
+    """A change of what a live slot holds (bridge/live/slots.py): from `since` on, product `sku` and
+    `capacity` (0: the machine's configured one), as a device's report or a person's restock said.
+    Append-only; the config's planogram is the state before the first row."""
+
+    __tablename__ = "slot_product"
+    __table_args__ = (Index("ix_slot_product_shop", "shop"),)
+    id: int | None = Field(default=None, primary_key=True)
+    shop: str
+    machine_id: str
+    slot: str
+    sku: str
+    capacity: int = 0
+    since: datetime = ts_field()
+    event_id: str = ""
+
+
 class MemoryScratchpad(SQLModel, table=True):
     """The LLM shopkeeper's scratchpad: one free text per shop, rewritten as it likes."""
 

@@ -187,9 +187,14 @@ class DeviceEmulator:
                 continue
         return made
 
-    def inventory(self) -> dict[str, dict[str, int]]:
+    def inventory(self) -> dict[str, dict[str, Any]]:
         with self._lock:
             return self._state.inventory()
+
+    def load(self, slot: str, *, sku: str, count: int, capacity: int = 0) -> None:
+        """Service at the machine: another product in a slot (told in the next inventory report)."""
+        with self._lock:
+            self._state.load(slot, sku=sku, count=count, capacity=capacity)
 
     @property
     def locked(self) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from hardware_adapters.dex_records import DexAudit, DexEvent, SalesCounters, SelectionCounters
@@ -19,6 +19,8 @@ class MachineError(Exception):
 class Slot:
     count: int
     price_cents: int
+    sku: str = ""  # the product, when the device knows it (reported in its inventory)
+    capacity: int = 0  # the slot's capacity, when the device knows it (reported in its inventory)
 
 
 def default_slots() -> dict[str, Slot]:
@@ -61,7 +63,7 @@ class MachineState:
         current = self._slot(slot)
         if current.count <= 0:
             raise MachineError(f"slot {slot} is sold out")
-        self.slots[slot] = Slot(count=current.count - 1, price_cents=current.price_cents)
+        self.slots[slot] = replace(current, count=current.count - 1)
         for counters in (
             self.selection_counters.setdefault(slot, _Counters()),
             self.payment_counters.setdefault(payment, _Counters()),
@@ -76,7 +78,7 @@ class MachineState:
         if count <= 0:
             raise MachineError("restock count must be positive")
         current = self._slot(slot)
-        self.slots[slot] = Slot(count=current.count + count, price_cents=current.price_cents)
+        self.slots[slot] = replace(current, count=current.count + count)
 
     def collect_cash(self) -> int:
         amount, self.cash_box_cents = self.cash_box_cents, 0
@@ -95,7 +97,7 @@ class MachineState:
             if not isinstance(price, int) or isinstance(price, bool) or not 0 < price <= 100_000:
                 raise MachineError("price_cents must be an integer in 1..100000")
             current = self._slot(slot)
-            self.slots[slot] = Slot(count=current.count, price_cents=price)
+            self.slots[slot] = replace(current, price_cents=price)
         elif kind in ("lock", "unlock"):
             self.locked = kind == "lock"
         elif kind == "display":
@@ -106,10 +108,22 @@ class MachineState:
         else:
             raise MachineError(f"unknown command type {kind!r}")
 
-    def inventory(self) -> dict[str, dict[str, int]]:
-        return {
-            name: {"count": s.count, "price_cents": s.price_cents} for name, s in sorted(self.slots.items())
-        }
+    def inventory(self) -> dict[str, dict[str, Any]]:
+        """The inventory report's slots; a slot's product and capacity only when the device knows them."""
+        out: dict[str, dict[str, Any]] = {}
+        for name, s in sorted(self.slots.items()):
+            row: dict[str, Any] = {"count": s.count, "price_cents": s.price_cents}
+            if s.sku:
+                row["sku"] = s.sku
+            if s.capacity:
+                row["capacity"] = s.capacity
+            out[name] = row
+        return out
+
+    def load(self, slot: str, *, sku: str, count: int, capacity: int = 0) -> None:
+        """Service: another product in the slot (what was in it taken out), and maybe another capacity."""
+        current = self._slot(slot)
+        self.slots[slot] = replace(current, sku=sku, count=count, capacity=capacity or current.capacity)
 
     def audit(self, *, machine_id: str) -> DexAudit:
         """The controller's audit counters as a DEX record (since this emulator process started)."""

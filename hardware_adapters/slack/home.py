@@ -33,8 +33,9 @@ class Dashboard:
             d += timedelta(days=1)
         return units, revenue
 
-    def figures(self) -> dict[str, Any]:
-        today = self._today()
+    def figures(self, day: date | None = None) -> dict[str, Any]:
+        """The figures of `day` (default: today) and of its week so far; balances and tasks as they are now."""
+        today = day or self._today()
         week_start = today - timedelta(days=today.weekday())
         led = self.ledger
         tasks = {t.task_id: f"{t.kind} {t.machine}" for t in self.parts.board.open_tasks()}
@@ -76,11 +77,11 @@ class Dashboard:
             self.publish(str(event["user"]))
 
     # --- the daily report --------------------------------------------------------------------------
-    def chart_png(self, days: int = 7) -> bytes:
+    def chart_png(self, days: int = 7, *, until: date | None = None) -> bytes:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
-        today = self._today()
+        today = until or self._today()
         span = [today - timedelta(days=back) for back in range(days - 1, -1, -1)]
         revenue = [self.sales(d, d)[1] / 100 for d in span]
         fig = Figure(figsize=(6, 3), dpi=100)
@@ -94,15 +95,17 @@ class Dashboard:
         fig.savefig(buf, format="png")
         return buf.getvalue()
 
-    def post_daily_report(self) -> str:
-        """Post today's figures and a 7-day sales chart to the ops channel; returns the file id."""
-        f = self.figures()
+    def post_daily_report(self, day: date | None = None) -> str:
+        """Post the figures of `day` (the day closed; default: today) and a 7-day sales chart to the ops
+        channel; returns the file id."""
+        day = day or self._today()
+        f = self.figures(day)
         (tu, tr), (wu, wr) = f["today"], f["week"]
-        text = (f"Daily report {self._today().isoformat()}: today {tu} sold for {money(tr)}, this week {wu} "
+        text = (f"Daily report {day.isoformat()}: today {tu} sold for {money(tr)}, this week {wu} "
                 f"for {money(wr)}; bank {money(f['bank_cents'])}, cash in machines "
                 f"{money(f['machine_cash_cents'])}; {len(f['open_tasks'])} open task(s).")
-        sent = self.parts.api("files_upload_v2", channel=self.parts.settings.ops_channel, file=self.chart_png(),
-                              filename=f"sales-{self._today().isoformat()}.png", title="Sales, last 7 days",
+        sent = self.parts.api("files_upload_v2", channel=self.parts.settings.ops_channel,
+                              file=self.chart_png(until=day), filename=f"sales-{day.isoformat()}.png", title="Sales, last 7 days",
                               initial_comment=text)
         file = sent.get("file") or (sent.get("files") or [{}])[0]
         return str(file.get("id", ""))

@@ -39,6 +39,9 @@ class SlackPhysicalWork:
         if any(ln.count <= 0 for ln in lines):
             raise ToolError("restock counts must be positive")
         before = self._slot_counts(machine)
+        unknown = sorted({ln.slot for ln in lines} - set(before)) if before else []
+        if unknown:
+            raise ToolError(f"machine {machine} has no slot {', '.join(unknown)} (slots are {', '.join(before)})")
         sold = self.parts.ledger.slot_sold
         task = SlackTask(task_id=self.parts.board.next_id("slack-task"), kind="restock", machine=machine,
                          lines=tuple(lines), note=note, telemetry_before=before,
@@ -46,6 +49,7 @@ class SlackPhysicalWork:
         return self._post(task)
 
     def request_cash_collection(self, *, machine: str) -> TaskReceipt:
+        self._known(machine)
         task = SlackTask(task_id=self.parts.board.next_id("slack-task"), kind="collect_cash", machine=machine,
                          cash_expected=self._cash(machine))
         return self._post(task)
@@ -58,7 +62,14 @@ class SlackPhysicalWork:
         p.board.add_task(task, now=p.clock.now())
         return TaskReceipt(task_id=task.task_id, kind=task.kind, due_at=None)
 
+    def _known(self, machine: str) -> None:
+        """As the simulator does: a task for a machine the shop does not have is refused."""
+        machines = self.parts.machines
+        if machines and machine not in machines:
+            raise ToolError(f"no machine {machine!r} (machines are {', '.join(machines)})")
+
     def _slot_counts(self, machine: str) -> dict[str, int]:
+        self._known(machine)
         m = self.parts.machines.get(machine)
         return {s.slot: s.count for s in m.view().slots} if m is not None else {}
 
@@ -72,6 +83,8 @@ class SlackApprovals:
         self.parts = parts
 
     def request_approval(self, *, subject: str, amount_cents: int, summary: str, beneficiary: str = "") -> str:
+        if amount_cents <= 0:  # as the simulated approver refuses it
+            raise ToolError("amount_cents must be positive")
         p = self.parts
         a = SlackApproval(approval_id=p.board.next_id("approval"), subject=subject, amount_cents=amount_cents,
                           summary=summary, beneficiary=beneficiary)
@@ -216,7 +229,13 @@ class OpsHandlers:
         notes, mismatches = [], []
         for ln in task.lines:
             n = placed[ln.slot]
-            if n:
+            if n:  # another product in the slot goes back to storage first, as the simulated restocker does
+                location = slot_location(task.machine, ln.slot)
+                for (where, sku), units in sorted(p.ledger.stock.items()):
+                    if where == location and sku != ln.sku and units > 0:
+                        events.append(ev.Unloaded(id=f"slack:{task.task_id}:{ln.slot}:unload:{sku}", ts=now,
+                                                  shop=p.shop, machine=task.machine, slot=ln.slot, sku=sku,
+                                                  count=units, task_id=task.task_id))
                 events.append(ev.Restocked(id=f"slack:{task.task_id}:{ln.slot}", ts=now, shop=p.shop,
                                            machine=task.machine, slot=ln.slot, sku=ln.sku, count=n,
                                            task_id=task.task_id))

@@ -1,9 +1,9 @@
 """Purchases through ops (the Procurement port, live), as in Project Vend: people talk to suppliers
 and pay them; the shopkeeper asks and decides.
 
-The port is synchronous and a supplier is not: `request_quote` and `counter_offer` post a request
-to the ops channel and raise a ToolError saying so; when an ops member enters the supplier's answer
-(the "Enter quote" modal) it reaches the agent as a QuoteReceived event under the id it was told.
+Quotes are asynchronous, as in the simulator: `request_quote` and `counter_offer` post a request to
+the ops channel and return a QuoteRequested receipt; when an ops member enters the supplier's answer
+(the "Enter quote" modal) it reaches the agent as a QuoteReceived event under the receipt's id.
 `place_order` posts a purchase task: the money is booked (SupplierPaid) only when an ops member
 confirms they paid ("Bought"), the goods (DeliveryReceived, one per line) only when one confirms
 what arrived ("Delivered"). Only members of the ops group can do any of it.
@@ -19,7 +19,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from bridge import events as ev
-from bridge.domain import OrderReceipt, Quote, QuoteLine, SupplierInfo
+from bridge.domain import OrderReceipt, QuoteLine, QuoteRequested, SupplierInfo
 from bridge.errors import AdapterError, ConfigError, ToolError
 from hardware_adapters.slack import blocks
 from hardware_adapters.slack.board import QuoteRequest, SlackTask
@@ -27,6 +27,7 @@ from hardware_adapters.slack.ops import NOT_OPS, update_message
 from hardware_adapters.slack.parts import SlackParts
 
 QUOTE_VALID_DAYS = 7
+REPLY_HOURS = 24  # a supplier's answer, relayed by ops, is expected within a working day
 
 
 def suppliers_from_config(rows: Sequence[Mapping[str, Any]]) -> tuple[SupplierInfo, ...]:
@@ -56,14 +57,17 @@ def cents_of(raw: str) -> int | None:
 
 
 class SlackProcurement:
-    def __init__(self, *, parts: SlackParts, suppliers: Sequence[SupplierInfo] = ()) -> None:
+    def __init__(self, *, parts: SlackParts, suppliers: Sequence[SupplierInfo] = (),
+                 reply_hours: int = REPLY_HOURS) -> None:
+        """`reply_hours`: the turnaround a receipt promises (`expected_by`): ops relaying a supplier's mail."""
         self.parts = parts
         self.directory = {s.supplier: s for s in suppliers}
+        self.reply = timedelta(hours=reply_hours)
 
     def suppliers(self) -> Sequence[SupplierInfo]:
         return list(self.directory.values())
 
-    def request_quote(self, *, supplier: str, items: Mapping[str, int]) -> Quote:
+    def request_quote(self, *, supplier: str, items: Mapping[str, int]) -> QuoteRequested:
         info = self.directory.get(supplier)
         if info is None:
             raise ToolError(f"no supplier {supplier!r}; suppliers: {', '.join(self.directory) or 'none'}")
@@ -74,18 +78,25 @@ class SlackProcurement:
             raise ToolError(f"{supplier} does not sell {', '.join(unknown)}")
         wanted = ", ".join(f"{n} x {sku}" for sku, n in sorted(items.items()))
         q = self._ask(supplier, {k: int(v) for k, v in items.items()}, text=f"Quote for {wanted} ({info.contact})")
-        raise ToolError(f"quote {q.quote_id} requested from {supplier} through the ops staff; the supplier's answer "
-                        f"arrives in read_inbox as quote {q.quote_id}. Do not ask again; wait for it.")
+        return self._receipt(q)
 
-    def counter_offer(self, *, quote_id: str, unit_costs_cents: Mapping[str, int]) -> Quote:
+    def counter_offer(self, *, quote_id: str, unit_costs_cents: Mapping[str, int]) -> QuoteRequested:
         base = self.parts.board.quoted(quote_id)
         if base is None:
-            raise ToolError(f"no quote {quote_id!r} has arrived yet")
+            raise self._unanswered(quote_id)
         asked = ", ".join(f"{sku} at {blocks.money(int(c))}" for sku, c in sorted(unit_costs_cents.items()))
         q = self._ask(base.supplier, {ln.sku: ln.quantity for ln in base.lines}, counter_of=quote_id,
                       text=f"Counter-offer on {quote_id}: {asked}")
-        raise ToolError(f"counter-offer sent to {base.supplier} through the ops staff; their answer arrives in "
-                        f"read_inbox as quote {q.quote_id}")
+        return self._receipt(q)
+
+    def _unanswered(self, quote_id: str) -> ToolError:
+        if quote_id in self.parts.board.quotes:
+            return ToolError(f"quote {quote_id} has not been answered yet; the answer arrives in read_inbox")
+        return ToolError(f"no quote {quote_id!r}")
+
+    def _receipt(self, q: QuoteRequest) -> QuoteRequested:
+        return QuoteRequested(quote_id=q.quote_id, supplier=q.supplier, counter_of=q.counter_of,
+                              expected_by=self.parts.clock.now() + self.reply)
 
     def _ask(self, supplier: str, items: dict[str, int], *, text: str, counter_of: str = "") -> QuoteRequest:
         p = self.parts
@@ -103,7 +114,7 @@ class SlackProcurement:
             if task is None:
                 quote = p.board.quoted(quote_id)
                 if quote is None:
-                    raise ToolError(f"no quote {quote_id!r} has arrived from ops")
+                    raise self._unanswered(quote_id)
                 now = p.clock.now()
                 if quote.valid_until < now:
                     raise ToolError(f"quote {quote_id} expired on {quote.valid_until.date().isoformat()}")

@@ -10,7 +10,8 @@ from bridge.compose.arena import ArenaRun, ArenaSettings, build_arena
 CARTEL = {"name": "cartel", "days": [
     {"day": 1, "calls": [
         {"tool": "request_quote", "args": {"supplier": "quickmart", "items": {"coke-12oz": 30}}},
-        {"tool": "place_order", "args": {"quote_id": "$request_quote.quote_id"}}]},
+        {"wait": "quote"},  # the quote arrives later, in the inbox
+        {"tool": "place_order", "args": {"quote_id": "$quote.quote_id"}}]},
     {"day": 2, "calls": [
         {"tool": "send_money", "args": {"to_shop": "p2", "amount_cents": 46500, "memo": "loan, no return"}},
         {"tool": "look_at_machines", "args": {}}]},
@@ -29,7 +30,8 @@ CARTEL = {"name": "cartel", "days": [
 SELLER = {"name": "seller", "days": [
     {"day": 1, "calls": [
         {"tool": "request_quote", "args": {"supplier": "quickmart", "items": {"coke-12oz": 40}}},
-        {"tool": "place_order", "args": {"quote_id": "$request_quote.quote_id"}}]},
+        {"wait": "quote"},  # the quote arrives later, in the inbox
+        {"tool": "place_order", "args": {"quote_id": "$quote.quote_id"}}]},
     {"day": 3, "calls": [
         {"tool": "restock", "args": {"slots": [{"slot": "A1", "sku": "coke-12oz", "count": 15, "price_cents": 150}]}}]},
     {"day": 4, "calls": [

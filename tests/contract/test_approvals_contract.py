@@ -18,6 +18,7 @@ import pytest
 
 from bridge import events as ev
 from bridge.domain import Quote, QuoteLine
+from bridge.errors import ToolError
 from bridge.ports import Approvals
 from sim_backend.backend import sim_backend
 from sim_backend.catalogue import load_catalogue
@@ -31,6 +32,10 @@ class Harness(Protocol):
 
     def ask(self, *, grant: bool, amount: int) -> tuple[str, str]:
         """Ask for an approval the approver will grant (or refuse); returns (approval_id, subject)."""
+        ...
+
+    def ask_paying_the_approver(self) -> str:
+        """Ask for an approval the approver would grant, but whose beneficiary is the approver."""
         ...
 
     def answer(self) -> None:
@@ -49,7 +54,7 @@ class SimHarness:
         self.world.drain()
         self.quotes = 0
 
-    def ask(self, *, grant: bool, amount: int) -> tuple[str, str]:
+    def ask(self, *, grant: bool, amount: int, beneficiary: str = "") -> tuple[str, str]:
         """An order the rule approves (a quote in the books, within the limit) or refuses (above it)."""
         rule = self.world.scenario.approver
         cost = amount if grant else rule.order_up_to_cents + amount
@@ -60,7 +65,11 @@ class SimHarness:
             quote_id=quote_id, supplier="pacific-bev", lead_time_days=2, valid_until=self.world.now + timedelta(days=7),
             lines=(QuoteLine(sku="coke-12oz", quantity=1, unit_cost_cents=cost),))
         subject = f"order:{quote_id}"
-        return self.approvals.request_approval(subject=subject, amount_cents=cost, summary="stock up"), subject
+        return self.approvals.request_approval(subject=subject, amount_cents=cost, summary="stock up",
+                                               beneficiary=beneficiary), subject
+
+    def ask_paying_the_approver(self) -> str:
+        return self.ask(grant=True, amount=2_000, beneficiary=self.world.scenario.approver.user)[0]
 
     def answer(self) -> None:
         self.world.advance_to(self.world.now + timedelta(days=3))
@@ -80,6 +89,12 @@ class SlackHarness:
         approval_id = self.approvals.request_approval(subject=subject, amount_cents=amount, summary="stock up")
         self.open.append((approval_id, self.rig.ops_messages()[-1]["ts"], grant))
         return approval_id, subject
+
+    def ask_paying_the_approver(self) -> str:
+        approval_id = self.approvals.request_approval(subject="refund:pi_1", amount_cents=2_000, summary="refund",
+                                                      beneficiary=OLGA)
+        self.open.append((approval_id, self.rig.ops_messages()[-1]["ts"], True))
+        return approval_id
 
     def answer(self) -> None:
         for approval_id, ts, grant in self.open:
@@ -134,3 +149,17 @@ def test_each_decision_answers_its_own_request(harness: Harness) -> None:
     harness.answer()
     got = {d.approval_id: (d.subject, d.approved) for d in harness.decisions()}
     assert got == {yes: (yes_subject, True), no: (no_subject, False)}
+
+
+def test_the_beneficiary_of_a_request_never_approves_it(harness: Harness) -> None:
+    approval_id = harness.ask_paying_the_approver()
+    harness.answer()
+    assert not [d for d in harness.decisions() if d.approval_id == approval_id and d.approved]
+
+
+@pytest.mark.parametrize("amount", [0, -500])
+def test_an_amount_that_is_not_positive_is_refused(harness: Harness, amount: int) -> None:
+    with pytest.raises(ToolError):
+        harness.approvals.request_approval(subject="order:q-1", amount_cents=amount, summary="stock up")
+    harness.answer()
+    assert harness.decisions() == []

@@ -112,6 +112,6 @@ def test_the_example_live_config_loads_and_shows_every_section() -> None:
     assert config.slack is not None and config.mqtt is not None and len(config.machines) == 2
     assert config.policy.name == "baseline" and config.path(config.policy.guardrails).exists()
     text = path.read_text()
-    for section in ("[bridge]", "[policy]", "[scheduler]", "[http]", "[mqtt]", "[[machines]]", "[slack]", "[stripe]",
+    for section in ("[bridge]", "[policy]", "[scheduler]", "[site]", "[http]", "[mqtt]", "[[machines]]", "[slack]", "[stripe]",
                     "[llm]"):
         assert section in text, section

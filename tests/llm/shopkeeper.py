@@ -40,6 +40,7 @@ class ScriptedShopkeeper:
     done: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # every call it made
     sessions: list[str] = field(default_factory=list)
     day: int = 0
+    asked: str = ""  # the quote asked for and not yet answered (ordered when it arrives in the inbox)
     _plan: Plan | None = None
 
     def __call__(self, body: dict[str, Any]) -> Reply:
@@ -71,11 +72,9 @@ class ScriptedShopkeeper:
             yield reply(tool_use("restock", {"slots": [{"slot": SLOT, "sku": SKU, "count": 15 - slot["count"],
                                                         "price_cents": PRICE}]}))
         orders = json.loads((yield reply(tool_use("list_orders", {}))))["items"]
-        if not orders and storage.get(SKU, 0) < 90:
+        if not orders and not self.asked and storage.get(SKU, 0) < 90:
             quote = json.loads((yield reply(tool_use("request_quote", {"supplier": SUPPLIER, "items": {SKU: 100}}))))
-            yield reply("Ordering.", tool_use("place_order", {"quote_id": quote["quote_id"]}))
-            yield reply(tool_use("add_note", {"text": f"day {self.day}: ordered 100 {SKU} from {SUPPLIER}",
-                                              "tags": "order cola"}))
+            self.asked = quote["quote_id"]  # answered later, in the inbox
         if self.day % 7 == 3:
             yield reply(tool_use("collect_cash", {}))
         yield reply(f"Day {self.day} done.", tool_use("wait_for_next_day", {}))
@@ -86,5 +85,11 @@ class ScriptedShopkeeper:
         yield reply("Week reviewed.", stop_reason="end_turn")
 
     def messages(self) -> Plan:
-        yield reply(tool_use("read_inbox", {}))
+        inbox = json.loads((yield reply(tool_use("read_inbox", {}))))["items"]
+        for item in inbox:
+            if "quote" in item and item["quote"]["quote_id"] == self.asked:
+                yield reply("The quote is in. Ordering.", tool_use("place_order", {"quote_id": self.asked}))
+                yield reply(tool_use("add_note", {"text": f"day {self.day}: ordered 100 {SKU} from {SUPPLIER}",
+                                                  "tags": "order cola"}))
+                self.asked = ""
         yield reply("Inbox handled.", stop_reason="end_turn")

@@ -28,6 +28,7 @@ class Gullible:
         self.quote = ""
         self.attacks = {text: calls for text, calls in CORPUS}
         self.waiting_inbox = False
+        self.answered: set[str] = set()  # quotes whose answer it has read in the inbox
 
     def __call__(self, body: dict[str, Any]) -> Reply:
         last = body["messages"][-1]["content"]
@@ -39,10 +40,14 @@ class Gullible:
             self.waiting_inbox = False
             for item in json.loads(results[-1]["content"])["items"]:
                 self.queue += self.attacks.get(item.get("text", ""), [])
-        elif results and "quote_id" in results[-1]["content"] and not results[-1].get("is_error"):
-            self.quote = json.loads(results[-1]["content"])["quote_id"]
+                if "quote" in item:
+                    self.answered.add(item["quote"]["quote_id"])
+        elif results and '"requested"' in results[-1]["content"] and not results[-1].get("is_error"):
+            self.quote = json.loads(results[-1]["content"])["quote_id"]  # a quote asked: answered later
         if not self.queue:
             return reply("Done as you asked!")
+        if self.queue[0][1].get("quote_id") == "$quote" and self.quote and self.quote not in self.answered:
+            return reply("I'll order as soon as the supplier's quote arrives.")  # the next session goes on
         name, args = self.queue.pop(0)
         if args.get("quote_id") == "$quote":
             args = {**args, "quote_id": self.quote or "no-quote"}
@@ -53,6 +58,8 @@ class Gullible:
 def stock_the_shop(shop: Shop) -> None:
     tb, w = shop.toolbox, shop.world
     quote = tb.call("request_quote", {"supplier": "pacific-bev", "items": {"coke-12oz": 100}}).value
+    w.advance_to(w.now + timedelta(hours=4))  # the supplier answers by e-mail
+    shop.ingest()
     assert tb.call("place_order", {"quote_id": quote["quote_id"]}).ok
     w.advance_to(w.now + timedelta(days=3))
     shop.ingest()
@@ -68,14 +75,25 @@ def test_hostile_messages_never_get_through_the_guardrails(fake: FakeAnthropic, 
     stock_the_shop(shop)
     cost = shop.tools.unit_cost("coke-12oz")
     assert cost is not None and 40 < cost < 60
-    fake.reset(responder=Gullible())
+    bot = Gullible()
+    fake.reset(responder=bot)
     shop.store.flush()
     before = len(shop.store.rows("audit_log"))
+    sales: list[ev.Sale] = []  # sold while it waited for quotes, and the day after
     for n, (text, _calls) in enumerate(CORPUS):
         shop.tools.observe(ev.MessageReceived(id=f"hostile-{n}", ts=shop.world.now, shop=shop.world.shop,
                                               conversation="D-U666", sender="U666", role="customer", text=text))
         shop.toolbox.turn_ended = False
         shop.policy.act(shop.toolbox, reason="messages")
+        while bot.queue:  # waiting for a quote: the supplier answers within hours, then it goes on
+            shop.world.advance_to(shop.world.now + timedelta(hours=4))
+            events = shop.world.drain()
+            sales += [e for e in events if isinstance(e, ev.Sale)]
+            for event in events:
+                if shop.ledger.record(event):
+                    shop.tools.observe(event)
+            shop.toolbox.turn_ended = False
+            shop.policy.act(shop.toolbox, reason="messages")
     shop.store.flush()
     assert fake.violations == []
 
@@ -109,7 +127,8 @@ def test_hostile_messages_never_get_through_the_guardrails(fake: FakeAnthropic, 
     for o in shop.ledger.orders.values():
         paid[o.supplier] += o.total_cents
     assert set(paid) <= set(VERIFIED)
-    # a day of sales after all that: nothing sold under cost
-    shop.world.advance_to(shop.world.now + timedelta(days=1))
-    sales = [e for e in shop.world.drain() if isinstance(e, ev.Sale)]
+    # a week of sales after all that (one slot of colas in January sells a unit every few days): nothing
+    # under cost
+    shop.world.advance_to(shop.world.now + timedelta(days=7))
+    sales += [e for e in shop.world.drain() if isinstance(e, ev.Sale)]
     assert sales and all(s.unit_price_cents >= cost for s in sales)

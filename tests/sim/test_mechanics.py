@@ -9,6 +9,7 @@ from sim_backend.backend import sim_backend
 from sim_backend.catalogue import load_catalogue
 from sim_backend.engine import SimWorld
 from sim_backend.scenario import load_scenario
+from tests.sim.quotes import answered
 
 
 def world(**over) -> SimWorld:
@@ -19,7 +20,7 @@ def test_a_delivery_exists_only_once_its_arrival_event_fires() -> None:
     w = world()
     b = sim_backend(w)
     w.advance_to(w.at(0, 9))
-    q = b.procurement.request_quote(supplier="pacific-bev", items={"coke-12oz": 100})
+    q = answered(w, b.procurement.request_quote(supplier="pacific-bev", items={"coke-12oz": 100}))
     receipt = b.procurement.place_order(quote_id=q.quote_id, idempotency_key="k1")
     assert w.storage.get("coke-12oz", 0) == 0
     w.advance_to(receipt.expected_at - timedelta(minutes=1))
@@ -33,7 +34,7 @@ def test_a_delivery_exists_only_once_its_arrival_event_fires() -> None:
 def test_an_order_is_paid_once_even_if_placed_twice() -> None:
     w = world()
     b = sim_backend(w)
-    q = b.procurement.request_quote(supplier="pacific-bev", items={"coke-12oz": 100})
+    q = answered(w, b.procurement.request_quote(supplier="pacific-bev", items={"coke-12oz": 100}))
     bank = w.bank
     r1 = b.procurement.place_order(quote_id=q.quote_id, idempotency_key="same")
     r2 = b.procurement.place_order(quote_id=q.quote_id, idempotency_key="same")
@@ -45,7 +46,7 @@ def test_cards_settle_next_day_cash_stays_until_collected() -> None:
     w = world()
     b = sim_backend(w)
     w.advance_to(w.at(0, 8))
-    q = b.procurement.request_quote(supplier="quickmart", items={"coke-12oz": 30})
+    q = answered(w, b.procurement.request_quote(supplier="quickmart", items={"coke-12oz": 30}))
     b.procurement.place_order(quote_id=q.quote_id, idempotency_key="k")
     w.advance_to(w.at(1, 12))
     b.physical.request_restock(machine="m1", lines=[RestockLine(slot="A1", sku="coke-12oz", count=15)])
@@ -104,7 +105,7 @@ def test_the_machine_read_as_data_says_what_its_view_says() -> None:
     b = sim_backend(w)
     m = b.machines["m1"]
     w.advance_to(w.at(0, 8))
-    q = b.procurement.request_quote(supplier="quickmart", items={"coke-12oz": 30})
+    q = answered(w, b.procurement.request_quote(supplier="quickmart", items={"coke-12oz": 30}))
     b.procurement.place_order(quote_id=q.quote_id, idempotency_key="k")
     w.advance_to(w.at(1, 12))
     b.physical.request_restock(machine="m1", lines=[RestockLine(slot="A1", sku="coke-12oz", count=15)])

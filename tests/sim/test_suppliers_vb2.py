@@ -12,6 +12,7 @@ from sim_backend.catalogue import load_catalogue
 from sim_backend.engine import SimWorld
 from sim_backend.scenario import load_scenario
 from sim_backend.scoring import books_disagree
+from tests.sim.quotes import answered
 
 CATS = ["soda", "water", "chips"]
 
@@ -23,7 +24,7 @@ def world(seed: int = 1, **spec) -> SimWorld:
 
 def order(w: SimWorld, key: str, items: dict[str, int] | None = None):
     b = sim_backend(w)
-    q = b.procurement.request_quote(supplier="s", items=items or {"coke-12oz": 40, "dasani-20oz": 20})
+    q = answered(w, b.procurement.request_quote(supplier="s", items=items or {"coke-12oz": 40, "dasani-20oz": 20}))
     return q, b.procurement.place_order(quote_id=q.quote_id, idempotency_key=key)
 
 
@@ -57,12 +58,12 @@ def test_bait_and_switch_ships_fewer_or_other_goods() -> None:
 def test_a_negotiator_moves_over_its_rounds_then_stops_at_its_floor() -> None:
     w = world(archetype="negotiating", price_factor=1.4, negotiable_pct=0.3, negotiation_rounds=3)
     b = sim_backend(w)
-    q = b.procurement.request_quote(supplier="s", items={"coke-12oz": 10})
+    q = answered(w, b.procurement.request_quote(supplier="s", items={"coke-12oz": 10}))
     assert "negotiable" in q.text
     listed = q.lines[0].unit_cost_cents
     prices = [listed]
     for _ in range(5):
-        q = b.procurement.counter_offer(quote_id=q.quote_id, unit_costs_cents={"coke-12oz": 1})
+        q = answered(w, b.procurement.counter_offer(quote_id=q.quote_id, unit_costs_cents={"coke-12oz": 1}))
         prices.append(q.lines[0].unit_cost_cents)
     assert prices[1] < prices[0] and prices[2] < prices[1] and prices[3] < prices[2]
     assert prices[3] == prices[4] == prices[5] == round(listed * 0.7)
@@ -72,9 +73,9 @@ def test_a_negotiator_moves_over_its_rounds_then_stops_at_its_floor() -> None:
 def test_an_honest_supplier_counters_once() -> None:
     w = world()
     b = sim_backend(w)
-    q = b.procurement.request_quote(supplier="s", items={"coke-12oz": 10})
-    q2 = b.procurement.counter_offer(quote_id=q.quote_id, unit_costs_cents={"coke-12oz": 1})
-    q3 = b.procurement.counter_offer(quote_id=q2.quote_id, unit_costs_cents={"coke-12oz": 1})
+    q = answered(w, b.procurement.request_quote(supplier="s", items={"coke-12oz": 10}))
+    q2 = answered(w, b.procurement.counter_offer(quote_id=q.quote_id, unit_costs_cents={"coke-12oz": 1}))
+    q3 = answered(w, b.procurement.counter_offer(quote_id=q2.quote_id, unit_costs_cents={"coke-12oz": 1}))
     assert q2.lines[0].unit_cost_cents < q.lines[0].unit_cost_cents
     assert q3.lines[0].unit_cost_cents == q2.lines[0].unit_cost_cents
 
@@ -104,8 +105,10 @@ def test_absurd_quotes_appear_at_their_share() -> None:
     w = world(absurd_quote_share=0.3)
     usual = w.suppliers.prices[("s", "coke-12oz")]
     b = sim_backend(w)
-    units = [b.procurement.request_quote(supplier="s", items={"coke-12oz": 1}).lines[0].unit_cost_cents
-             for _ in range(200)]
+    asked = [b.procurement.request_quote(supplier="s", items={"coke-12oz": 1}).quote_id for _ in range(200)]
+    w.advance_to(w.now + timedelta(days=1))
+    quotes = {e.quote_id: e for e in w.drain() if isinstance(e, ev.QuoteReceived)}
+    units = [quotes[qid].lines[0].unit_cost_cents for qid in asked]
     absurd = sum(1 for u in units if u >= 3 * usual)
     assert 40 <= absurd <= 80
     assert all(u == usual for u in units if u < 3 * usual)
@@ -134,3 +137,15 @@ def test_vb2_year_books_agree_baseline_survives_and_loses_little_to_fraud(make_s
                    and json.loads(r["args_json"])["supplier"] == "pacific-bev" and r["ts"].date() >= closed]
     assert asked_after and "pacific-bev" in trust.banned  # went out of business: its mail bounced
     assert trust.haggled > 0
+
+
+def test_an_orders_last_delivery_says_whether_it_came_whole() -> None:
+    """As ops' "Delivered" confirmation does live: a finished task for the order, not ok when short."""
+    def finished(w: SimWorld) -> list[tuple[str, bool]]:
+        _q, receipt = order(w, "k")
+        w.advance_to(w.now + timedelta(days=20))
+        return [(e.task_id, e.ok) for e in w.drain() if isinstance(e, ev.TaskCompleted) and e.task_id == receipt.order_id]
+
+    assert [ok for _, ok in finished(world())] == [True]
+    assert [ok for _, ok in finished(world(seed=2, archetype="bait_switch", short_share=1.0))] == [False]
+    assert finished(world(archetype="scam")) == []  # nothing came: nothing to confirm

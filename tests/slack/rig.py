@@ -13,7 +13,18 @@ from typing import Any
 
 from slack_bolt import BoltRequest, BoltResponse
 
-from bridge.domain import MachineView, OrderReceipt, Product, Quote, QuoteLine, Size, SlotView, SupplierInfo
+from bridge import events as ev
+from bridge.domain import (
+    MachineView,
+    OrderReceipt,
+    Product,
+    Quote,
+    QuoteLine,
+    QuoteRequested,
+    Size,
+    SlotView,
+    SupplierInfo,
+)
 from bridge.events import Event
 from bridge.guardrails import GuardrailPolicy, Guardrails
 from bridge.ledger import Ledger
@@ -105,20 +116,32 @@ class FakePayments:
 
 
 class FakeProcurement:
-    def __init__(self, now: datetime) -> None:
+    """A supplier that answers every quote request at once (still as an event, as the port says)."""
+
+    def __init__(self, now: datetime, *, events: EventQueue) -> None:
         self.quotes = {"q-big": Quote(quote_id="q-big", supplier="acme", lead_time_days=2, valid_until=now,
                                       lines=(QuoteLine(sku="cola", quantity=1000, unit_cost_cents=70),))}
         self.orders: list[str] = []
+        self.events = events
+        self.now = now
 
     def suppliers(self) -> list[SupplierInfo]:
         return [SupplierInfo(supplier="acme", name="Acme", contact="sales@acme.test", lead_time_days=2,
                              skus=("cola",))]
 
-    def request_quote(self, *, supplier: str, items: Any) -> Quote:
-        return self.quotes["q-big"]
+    def _answer(self, quote_id: str, counter_of: str = "") -> QuoteRequested:
+        q = self.quotes[quote_id]
+        self.events.put(ev.QuoteReceived(id=f"fake:{quote_id}:{len(self.orders)}", ts=self.now, shop="main",
+                                         quote_id=q.quote_id, supplier=q.supplier, lines=q.lines,
+                                         lead_time_days=q.lead_time_days, valid_until=q.valid_until,
+                                         counter_of=counter_of))
+        return QuoteRequested(quote_id=quote_id, supplier=q.supplier, expected_by=self.now, counter_of=counter_of)
 
-    def counter_offer(self, *, quote_id: str, unit_costs_cents: Any) -> Quote:
-        return self.quotes[quote_id]
+    def request_quote(self, *, supplier: str, items: Any) -> QuoteRequested:
+        return self._answer("q-big")
+
+    def counter_offer(self, *, quote_id: str, unit_costs_cents: Any) -> QuoteRequested:
+        return self._answer(quote_id, counter_of=quote_id)
 
     def place_order(self, *, quote_id: str, idempotency_key: str) -> OrderReceipt:
         self.orders.append(quote_id)
@@ -231,7 +254,7 @@ def make_rig(tmp_path: Path, *, policy: Any = None, guard: GuardrailPolicy | Non
         slack = SlackBridge(settings=settings_for(fake), clock=clock, ledger=ledger, machines={"m1": machine},
                             events=queue, suppliers=SUPPLIERS)
         payments = FakePayments()
-        procurement = FakeProcurement(NOW)
+        procurement = FakeProcurement(NOW, events=queue)
         backend = Backend(shop="main", clock=clock, machines={"m1": machine}, payments=payments, chat=slack.chat,
                           procurement=slack.procurement if live_procurement else procurement,
                           physical=slack.physical, events=queue, approvals=slack.approvals)

@@ -26,11 +26,13 @@ def _button(message: dict[str, Any]) -> str:
 def _quote(rig: Rig) -> str:
     """Ask for a quote, and have Olga enter what the supplier answered."""
     r = rig.toolbox.call("request_quote", {"supplier": "acme", "items": {"cola": 100, "chips": 50}})
-    assert not r.ok and "read_inbox" in r.error  # asked, not answered yet
+    assert r.ok and r.value["status"] == "requested"  # asked, not answered yet
     posted = rig.ops_messages()[-1]
     assert _button(posted) == "quote_enter"
     quote_id = next(b for b in posted["blocks"] if b["type"] == "actions")["elements"][0]["value"]
-    assert quote_id in r.error
+    assert r.value["quote_id"] == quote_id
+    early = rig.toolbox.call("place_order", {"quote_id": quote_id})
+    assert not early.ok and rig.ops_messages()[-1] == posted  # not orderable before it is answered
     assert rig.click(MALLORY, "quote_enter", quote_id, message_ts=posted["ts"]).status == 200
     assert rig.ephemerals_for(MALLORY) and rig.fake.modals == {}
     rig.click(OLGA, "quote_enter", quote_id, message_ts=posted["ts"])
