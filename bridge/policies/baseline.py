@@ -248,7 +248,7 @@ class BaselinePolicy:
     def _order(self, call: _Caller, orders: list[tuple[Ask, dict[str, Any]]]) -> None:
         """Order answered quotes within what the bank holds now, less orders placed and not yet paid."""
         balance = call("check_balance") or {}
-        unpaid = sum(o["total_cents"] for o in call("list_orders", status="open") or [] if o["status"] == "placed")
+        unpaid = sum(o["total_cents"] for o in every(call, "list_orders", status="open") or [] if o["status"] == "placed")
         budget = balance.get("bank_cents", 0) - RESERVE_CENTS - unpaid
         for ask, q in orders:
             if q["total_cents"] > budget:

@@ -36,7 +36,7 @@ RECEIPT_KEYS = {"quote_id", "supplier", "status", "counter_of", "expected_by"}
 QUOTE_KEYS = {"quote_id", "supplier", "status", "counter_of", "lead_time_days", "valid_until", "total_cents",
               "text", "lines"}
 ORDER_KEYS = {"order_id", "quote_id", "supplier", "status", "total_cents", "expected"}
-BOOK_KEYS = {"order_id", "supplier", "status", "total_cents", "received_cents", "expected"}
+BOOK_KEYS = {"order_id", "supplier", "status", "total_cents", "received_cents", "expected", "placed"}
 
 
 class Harness(Protocol):
