@@ -67,6 +67,28 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--llm-charge-tokens", action="store_true",
                      help="--policy llm: bill output tokens to the shop's bank weekly at $100 per million")
 
+    hil = sub.add_parser("hil", help="play a scenario's world through the live shop (hardware in the loop)",
+                         description="The scenario's simulated world as the outside of `vend live`'s shop on a "
+                                     "virtual clock: emulated machines over a real mosquitto, ops in Slack and "
+                                     "Stripe webhooks on loopback doubles. Writes the same run folder as vend sim.")
+    hil.add_argument("--scenario", default="vb1", help="built-in scenario name or a TOML file (default vb1)")
+    hil.add_argument("--days", type=_positive, help="days to run (default: the scenario's)")
+    hil.add_argument("--seed", type=_seed, default=7)
+    hil.add_argument("--policy", default="baseline", help="baseline, llm or scripted:FILE")
+    hil.add_argument("--out", type=Path, default=Path("runs"), help="folder for run folders (default runs/)")
+    hil.add_argument("--name", default="", help="run folder name (default: scenario-policy-seed-hil-time)")
+    hil.add_argument("--json", action="store_true", help="print the summary as one JSON object on stdout")
+    hil.add_argument("--no-charts", action="store_true", help="skip the PNG charts")
+    hil.add_argument("--compare", action="store_true",
+                     help="also run vend sim of the same scenario, seed and policy (into <run>/sim) and compare the "
+                          "tool calls and the balances per account, day by day; exit 1 on any difference")
+    hil.add_argument("--faults", action="store_true",
+                     help="inject the real world's faults on a seeded schedule: duplicate MQTT deliveries, broker "
+                          "restarts, replayed and late webhooks, Slack retries (the books must not notice)")
+    hil.add_argument("--broker", default="",
+                     help="host:port of a running mosquitto with the project's config (passwords in VEND_HIL_MQTT and "
+                          "VEND_HIL_DEVICE); default: start one on a free loopback port")
+
     tr = sub.add_parser("transcript", help="print an llm run's transcript: tool calls, results, refusals, tokens")
     tr.add_argument("run", help="the run folder (or its transcript.jsonl)")
     tr.add_argument("--width", type=_positive, default=160, help="characters of each text or result shown")
@@ -205,6 +227,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "sim":
             return _sim(args)
+        if args.command == "hil":
+            from bridge.compose.hil import run_hil
+
+            return run_hil(args)
         if args.command == "bench":
             from bridge import bench
 

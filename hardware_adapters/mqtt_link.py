@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -37,6 +38,9 @@ class MqttLink:
                  reconnect_delay_s: tuple[int, int] = (1, 5)) -> None:
         self.host, self.port = host, port
         self.inbox: queue.SimpleQueue[Item] = queue.SimpleQueue()
+        # messages received since start, by topic leaf ("events", "inventory", "ack", ...); the network
+        # thread counts, others only read
+        self.received: Counter[str] = Counter()
         self.connected = threading.Event()
         self._clock = clock
         self._session_expiry_s = session_expiry_s
@@ -96,6 +100,7 @@ class MqttLink:
         self.inbox.put(("down", str(rc)))
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        self.received[msg.topic.rpartition("/")[2]] += 1
         self.inbox.put(("msg", msg.topic, msg.payload, msg.mid, msg.qos, self._clock()))
 
     def _on_publish(self, _c: mqtt.Client, _u: Any, mid: int, rc: ReasonCode, _p: Any) -> None:

@@ -125,6 +125,10 @@ class SimWorld:
         self._hseq += 1
         heapq.heappush(self._heap, (when, self._hseq, fn, args))
 
+    def next_due(self) -> datetime | None:
+        """When the next scheduled happening falls due (None: nothing is scheduled)."""
+        return self._heap[0][0] if self._heap else None
+
     def advance_to(self, when: datetime) -> None:
         heap = self._heap
         while heap and heap[0][0] <= when:

@@ -161,19 +161,27 @@ def _llm_inputs(settings: SimSettings, *, world: Any, store: Store, ledger: Ledg
 
 def write_report(sim: SimRun, summary: dict[str, Any], *, charts: ChartWorker | None = None) -> None:
     """The run folder: events log, summary JSON, and the four charts of the Vending-Bench paper."""
-    d = sim.run_dir
-    if sim.settings.events_log:
+    title = f"{summary['scenario']} / {summary['policy']} / seed {summary['seed']}"
+    write_run_folder(sim.run_dir, events=sim.events, summary=summary,
+                     days=sim.outcome.days if sim.outcome is not None else [], title=title,
+                     events_log=sim.settings.events_log, charts=charts,
+                     draw=sim.settings.charts and sim.outcome is not None)
+
+
+def write_run_folder(d: Path, *, events: list[Any], summary: dict[str, Any], days: list[DayRecord], title: str,
+                     events_log: bool, charts: ChartWorker | None, draw: bool) -> None:
+    """events.jsonl, summary.json and the charts: the run folder of `vend sim` and `vend hil` alike."""
+    if events_log:
         with (d / "events.jsonl").open("w") as fh:
-            fh.writelines(orjson.dumps(e.to_json(), default=str).decode() + "\n" for e in sim.events)
+            fh.writelines(orjson.dumps(e.to_json(), default=str).decode() + "\n" for e in events)
     (d / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
-    if sim.settings.charts and sim.outcome is not None:
-        title = f"{summary['scenario']} / {summary['policy']} / seed {summary['seed']}"
+    if draw:
         if charts is not None:
-            charts.draw(d, sim.outcome.days, title)
+            charts.draw(d, days, title)
         else:
             from sim_backend.report import write_charts
 
-            write_charts(d, sim.outcome.days, title=title)
+            write_charts(d, days, title=title)
 
 
 def days_table(days: list[DayRecord]) -> list[dict[str, Any]]:

@@ -91,6 +91,9 @@ class PolicySection(_Section):
     name: str = "baseline"
     guardrails: str = ""  # guardrail policy file; empty: the built-in defaults
     catalogue: str = ""  # products CSV (sku, name, category, ...); empty: the built-in catalogue
+    # "open": suppliers the shop has not dealt with are vetted (bridge/policies/trust.py); "trusted": the
+    # directory's suppliers are known ones (as a simulated scenario's trusted market)
+    market: Literal["open", "trusted"] = "open"
 
     @field_validator("name")
     @classmethod
@@ -119,6 +122,7 @@ class SlackSection(_Section):
     app_token_env: str = "SLACK_APP_TOKEN"  # Socket Mode only
     base_url: str = ""  # empty: $SLACK_API_URL, else https://slack.com/api/
     daily_report: bool = True  # post the day's figures and chart at the close
+    customers: bool = True  # customers talk to the shopkeeper here (the special-order and hand-over tools)
     # suppliers ops buy from for the shopkeeper (purchase tasks in the ops channel); each a table:
     # supplier, name, contact, lead_time_days, skus, min_order_cents
     suppliers: list[dict[str, Any]] = Field(default_factory=list)

@@ -108,6 +108,15 @@ class LiveBridge:
             self._socket = self.slack.socket_mode()
             self._socket.connect()
 
+    def start_http(self) -> int:
+        """Serve the HTTP app (Slack, Stripe, health) on its own thread; the port it listens on. `serve()`
+        does this itself; `vend hil`, which runs the jobs on its own thread, calls it and `stop_http()`."""
+        self._start_http()
+        return self.http_port
+
+    def stop_http(self) -> None:
+        self._stop_http()
+
     def _start_http(self) -> None:
         import uvicorn
 

@@ -20,10 +20,10 @@ import httpx
 from bridge import events as ev
 from bridge.ledger import Ledger
 from bridge.store import Store
+from hardware_adapters.doubles.slack_api import FakeSlack
+from hardware_adapters.doubles.slack_inbound import SlackInbound
 from hardware_adapters.emulator import DeviceEmulator, Slot
 from tests.broker import REPO, MosquittoBroker
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_inbound import SlackInbound
 from tests.gate_verdicts import pass_gate
 from tests.slack.rig import OPS_CH, OPS_GROUP, SECRET, SHOP_CH
 

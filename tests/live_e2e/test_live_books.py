@@ -24,9 +24,9 @@ from bridge.domain import RestockLine
 from bridge.ledger import Ledger
 from bridge.live.config import LiveConfig
 from bridge.store import Store
+from hardware_adapters.doubles.slack_inbound import SlackInbound
 from hardware_adapters.emulator import Slot
 from tests.broker import MosquittoBroker
-from tests.fakes.slack_inbound import SlackInbound
 from tests.hardware_tests.mqtt_bridge_kit import emulator, processed, pump
 from tests.live_e2e.kit import confirm_restock, task_messages, wait_for
 from tests.slack.rig import OLGA, OPS_CH, OPS_GROUP, SECRET, SHOP_CH, fake_slack

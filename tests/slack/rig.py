@@ -34,12 +34,12 @@ from bridge.store import Store
 from bridge.tools.executor import Toolbox
 from bridge.tools.service import ServiceTools
 from bridge.tools.shop import ShopTools
+from hardware_adapters.doubles.slack_api import FakeSlack
+from hardware_adapters.doubles.slack_inbound import SlackInbound
+from hardware_adapters.doubles.slack_objects import SlackChannel, SlackUser
 from hardware_adapters.live import EventQueue
 from hardware_adapters.slack.app import SlackBridge
 from hardware_adapters.slack.settings import SlackSettings
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_inbound import SlackInbound
-from tests.fakes.slack_objects import SlackChannel, SlackUser
 
 SECRET = "test-signing-secret-0123456789abcdef"
 SHOP_CH = "C0SHOP00001"

@@ -20,13 +20,13 @@ from bridge.store import Store
 from bridge.tools.executor import Toolbox
 from bridge.tools.service import ServiceTools
 from bridge.tools.shop import ShopTools
+from hardware_adapters.doubles.slack_inbound import SlackInbound
 from hardware_adapters.live import EventQueue
 from hardware_adapters.slack.app import SlackBridge
 from sim_backend.backend import SimEvents, sim_backend
 from sim_backend.catalogue import load_catalogue
 from sim_backend.engine import SimWorld
 from sim_backend.scenario import load_scenario
-from tests.fakes.slack_inbound import SlackInbound
 from tests.slack.clerk import Clerk
 from tests.slack.rig import ALICE, SECRET, BoltRequest, fake_slack, settings_for
 

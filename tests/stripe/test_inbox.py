@@ -19,12 +19,12 @@ from bridge.compose.live import build_live
 from bridge.ledger import CARD_PENDING, DEPOSITS, FEES
 from bridge.live.config import LiveConfig
 from bridge.store import Store
+from hardware_adapters.doubles.stripe_api import FakeStripe
+from hardware_adapters.doubles.stripe_webhooks import post_event
 from hardware_adapters.stripe.client import stripe_client
 from hardware_adapters.stripe.inbox import KINDS, decode, encode
 from hardware_adapters.stripe.payments import StripePayments
 from tests.broker import REPO
-from tests.fakes.stripe_api import FakeStripe
-from tests.fakes.stripe_webhooks import post_event
 from tests.stripe.rig import SECRET, deadline_wait
 
 # A bridge whose core never runs: it answers webhooks (HTTP) and then is killed before booking anything.
