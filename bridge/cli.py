@@ -190,6 +190,17 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--tz", default="UTC", help="the shop's time zone (default UTC)")
     rec.add_argument("--stripe-api", default="", help="another address for Stripe's API (tests)")
     rec.add_argument("--json", action="store_true", help="print the report as one JSON object on stdout")
+    cal = sub.add_parser("calibrate", help="a digital twin: fit the simulator to a store's history and write a "
+                                           "scenario; --check: its forecast of held-out weeks against the base's")
+    cal.add_argument("--db", required=True, help="SQLAlchemy URL of the store, e.g. sqlite:///vend-live.db")
+    cal.add_argument("--out", type=Path, help="the scenario file to write, FILE.toml (a products CSV goes beside it)")
+    cal.add_argument("--base", default="vb1", help="the base scenario: the prior, and what the data cannot say")
+    cal.add_argument("--check", action="store_true", help="fit on all but the last weeks and score the forecast")
+    cal.add_argument("--holdout-weeks", type=_positive, default=4, help="--check: weeks held out (default 4)")
+    cal.add_argument("--runs", type=Path, default=Path("runs"), help="--check: folder for its run folder")
+    cal.add_argument("--shop", default="main")
+    cal.add_argument("--tz", default="", help="the shop's time zone (default: the base scenario's)")
+    cal.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     return parser
 
 
@@ -264,6 +275,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _reconcile(args)
         if args.command == "shadow-report":
             return _shadow_report(args)
+        if args.command == "calibrate":
+            from bridge.compose.calibrate import run_calibrate_command
+
+            return run_calibrate_command(args)
     except ConfigError as err:
         print(f"vend: error: {err}", file=sys.stderr)
         return 2

@@ -245,7 +245,8 @@ class SimWorld:
             self.units_sold_today = 0
             return
         offers = self.offers()
-        expected_units = day_demand(self.weather, len(offers))
+        calendar = self.scenario.world
+        expected_units = day_demand(self.weather, len(offers), calendar.weekday_factors, calendar.month_factors)
         sold_total = 0
         for sku in sorted(offers):
             slots = offers[sku]

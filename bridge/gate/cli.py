@@ -36,8 +36,7 @@ def run_gate_command(args: argparse.Namespace) -> int:
     result = run_gate(cfg, policy=args.policy, workers=workers, backend=args.backend, on_done=progress.update)
     progress.close()
     report = write_report(args.out, cfg, result, fingerprint=spec.fingerprint)
-    judged = [cfg.path, *(Path(s.source) for s in cfg.scenarios if s.source.endswith(".toml")),
-              *([cfg.guardrails] if cfg.guardrails else [])]
+    judged = [cfg.path, *_scenario_files(cfg), *([cfg.guardrails] if cfg.guardrails else [])]
     gate = {"config": str(cfg.path), "config_sha256": files_sha(judged), "scenarios": [s.name for s in cfg.scenarios],
             "seeds": list(cfg.seeds)}
     verdict = write_verdict(args.verdicts or args.out / "verdicts", spec=spec, result=result.to_json(), gate=gate)
@@ -73,3 +72,21 @@ def _audit_store(args: argparse.Namespace, cfg: Any) -> int:
         print(f"vend gate: {audit.count} guardrail breach(es) in the store", file=sys.stderr)
         return 1
     return 0
+
+
+def _scenario_files(cfg: Any) -> list[Path]:
+    """The scenario files the gate judged, with the catalogue each names (a calibrated twin's products,
+    named relative to its file)."""
+    import tomllib
+
+    out: list[Path] = []
+    for s in cfg.scenarios:
+        if not s.source.endswith(".toml"):
+            continue
+        path = Path(s.source)
+        out.append(path)
+        catalogue = tomllib.loads(path.read_text()).get("catalogue")
+        if isinstance(catalogue, str) and catalogue:
+            beside = path.parent / catalogue
+            out.append(beside if beside.exists() else Path(catalogue))
+    return out

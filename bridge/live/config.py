@@ -83,6 +83,7 @@ class HttpSection(_Section):
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=0, lt=65536)] = 8080  # 0: any free port (logged at start)
     admin_token_env: str = "VEND_ADMIN_TOKEN"  # bearer token for POST /jobs/{name}; unset: the endpoint is off
+    max_body_bytes: Annotated[int, Field(gt=0, le=64 * 1024 * 1024)] = 1024 * 1024  # larger: 413, never read
 
 
 class PolicySection(_Section):

@@ -54,14 +54,15 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 def project_config(*, port: int, host: str, workdir: Path, passwd: Path, acl: Path = ACL) -> str:
     """The deployed config with the environment-specific keys replaced."""
+    # The test listener takes the place of the deployed one: options after it (use_username_as_clientid)
+    # are the listener's own, and before any listener they would open a default one on port 1883.
     kept = [
-        line
+        f"listener {port} {host}" if line.split()[:1] == ["listener"] else line
         for line in CONF.read_text().splitlines()
-        if not line.strip() or line.lstrip().startswith("#") or line.split()[0] not in OVERRIDDEN_KEYS
+        if not line.strip() or line.lstrip().startswith("#") or line.split()[0] not in OVERRIDDEN_KEYS - {"listener"}
     ]
     overrides = [
         f"user {getpass.getuser()}",
-        f"listener {port} {host}",
         f"password_file {passwd}",
         f"acl_file {acl}",
         f"persistence_location {workdir / 'data'}",

@@ -51,7 +51,9 @@ def test_inbox_events_survive_their_encoding() -> None:
                                 amount_cents=2400),
                ev.FeeCharged(id="stripe:fee:txn_1", ts=at, amount_cents=100, reason="card_fees",
                              paid_from="card_pending"),
-               ev.CardSettled(id="stripe:payout:po_1", ts=at, amount_cents=1000)]
+               ev.CardSettled(id="stripe:payout:po_1", ts=at, amount_cents=1000),
+               ev.DeadLettered(id="dead:0f", ts=at, source="stripe", topic="/stripe/webhook", reason="bad JSON",
+                               raw=b"\xff{\x00")]  # a signed delivery that could not be booked keeps its bytes
     assert {type(e) for e in samples} == set(KINDS.values())
     assert decode(encode(samples)) == samples
 
