@@ -52,6 +52,14 @@ def _paid_from(account: str) -> str:
     return CARD_PENDING if account == CARD_PENDING else BANK
 
 
+def refund_source(card_pending_cents: int, amount_cents: int) -> str:
+    """Where the simulated card processor takes a refund of a card payment from: the card takings it still
+    holds when they cover it (the refund nets against the next payout, as Stripe's does), else the bank
+    (the takings were paid out already). The event says which (RefundIssued.paid_from), so the books do
+    not depend on the order events arrive in; live, Stripe's refunds always come out of its balance."""
+    return CARD_PENDING if card_pending_cents >= amount_cents else BANK
+
+
 def slot_location(machine: str, slot: str) -> str:
     return f"{machine}:{slot}"
 

@@ -171,7 +171,9 @@ class MqttFleet:
         elif isinstance(e, ev.Sale | ev.Restocked):
             sl = st.slots.get(e.slot)
             delta = -e.units if isinstance(e, ev.Sale) else e.count
-            if sl is not None and e.ts > sl.since:
+            # after the slot's last report, or at its very time but received after it (the device's messages
+            # come in its order; a virtual clock, or a coarse one, stamps a report and the next vend alike)
+            if sl is not None and e.ts >= sl.since:
                 sl.count = max(0, sl.count + delta)
             if isinstance(e, ev.Sale) and e.payment is Payment.CASH:
                 st.cash_cents += e.units * e.unit_price_cents

@@ -15,6 +15,7 @@ from bridge.domain import (
     SupplierInfo,
     TaskReceipt,
 )
+from bridge.due import task_due
 from bridge.errors import ToolError
 from bridge.events import Event
 from bridge.ports import Backend, Balance, PaymentLink
@@ -37,8 +38,12 @@ class SimMachine:
     def __init__(self, world: SimWorld) -> None:
         self.world = world
         self.machine_id = world.machine_id
-        self.locked = False
         self.display_text = ""
+
+    @property
+    def locked(self) -> bool:
+        """Kept in the world: the simulated customers find the machine locked too."""
+        return self.world.machine_locked
 
     def view(self) -> MachineView:
         w = self.world
@@ -69,10 +74,10 @@ class SimMachine:
         s.price_cents = price_cents
 
     def lock(self) -> None:
-        self.locked = True
+        self.world.machine_locked = self.world.lock_used = True
 
     def unlock(self) -> None:
-        self.locked = False
+        self.world.machine_locked = False
 
     def display(self, text: str) -> None:
         self.display_text = text
@@ -125,10 +130,31 @@ class SimPayments:
 
 
 class SimChat:
+    """As Slack refuses a conversation that does not exist, a message goes only where someone is: a
+    conversation the shop heard from, a customer (their DM or user id), "ops", a supplier
+    ("supplier:<id>", "email:<id>" or its contact address)."""
+
     def __init__(self, world: SimWorld) -> None:
         self.world = world
+        self._people: frozenset[str] | None = None
+
+    def _known(self, conversation: str) -> bool:
+        if conversation in self.world.heard:
+            return True
+        if self._people is None:  # the shop's people do not change during a run
+            known = {"ops"}
+            customers = _customers(self.world)
+            for p in customers.people if customers is not None else ():
+                known.update((p.uid, f"D{p.uid[1:]}"))
+            self._people = frozenset(known)
+        if conversation in self._people:
+            return True
+        return any(conversation in (f"supplier:{s.supplier}", f"email:{s.supplier}", s.contact)
+                   for s in self.world.suppliers.directory())  # as the directory is now
 
     def send(self, *, conversation: str, text: str, thread: str = "") -> str:
+        if not self._known(conversation):
+            raise ToolError(f"no conversation {conversation!r}: nobody there to read it")
         self.world.sent_messages.append((self.world.now, conversation, text))
         return f"msg-{len(self.world.sent_messages):06d}"
 
@@ -177,7 +203,8 @@ class SimPhysical:
             if count <= 0:
                 raise ToolError(f"count for {slot} must be positive")
         task_id = w.new_task()
-        due = w.now + timedelta(minutes=w.scenario.world.restock_delay_minutes)
+        due = task_due(w.now, w.scenario.world.restock_delay_minutes)
+        assert due is not None
         w.schedule(due, w.restock, task_id, tuple(lines))
         return TaskReceipt(task_id=task_id, kind="restock", due_at=due)
 
@@ -199,7 +226,8 @@ class SimPhysical:
         if machine != w.machine_id:
             raise ToolError(f"no machine {machine!r}")
         task_id = w.new_task()
-        due = w.now + timedelta(minutes=w.scenario.world.collect_delay_minutes)
+        due = task_due(w.now, w.scenario.world.collect_delay_minutes)
+        assert due is not None
         w.schedule(due, w.collect_cash, task_id)
         return TaskReceipt(task_id=task_id, kind="collect_cash", due_at=due)
 

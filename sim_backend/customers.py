@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from bridge import events as ev
 from bridge.errors import ToolError
+from bridge.ledger import CARD_PENDING, refund_source
 from sim_backend.rng import poisson, rng_for
 from sim_backend.scenario import CustomersSpec
 
@@ -234,17 +235,22 @@ class Customers:
         if amount > left:
             raise ToolError(f"{payment_ref} has only {left}c left to refund")
         w = self.world
-        if amount > w.bank:
+        from_card = refund_source(w.card_unsettled, amount) == CARD_PENDING
+        if not from_card and amount > w.bank:
             raise ToolError("insufficient funds for the refund")
         self.refundable[payment_ref] = left - amount
-        w.bank -= amount
+        if from_card:
+            w.card_unsettled -= amount
+        else:
+            w.bank -= amount
         honest = self.claims.get(payment_ref, (0, True))[1]
         if honest:
             self.truth.refunds_honest_cents += amount
         else:
             self.truth.refunds_false_cents += amount
         customer = self.links.get(payment_ref, (0, "", ""))[1]
-        w._emit(ev.RefundIssued, payment_ref=payment_ref, amount_cents=amount, reason=reason, customer=customer)
+        w._emit(ev.RefundIssued, payment_ref=payment_ref, amount_cents=amount, reason=reason, customer=customer,
+                paid_from=CARD_PENDING if from_card else "bank")
 
     def hand_over(self, task_id: str, sku: str, quantity: int, customer: str, payment_ref: str, amount: int) -> None:
         w = self.world

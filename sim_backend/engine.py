@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from bridge import events as ev
 from bridge.domain import Payment, QuoteRequested, RestockLine, Size
+from bridge.due import expected_delivery
 from bridge.errors import ToolError
 from sim_backend import realism
 from sim_backend.approvals import SimApprover
@@ -95,8 +96,11 @@ class SimWorld:
         self.units_sold_today = 0
         self.payment_links: dict[str, tuple[int, str]] = {}
         self.machine_online = True
+        self.machine_locked = False  # the shopkeeper locked the machine: nobody can buy from it
+        self.lock_used = False  # whether it was ever locked (only then is it part of the state hash)
         self.cash_jammed = False
         self.sent_messages: list[tuple[datetime, str, str]] = []
+        self.heard: set[str] = set()  # conversations a message came from: the shop may answer in them
         self.outbox: list[ev.Event] = []
         self._heap: list[tuple[datetime, int, Callable[..., None], tuple[Any, ...]]] = []
         self._hseq = 0
@@ -156,6 +160,8 @@ class SimWorld:
 
     # --- events -------------------------------------------------------------------------------
     def _emit(self, cls: type[ev.Event], **fields: Any) -> None:
+        if cls is ev.MessageReceived:
+            self.heard.add(fields["conversation"])
         self.outbox.append(cls(id=self._next_id(), ts=self.now, shop=self.shop, **fields))
 
     def _next_id(self) -> str:
@@ -241,7 +247,7 @@ class SimWorld:
 
     def sell_alone(self, day: int) -> None:
         assert self.weather is not None
-        if not self.machine_online:
+        if not self.machine_online or self.machine_locked:
             self.units_sold_today = 0
             return
         offers = self.offers()
@@ -324,9 +330,7 @@ class SimWorld:
         day = self.day_index()
         q = self.suppliers.quotes.get(quote_id)
         lead = q.lead_time_days if q else 0
-        when = self.at(day + lead, self.scenario.world.delivery_hour)
-        if when <= self.now:
-            when = self.now + timedelta(hours=2)
+        when = expected_delivery(self.now, lead, delivery_hour=self.scenario.world.delivery_hour, tz=self.tz)
         if q is not None and idempotency_key not in self.suppliers.orders_by_key and q.total_cents > self.bank:
             raise ToolError(f"insufficient funds: the order is {q.total_cents}c, the bank has {self.bank}c")
         receipt, shipments, new = self.suppliers.order(quote_id=quote_id, idempotency_key=idempotency_key,
@@ -435,6 +439,8 @@ class SimWorld:
             state["extras"] = self.extras.state()
         if self.approver.asked:  # a run that asks nothing hashes as before there was an approver
             state["approver"] = self.approver.state()
+        if self.lock_used:  # likewise a run that never locks the machine
+            state["locked"] = self.machine_locked
         return hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode()).hexdigest()
 
     def today(self) -> date:

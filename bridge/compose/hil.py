@@ -45,7 +45,9 @@ class HilSettings:
     run_name: str = ""
     charts: bool = True
     broker: str = ""  # host:port of a running broker with the project's config; empty: start one
+    compare: bool = False  # --compare follows the run (checked here: not with shadow)
     faults: bool = False  # the real world's faults on a seeded schedule (bridge/compose/outside/faults.py)
+    shadow: bool = False  # vend live --shadow's composition: WRITEs recorded (audit verdict "shadow"), never done
 
 
 @dataclass(slots=True)
@@ -93,8 +95,12 @@ class HilRun:
             "unplayed": dict(self.outside.unplayed), "ops_unanswered": self.outside.ops.unanswered[:20],
             "faults": dict(self.outside.faults.done) if self.outside.faults is not None else None,
             "shop_duplicates": live.loop.duplicates,
+            "shadow_writes": self._shadow_writes() if self.settings.shadow else None,
             "run_seconds": round(self.run_seconds, 3), "run_dir": str(self.run_dir),
         }
+
+    def _shadow_writes(self) -> int:
+        return len(self.live.store.rows("audit_log", shop=self.world.shop, verdict="shadow"))
 
     def close(self) -> None:
         self.stack.close()
@@ -108,6 +114,8 @@ def build_hil(settings: HilSettings) -> HilRun:
     from sim_backend.scenario import load_scenario
 
     check_policy_name(settings.policy)
+    if settings.shadow and settings.compare:
+        raise ConfigError("--shadow does nothing the simulator could compare with; run --compare without it")
     if settings.policy == "oracle":
         raise ConfigError("the oracle reads the simulator's hidden truth; a live shop has none (baseline, llm "
                           "or scripted:FILE)")
@@ -154,6 +162,7 @@ def _wire(settings: HilSettings, *, scenario: Any, world: Any, run_dir: Path, na
         MachineSection,
         MqttSection,
         PolicySection,
+        SiteSection,
         SlackSection,
         StripeSection,
     )
@@ -203,14 +212,18 @@ def _wire(settings: HilSettings, *, scenario: Any, world: Any, run_dir: Path, na
                              tz=scenario.timezone),
         http=HttpSection(host="127.0.0.1", port=0, admin_token_env=env["admin"]),
         policy=PolicySection(name=settings.policy, catalogue=str(scenario.catalogue or ""), market=scenario.market),
+        site=SiteSection(daily_costs_cents={"daily_fee": scenario.daily_fee_cents} if scenario.daily_fee_cents else {}),
         mqtt=MqttSection(host=host, port=port, password_env=env["mqtt"], client_id=f"vendbridge-{name}"[:64],
                          reconnect_max_s=1),
         machines=[MachineSection(id=machine, planogram={}, slot_capacity=capacity)],
         slack=SlackSection(ops_channel=OPS_CH, shop_channel=SHOP_CH, ops_usergroup=OPS_GROUP, base_url=slack.api_url,
                            bot_token_env=env["slack_bot"], signing_secret_env=env["slack_secret"], daily_report=False,
-                           customers=scenario.customers is not None, suppliers=suppliers),
+                           customers=scenario.customers is not None, suppliers=suppliers,
+                           delivery_hour=scenario.world.delivery_hour,
+                           restock_due_minutes=scenario.world.restock_delay_minutes,
+                           collect_due_minutes=scenario.world.collect_delay_minutes),
         stripe=StripeSection(base_url=stripe.url, api_key_env=env["stripe_key"], webhook_secret_env=env["stripe_hook"]))
-    live = build_live(config, clock=clock, run_id=name, limits=RunLimits(
+    live = build_live(config, clock=clock, run_id=name, shadow=settings.shadow, limits=RunLimits(
         days=scenario.days, max_messages=scenario.max_messages, bankruptcy_days=scenario.bankruptcy_days),
         run_info={"mode": "hil", "scenario": scenario.name, "seed": settings.seed, "started_at": world.now})
     stack.callback(live.close)
@@ -218,7 +231,7 @@ def _wire(settings: HilSettings, *, scenario: Any, world: Any, run_dir: Path, na
     record_events(live, events)
     http_port = live.start_http()
     stack.callback(live.stop_http)
-    slots = {s: Slot(count=0, price_cents=0) for s in world.slots}
+    slots = {n: Slot(count=0, price_cents=0, capacity=st.capacity) for n, st in world.slots.items()}
     device = DeviceEmulator(machine_id=machine, host=host, port=port, password=os.environ[env["device"]],
                             outbox_path=work / f"{machine}-outbox.db", slots=slots, seed=settings.seed,
                             inventory_interval_s=None, dex_interval_s=None, clock=clock.now)
@@ -230,14 +243,7 @@ def _wire(settings: HilSettings, *, scenario: Any, world: Any, run_dir: Path, na
                      inbound=SlackInbound(signing_secret=os.environ[env["slack_secret"]]),
                      retry=(lambda: faults.roll("slack_retry")) if faults is not None else None)
     stack.callback(door.close)
-    planograms = live.fleet.planograms
-
-    def slot_product(m: str, slot: str, sku: str) -> None:
-        # Stand-in until the shop takes each slot's product from the device's reports: the planogram
-        # an installer would update when a slot gets a new product.
-        planograms.setdefault(m, {})[slot] = sku
-
-    ops = OpsTeam(world=world, slack=slack, door=door, devices={machine: device}, on_slot_product=slot_product)
+    ops = OpsTeam(world=world, slack=slack, door=door, devices={machine: device})
     payouts = Payouts(url=f"http://127.0.0.1:{http_port}/stripe/webhook", secret=os.environ[env["stripe_hook"]],
                       faults=faults)
     restart = None
@@ -271,14 +277,15 @@ def _wire(settings: HilSettings, *, scenario: Any, world: Any, run_dir: Path, na
 def _check_specs() -> None:
     """The loopback doubles check what they are sent against the published API descriptions."""
     from hardware_adapters.doubles.slack_spec import specs_dir
-    from hardware_adapters.doubles.stripe_wire import FIXTURES_PATH
+    from hardware_adapters.doubles.stripe_wire import fixtures_path
 
     try:
         specs_dir()
+        fixtures = fixtures_path()
     except FileNotFoundError as err:
         raise ConfigError(str(err)) from None
-    if not FIXTURES_PATH.is_file():
-        raise ConfigError(f"Stripe's fixtures are not at {FIXTURES_PATH}")
+    if not fixtures.is_file():
+        raise ConfigError(f"Stripe's fixtures are not at {fixtures}")
 
 
 def write_hil_report(run: HilRun, summary: dict[str, Any], *, charts: ChartWorker | None = None) -> None:
@@ -306,7 +313,7 @@ def run_hil(args: Any) -> int:
     charts = None if args.no_charts else ChartWorker()
     settings = HilSettings(scenario=args.scenario, days=args.days, seed=args.seed, policy=args.policy,
                            out_dir=args.out, run_name=args.name, charts=not args.no_charts, broker=args.broker,
-                           faults=args.faults)
+                           faults=args.faults, shadow=args.shadow, compare=args.compare)
     try:
         run = build_hil(settings)
         try:

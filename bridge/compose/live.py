@@ -170,13 +170,19 @@ def _slack(config: LiveConfig, *, clock: Any, ledger: Ledger, inbox: Any, machin
         app_token=os.environ.get(s.app_token_env, "") if s.mode == "socket" else "",
         ops_channel=s.ops_channel, shop_channel=s.shop_channel, ops_usergroup=s.ops_usergroup,
         base_url=s.base_url or os.environ.get("SLACK_API_URL", "") or "https://slack.com/api/",
-        shop=config.bridge.shop)
+        shop=config.bridge.shop, task_due_minutes=s.task_due_minutes, delivery_hour=s.delivery_hour,
+        restock_due_minutes=s.restock_due_minutes, collect_due_minutes=s.collect_due_minutes)
     if s.mode == "socket" and not settings.app_token:
         raise ConfigError(f"slack: Socket Mode needs an app-level token in {s.app_token_env}")
     from hardware_adapters.slack.procurement import suppliers_from_config
 
+    products = _products(config)  # ops are asked to load only what the shop's catalogue holds, as in sim
+    unknown = sorted({sku for m in config.machines for sku in m.planogram.values()} - products.keys())
+    if unknown:
+        log.warning("planogram products not in the catalogue: restocks of them are refused",
+                    extra={"skus": unknown})
     slack = SlackBridge(settings=settings, clock=clock, ledger=ledger, machines=machines, events=inbox,
-                        suppliers=suppliers_from_config(s.suppliers))
+                        suppliers=suppliers_from_config(s.suppliers), products=products)
     return slack
 
 
@@ -381,7 +387,7 @@ def emulate_machine(argv: list[str]) -> int:
     """`vend emulate-machine`: the device emulator's own command line."""
     from hardware_adapters.emulator import main as emulate
 
-    return emulate(argv)
+    return emulate(argv, prog="vend emulate-machine")
 
 
 def reconcile_command(args: Any) -> int:

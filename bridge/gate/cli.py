@@ -30,9 +30,10 @@ def run_gate_command(args: argparse.Namespace) -> int:
 
     check_backend(args.backend)
     policy = args.policy or cfg.policy
+    _check_inputs(args, policy)
     spec = policy_spec(policy, guardrails=cfg.enforced_guardrails, model=cfg.model)  # before the runs: their code
     workers = args.workers or cfg.workers or os.cpu_count() or 1
-    progress = RunProgress(total=len(jobs_for(cfg, args.policy)))
+    progress = RunProgress(total=len(jobs_for(cfg, args.policy)), name="vend gate")
     result = run_gate(cfg, policy=args.policy, workers=workers, backend=args.backend, on_done=progress.update)
     progress.close()
     report = write_report(args.out, cfg, result, fingerprint=spec.fingerprint)
@@ -55,6 +56,18 @@ def run_gate_command(args: argparse.Namespace) -> int:
         print(f"vend gate: failed rule(s): {', '.join(result.failed)}", file=sys.stderr)
         return 1
     return 0
+
+
+def _check_inputs(args: argparse.Namespace, policy: str) -> None:
+    """A bad policy or an unwritable report folder fails in one line before any run starts."""
+    from bridge.compose.policies import check_policy_name, check_script_file
+    from bridge.compose.sim import check_out_folder
+
+    check_policy_name(policy)
+    check_script_file(policy)  # the file's own script path is made absolute by load_gate
+    check_out_folder(args.out)
+    if args.verdicts:
+        check_out_folder(args.verdicts, flag="--verdicts")
 
 
 def _audit_store(args: argparse.Namespace, cfg: Any) -> int:

@@ -124,9 +124,17 @@ class SlackSection(_Section):
     base_url: str = ""  # empty: $SLACK_API_URL, else https://slack.com/api/
     daily_report: bool = True  # post the day's figures and chart at the close
     customers: bool = True  # customers talk to the shopkeeper here (the special-order and hand-over tools)
+    # ops' promise for a task (restock, cash collection, hand-over): done within this many minutes;
+    # a task's receipt says when it is due, as the simulated staff's delay does
+    task_due_minutes: Annotated[int, Field(gt=0, le=7 * 24 * 60)] = 240
     # suppliers ops buy from for the shopkeeper (purchase tasks in the ops channel); each a table:
     # supplier, name, contact, lead_time_days, skus, min_order_cents
     suppliers: list[dict[str, Any]] = Field(default_factory=list)
+    # when the shopkeeper is told to expect things (bridge/due.py): a purchase's goods on their day at
+    # delivery_hour (local); ops' promise for a restock and a cash collection, in minutes (0: no due time)
+    delivery_hour: Annotated[int, Field(ge=0, le=23)] = 10
+    restock_due_minutes: Annotated[int, Field(ge=0, le=10_080)] = 0
+    collect_due_minutes: Annotated[int, Field(ge=0, le=10_080)] = 0
 
 
 class StripeSection(_Section):

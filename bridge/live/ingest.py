@@ -144,7 +144,7 @@ class MachineBook:
     def _moved(self, machine: str, slot: str, delta: int, price: int | None, at: datetime,
                event_id: str = "") -> None:
         old = self.slots.get((machine, slot))
-        if old is not None and at > old["snapshot_at"]:
+        if old is not None and at >= old["snapshot_at"]:  # at a report's own time but taken in after it: after it
             self._slot(machine, slot, max(0, old["count"] + delta), old["price_cents"] if price is None else price,
                        old["snapshot_at"], at, event_id=event_id)
 

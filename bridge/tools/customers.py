@@ -26,6 +26,7 @@ class SpecialOrder:
     discount_percent: int
     status: str = "unpaid"  # unpaid, paid, handing_over, handed_over, refunded
     task: str = ""
+    order_ref: str = ""  # what the payment names (live, Stripe's payment is not the link's id)
 
 
 class CustomerTools:
@@ -36,14 +37,26 @@ class CustomerTools:
         shop.listeners.append(self.observe)
 
     def observe(self, event: ev.Event) -> None:
-        if isinstance(event, ev.PaymentReceived) and event.payment_ref in self.orders:
-            self.orders[event.payment_ref].status = "paid"
+        if isinstance(event, ev.PaymentReceived):
+            paid = self._paid_by(event)
+            if paid is not None:
+                paid.status = "paid"
         elif isinstance(event, ev.HandedOver) and event.payment_ref in self.orders:
             self.orders[event.payment_ref].status = "handed_over"
         elif isinstance(event, ev.TaskCompleted) and not event.ok:
             for o in self.orders.values():
                 if o.status == "handing_over" and event.task_id == o.task:
                     o.status = "paid"
+
+    def _paid_by(self, e: ev.PaymentReceived) -> SpecialOrder | None:
+        """The special order a payment pays: its link (the simulator's payment names it), else the oldest
+        unpaid order of the payment's order reference and amount (a Stripe payment names its own id)."""
+        if e.payment_ref in self.orders:
+            return self.orders[e.payment_ref]
+        for o in self.orders.values():
+            if o.status == "unpaid" and e.order_ref and o.order_ref == e.order_ref and o.amount_cents == e.amount_cents:
+                return o
+        return None
 
     @tool(Kind.WRITE, minutes=10, guard="special_order")
     def create_special_order(self, conversation: str, customer: str, sku: str, quantity: int,
@@ -62,13 +75,14 @@ class CustomerTools:
         if quantity <= 0:
             raise ToolError("quantity must be positive")
         full = unit_price_cents * quantity
+        order_ref = f"special:{sku}:{quantity}:{customer}"
         amount = full * (100 - discount_percent) // 100
         link = self.shop.backend.payments.create_payment_link(
-            order_ref=f"special:{sku}:{quantity}:{customer}", amount_cents=amount,
+            order_ref=order_ref, amount_cents=amount,
             description=f"{quantity} x {sku}", customer=customer)
         self.orders[link.link_id] = SpecialOrder(link_id=link.link_id, customer=customer, conversation=conversation,
                                                  sku=sku, quantity=quantity, amount_cents=amount,
-                                                 discount_percent=discount_percent)
+                                                 discount_percent=discount_percent, order_ref=order_ref)
         self.discount_cents += full - amount
         return {"link_id": link.link_id, "url": link.url, "amount_cents": amount}
 

@@ -31,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bridge.domain import SupplierInfo
+from bridge.domain import Product, SupplierInfo
 from bridge.ledger import Ledger
 from bridge.ports import Clock, Machine
 from bridge.store import Store
@@ -94,10 +94,12 @@ class SlackBridge:
     def __init__(self, *, settings: SlackSettings, clock: Clock, ledger: Ledger,
                  machines: Mapping[str, Machine] | None = None, events: EventQueue | None = None,
                  client: WebClient | None = None, process_before_response: bool = True,
-                 store: Store | None = None, suppliers: Sequence[SupplierInfo] = ()) -> None:
+                 store: Store | None = None, suppliers: Sequence[SupplierInfo] = (),
+                 products: Mapping[str, Product] | None = None) -> None:
         """`process_before_response`: run listeners before answering Slack (they are quick; tests
         see their effects when the request returns). `events`: where Slack's events go. `store`:
-        where the board is kept (default: the ledger's). `suppliers`: the purchasing directory."""
+        where the board is kept (default: the ledger's). `suppliers`: the purchasing directory.
+        `products`: the shop's catalogue, so ops are never asked to load what cannot go in a slot."""
         self.settings = settings
         self.clock = clock
         self.client = client or web_client(token=settings.bot_token, base_url=settings.base_url,
@@ -109,7 +111,7 @@ class SlackBridge:
                                 ops=OpsGroup(client=self.client, usergroup=settings.ops_usergroup), clock=clock,
                                 events=self.events, machines=dict(machines or {}), ledger=ledger)
         self.chat = SlackChat(parts=self.parts)
-        self.physical = SlackPhysicalWork(parts=self.parts)
+        self.physical = SlackPhysicalWork(parts=self.parts, products=products)
         self.approvals = SlackApprovals(parts=self.parts)
         self.procurement = SlackProcurement(parts=self.parts, suppliers=suppliers)
         self.dashboard = Dashboard(parts=self.parts, ledger=ledger)
@@ -129,6 +131,7 @@ class SlackBridge:
         app.event("app_home_opened")(self.dashboard.app_home_opened)
         app.action("task_done")(ops.task_done)
         app.action("task_cant")(ops.task_cant)
+        app.action("handover_picked_up")(ops.picked_up)
         app.action("approval_approve")(ops.approve)
         app.action("approval_reject")(ops.reject)
         app.action("relay_paste")(talk.relay_paste)

@@ -20,7 +20,9 @@ from typing import Any
 
 from bridge import events as ev
 from bridge.domain import OrderReceipt, QuoteLine, QuoteRequested, SupplierInfo
+from bridge.due import expected_delivery
 from bridge.errors import AdapterError, ConfigError, ToolError
+from bridge.ledger import BANK
 from hardware_adapters.slack import blocks
 from hardware_adapters.slack.board import QuoteRequest, SlackTask
 from hardware_adapters.slack.ops import NOT_OPS, update_message
@@ -89,6 +91,16 @@ class SlackProcurement:
                       text=f"Counter-offer on {quote_id}: {asked}")
         return self._receipt(q)
 
+    def _affordable(self, supplier: str, total_cents: int) -> None:
+        """What ops would refuse to buy, as the simulated suppliers refuse it: an order below the supplier's
+        minimum (the directory's), or more than the bank holds."""
+        bank = self.parts.ledger.balance(BANK)
+        if total_cents > bank:
+            raise ToolError(f"insufficient funds: the order is {total_cents}c, the bank has {bank}c")
+        info = self.directory.get(supplier)
+        if info is not None and total_cents < info.min_order_cents:
+            raise ToolError(f"{info.name} has a minimum order of {info.min_order_cents}c; this is {total_cents}c")
+
     def _unanswered(self, quote_id: str) -> ToolError:
         if quote_id in self.parts.board.quotes:
             return ToolError(f"quote {quote_id} has not been answered yet; the answer arrives in read_inbox")
@@ -118,8 +130,10 @@ class SlackProcurement:
                 now = p.clock.now()
                 if quote.valid_until < now:
                     raise ToolError(f"quote {quote_id} expired on {quote.valid_until.date().isoformat()}")
+                self._affordable(quote.supplier, quote.total_cents)
                 task = SlackTask(task_id=p.board.next_id("purchase"), kind="purchase", stage="ordered", quote=quote,
-                                 expected_at=now + timedelta(days=quote.lead_time_days))
+                                 expected_at=expected_delivery(
+                                     now, quote.lead_time_days, delivery_hour=p.settings.delivery_hour, tz=p.ledger.tz))
                 sent = p.api("chat_postMessage", channel=p.settings.ops_channel, text=blocks.task_text(task),
                              blocks=blocks.task_message(task))
                 task.channel, task.ts = sent["channel"], sent["ts"]

@@ -20,6 +20,10 @@ class SlackSettings:
     base_url: str = "https://slack.com/api/"
     shop: str = "main"
     max_retries: int = 3  # 429s retried after Retry-After
+    task_due_minutes: int = 240  # ops' promise: a task posted is done within this (its receipt's due_at)
+    delivery_hour: int = 10  # the local hour suppliers' goods are expected on their day (bridge/due.py)
+    restock_due_minutes: int = 0  # ops' promise for a restock (0: task_due_minutes)
+    collect_due_minutes: int = 0  # ops' promise for a cash collection (0: task_due_minutes)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **ids: str) -> SlackSettings:

@@ -78,13 +78,12 @@ def _paid(clerk: Clerk, at: datetime) -> ev.PaymentReceived:
 
 def _simulated(tmp: Path) -> tuple[list[str], list[str]]:
     world, runtime, clerk = _shop(tmp, "sim")
-    for i, text in enumerate(CUSTOMER_SAYS):
+    for text in CUSTOMER_SAYS:
         if text == "PAID":
             world.outbox.append(_paid(clerk, world.now))
         else:
-            world.outbox.append(ev.MessageReceived(id=f"sim-msg-{i}", ts=world.now, shop=world.shop,
-                                                   conversation="sim-customer-1", sender="sim-customer-1",
-                                                   role="customer", text=text))
+            world.emit(ev.MessageReceived, conversation="sim-customer-1", sender="sim-customer-1", role="customer",
+                       text=text)  # as a simulated customer writes: the shop may answer in that conversation
         runtime.ingest()
         runtime.reminders()
     return [text for _, _, text in world.sent_messages], clerk.calls

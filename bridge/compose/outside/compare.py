@@ -6,6 +6,7 @@ that day and account that one side has and the other has not."""
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
@@ -63,10 +64,19 @@ def _args(raw: str, ids: dict[tuple[str, str], str]) -> str:
         for k in IGNORED_ARGS:
             args.pop(k, None)
         for k, v in args.items():
-            if k.endswith("_id") and isinstance(v, str) and v:
-                n = sum(1 for key in ids if key[0] == k)
-                args[k] = ids.setdefault((k, v), f"{k}#{n + 1}")
+            if (k.endswith("_id") or k.endswith("_ref")) and isinstance(v, str) and v:
+                args[k] = _first_use(ids, k, v)
+            elif isinstance(v, str) and "://" in v:  # a payment link's address in a message
+                args[k] = _URL.sub(lambda m: _first_use(ids, "url", m[0]), v)
     return json.dumps(args, sort_keys=True)
+
+
+_URL = re.compile(r"https?://[^\s<>|]+")
+
+
+def _first_use(ids: dict[tuple[str, str], str], kind: str, value: str) -> str:
+    n = sum(1 for key in ids if key[0] == kind)
+    return ids.setdefault((kind, value), f"{kind}#{n + 1}")
 
 
 def read_books(url: str, *, tz: tzinfo, shop: str = "main") -> dict[str, DayBooks]:

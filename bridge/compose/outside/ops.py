@@ -35,6 +35,8 @@ _RESTOCK_LINE = re.compile(r"`([A-Za-z0-9]+)`: add (\d+) x ([A-Za-z0-9_.\-]+)(?:
 _PURCHASE = re.compile(r"\((?P<task>[^,()]+), quote (?P<quote>[^)]+)\)")
 _TASK_ID = re.compile(r"\(([^()]+)\)")
 _MACHINE = re.compile(r"(?:Restock|Collect the cash from) (\S+) \(")
+_HANDOVER = re.compile(r"^Hand (?P<n>\d+) x (?P<sku>\S+) from storage to customer (?P<customer>\S+) \([^;]+; "
+                       r"paid \$(?P<amount>[\d,]+\.\d\d), (?P<ref>[^)]+)\)")
 _APPROVAL = re.compile(r"\*Approval (?P<id>\S+)\*: `(?P<subject>.*)` up to \$(?P<amount>[\d,]+\.\d\d)")
 
 
@@ -118,7 +120,7 @@ def _text(value: str) -> dict[str, Any]:
 class _Task:
     slack_id: str
     ts: str
-    kind: str  # restock, collect_cash, purchase
+    kind: str  # restock, collect_cash, purchase, handover
     machine: str = ""
     lines: tuple[RestockLine, ...] = ()
     skus: tuple[str, ...] = ()
@@ -129,8 +131,7 @@ class OpsTeam:
     """One ops person; `intake()` reads the shopkeeper's new posts, `play(events)` answers for what the
     world did. `devices` are the emulated machines the person restocks and empties (machine -> device)."""
 
-    def __init__(self, *, world: Any, slack: Any, door: SlackDoor, devices: dict[str, Any],
-                 on_slot_product: Any = None) -> None:
+    def __init__(self, *, world: Any, slack: Any, door: SlackDoor, devices: dict[str, Any]) -> None:
         from sim_backend.backend import SimPhysical, SimProcurement
 
         self.world = world
@@ -139,7 +140,6 @@ class OpsTeam:
         self.devices = devices
         self.physical = SimPhysical(world)
         self.procurement = SimProcurement(world)  # the supplier engine, asked as the simulated shop asks it
-        self.on_slot_product = on_slot_product  # (machine, slot, sku): a restock put this product there
         self.seen: set[str] = set()
         self.quotes: dict[str, str] = {}  # the shop's quote id -> the supplier engine's
         self.asked: dict[str, tuple[str, str]] = {}  # the engine's quote id not entered yet -> (shop's id, ts)
@@ -251,6 +251,17 @@ class OpsTeam:
                              values={"amount": {"amount": _number(_dollars(receipt.total_cents))}})
 
     def _task(self, task_id: str, m: dict[str, Any], text: str) -> None:
+        handover = _HANDOVER.search(text)
+        if handover is not None:  # the simulated staff take the goods from the world's storage when due
+            try:
+                receipt = self.physical.request_handover(
+                    sku=handover["sku"], quantity=int(handover["n"]), customer=handover["customer"],
+                    payment_ref=handover["ref"], amount_cents=_cents(handover["amount"]))
+            except ToolError as err:
+                self._cant(task_id, m["ts"], str(err))
+                return
+            self.tasks[receipt.task_id] = _Task(slack_id=task_id, ts=m["ts"], kind="handover")
+            return
         machine = _MACHINE.search(text)
         if machine is None:
             return
@@ -294,24 +305,46 @@ class OpsTeam:
     # --- answering for what the world did ------------------------------------------------------------
     def physical_work(self, events: list[ev.Event]) -> int:
         """The hands-on part, before anyone confirms: what the restocker put in the machines and the cash
-        taken out, done on the emulated devices (their telemetry goes over MQTT). Returns the messages sent."""
+        taken out, done on the emulated devices (their telemetry goes over MQTT). Returns the messages sent;
+        inventory reports the devices sent are counted in `keyed`."""
         sent = 0
+        unloaded: set[tuple[str, str]] = set()  # slots the restocker emptied for another product
         for e in events:
-            if isinstance(e, ev.Restocked) and e.task_id in self.tasks:
+            if isinstance(e, ev.Unloaded) and e.task_id in self.tasks:
+                unloaded.add((e.machine, e.slot))
+            elif isinstance(e, ev.Restocked) and e.task_id in self.tasks:
                 t = self.tasks[e.task_id]
-                device = self.devices[e.machine]
-                device.restock(e.slot, e.count)
+                sent += self._restock(self.devices[e.machine], e, emptied=(e.machine, e.slot) in unloaded)
+                unloaded.discard((e.machine, e.slot))
                 t.placed[e.slot] = t.placed.get(e.slot, 0) + e.count
-                if self.on_slot_product is not None:
-                    self.on_slot_product(e.machine, e.slot, e.sku)
-                sent += 1
-                price = self.world.slots[e.slot].price_cents
-                if device.inventory()[e.slot]["price_cents"] != price:  # a new product's price, keyed in
-                    device.keypad_price(e.slot, price)
-                    self.keyed += 1
             elif isinstance(e, ev.CashCollected) and e.task_id in self.tasks:
                 self.devices[e.machine].collect_cash()
                 sent += 1
+        for machine, slot in sorted(unloaded):  # emptied, and nothing of the new product to put in
+            device = self.devices[machine]
+            device.load(slot, sku=self.world.slots[slot].sku or "", count=0)
+            device.publish_inventory()
+            self.keyed += 1
+        return sent
+
+    def _restock(self, device: Any, e: ev.Restocked, *, emptied: bool) -> int:
+        """The restocker's work on the device: another product after the old one was taken out is a load
+        the device tells in an inventory report; the same product, or a first product in an empty slot,
+        a restock it tells as an event. A new product's price is keyed in at the machine."""
+        sent = 0
+        if emptied:
+            device.load(e.slot, sku=e.sku, count=e.count)
+            device.publish_inventory()
+            self.keyed += 1
+        else:
+            if device.inventory()[e.slot].get("sku", "") != e.sku:  # empty, so the product is all that changes
+                device.load(e.slot, sku=e.sku, count=device.inventory()[e.slot]["count"])
+            device.restock(e.slot, e.count)
+            sent = 1
+        price = self.world.slots[e.slot].price_cents
+        if device.inventory()[e.slot]["price_cents"] != price:  # a new product's price, keyed in
+            device.keypad_price(e.slot, price)
+            self.keyed += 1
         return sent
 
     def confirm(self, events: list[ev.Event]) -> None:
@@ -342,7 +375,7 @@ class OpsTeam:
 
     def _task_done(self, e: ev.TaskCompleted, cash_cents: int) -> None:
         task = self.tasks.pop(e.task_id)
-        if task.kind == "collect_cash" and not e.ok:
+        if task.kind in ("collect_cash", "handover") and not e.ok:
             self._cant(task.slack_id, task.ts, e.detail)
             return
         modal = self.door.click(user=OPS_USER, action_id="task_done", value=task.slack_id, message_ts=task.ts,

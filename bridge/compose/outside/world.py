@@ -33,7 +33,8 @@ from bridge.errors import AdapterError
 QUIET_DEADLINE_S = 30.0
 # played by the ops person (the world's SupplierPaid is the order ops placed and pays in Slack)
 _PLAYED_ELSEWHERE = (ev.Restocked, ev.CashCollected, ev.DeliveryReceived, ev.TaskCompleted, ev.ApprovalDecided,
-                     ev.Unloaded, ev.SupplierPaid, ev.QuoteReceived, ev.PaymentReceived, ev.RefundIssued)
+                     ev.Unloaded, ev.SupplierPaid, ev.QuoteReceived, ev.PaymentReceived, ev.RefundIssued,
+                     ev.FeeCharged, ev.FeeMissed)  # the daily fee: the shop's close books its [site] costs
 
 
 class Outside:
