@@ -176,7 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
     live = sub.add_parser("live", help="run the live bridge with the adapters a config file names")
     live.add_argument("--config", type=Path, required=True, help="TOML file (see ops/live.example.toml)")
     live.add_argument("--shadow", action="store_true",
-                      help="the shopkeeper decides but every WRITE tool is only recorded (see vend shadow-report)")
+                      help="the shopkeeper decides; each WRITE is judged and answered by a twin of the shop, never "
+                           "done (see vend shadow-report)")
     live.add_argument("--verdicts", type=Path, help="folder of vend gate's verdict files (default $VEND_GATE_VERDICTS, "
                                                     "else runs/gate/verdicts); not read with --shadow")
     live.add_argument("--no-gate-verdict", metavar="REASON", type=_reason,

@@ -149,11 +149,12 @@ class Ledger:
         }
 
     @classmethod
-    def load(cls, *, shop: str, store: Store, tz: tzinfo = UTC) -> Ledger:
+    def load(cls, *, shop: str, store: Store, tz: tzinfo = UTC, into: Store | None = None) -> Ledger:
         """The books as the store has them: after a restart the live shop carries on from here.
         (Whatever was buffered and not flushed before a crash was never acknowledged to its
-        sender, so it arrives again and is recorded then.)"""
-        led = cls(shop=shop, store=store, tz=tz)
+        sender, so it arrives again and is recorded then.) `into`: a ledger that starts from these
+        books and writes into another store (a shadow run's twin of the books, bridge/twin)."""
+        led = cls(shop=shop, store=into or store, tz=tz)
         with store.engine.connect() as conn:
             for debit, credit, amount in conn.execute(text(
                     "SELECT debit, credit, SUM(amount_cents) FROM ledger_line WHERE shop = :s GROUP BY debit, credit"),
@@ -179,7 +180,7 @@ class Ledger:
                              lines_json=r["lines_json"])
             led.orders[book.order_id] = book
         for book in led.orders.values():
-            book.prepaid_left = led._prepaid_of(book.order_id)
+            book.prepaid_left = led._prepaid_of(book.order_id, store)
         led._unsettled = dict(led.orders)
         for r in store.rows("task", shop=shop, status="open"):
             led._tasks[r["task_id"]] = (r["kind"], r["created_at"], json.loads(r["payload_json"]))
@@ -202,10 +203,10 @@ class Ledger:
         led.closed_through = date.fromisoformat(str(last)) if last else None
         return led
 
-    def _prepaid_of(self, order_id: str) -> int:
+    def _prepaid_of(self, order_id: str, store: Store) -> int:
         """Money paid for an order and not yet turned into goods or written off (lines carry the
-        order id as their memo)."""
-        with self.store.engine.connect() as conn:
+        order id as their memo), as `store` has it."""
+        with store.engine.connect() as conn:
             paid = conn.execute(text(
                 "SELECT COALESCE(SUM(CASE WHEN debit = :p THEN amount_cents ELSE -amount_cents END), 0) "
                 "FROM ledger_line WHERE shop = :s AND (debit = :p OR credit = :p) AND (memo = :o OR memo LIKE :like)"),

@@ -1,11 +1,14 @@
 """`vend shadow-report`: what a shadow shopkeeper would have done, next to what ops did.
 
-The agent's side is the audit log's WRITE calls with verdict "shadow" (`vend live --shadow` records them
-and runs none). The world's side is the `world_action` table the live ingest writes: restocks and cash
-collections as confirmed, price changes seen in slot telemetry, supplier payments and deliveries, refunds.
-Both sides are cut into the shop's days and matched per kind on a key (a slot, a machine, a payment):
-an action on both sides the same day is an agreement; the rest are the agent's alone or ops' alone.
-Orders are matched by count (a shadow order has no supplier order id to compare).
+The agent's side is the audit log's WRITE calls with verdict "shadow" (`vend live --shadow` judges each by
+the guardrails and has the shop's twin answer it, bridge/twin; none is done), each with what the twin
+answered; the calls the guardrails refused in a shadow run are listed apart, per day. The world's side is
+the `world_action` table the live ingest writes: restocks and cash collections as confirmed, price changes
+seen in slot telemetry, supplier payments and deliveries (also those ops record without a task), refunds.
+Both sides are cut into the shop's local days (the time zone of the shadow run's config, or --tz) and
+matched per kind on a key (a slot, a machine, a payment): an action on both sides the same day is an
+agreement; the rest are the agent's alone or ops' alone. Orders are matched by count (a shadow order has
+no supplier order id to compare); each delivery is listed as ops' own kind.
 """
 
 from __future__ import annotations
@@ -15,10 +18,11 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import text
 
+from bridge.errors import ConfigError
 from bridge.store import Store
 
 COMPARED = ("set_price", "restock", "collect_cash", "place_order", "refund")
@@ -44,7 +48,10 @@ def _shop_settings(store: Store, shop: str) -> tuple[str, str]:
     return tz, machines[0] if machines else ""
 
 
-def agent_actions(tool: str, args: dict[str, Any], *, default_machine: str) -> list[Action]:
+def agent_actions(tool: str, args: dict[str, Any], *, default_machine: str, result: Any = None) -> list[Action]:
+    """The actions a shadow call stands for; `result`: what the twin answered (an error as {"error": ...})."""
+    if isinstance(result, dict) and "error" in result:
+        return [Action(kind=tool, key=(), detail={**args, "error": result["error"]})]  # would have failed
     machine = args.get("machine") or default_machine
     if tool == "set_price":
         return [Action(kind=tool, key=(machine, str(args.get("slot", ""))),
@@ -56,7 +63,9 @@ def agent_actions(tool: str, args: dict[str, Any], *, default_machine: str) -> l
     if tool == "collect_cash":
         return [Action(kind=tool, key=(machine,), detail={"machine": machine})]
     if tool == "place_order":
-        return [Action(kind=tool, key=(), detail={"quote_id": args.get("quote_id")})]
+        got = result if isinstance(result, dict) else {}
+        return [Action(kind=tool, key=(), detail={"quote_id": args.get("quote_id"), "order_id": got.get("order_id"),
+                                                   "amount_cents": got.get("total_cents")})]
     if tool == "refund":
         ref = str(args.get("payment_ref", ""))
         return [Action(kind=tool, key=(ref,), detail={"payment_ref": ref, "amount_cents": args.get("amount_cents")})]
@@ -77,6 +86,10 @@ def world_action(row: dict[str, Any]) -> Action:
                                                                  "amount_cents": row["amount_cents"]})
     if kind == "place_order":
         return Action(kind=kind, key=(), detail={"order_id": row["ref"], "amount_cents": row["amount_cents"]})
+    if kind == "delivery":
+        return Action(kind=kind, key=(row["ref"], row["sku"]), detail={
+            "order_id": row["ref"], "sku": row["sku"], "count": row["count"],
+            "unit_cost_cents": row["amount_cents"] // row["count"] if row["count"] else 0})
     return Action(kind=kind, key=(row["ref"],), detail={"payment_ref": row["ref"], "amount_cents": row["amount_cents"]})
 
 
@@ -84,37 +97,77 @@ def _day(ts: Any, tz: tzinfo) -> date:
     return ts.astimezone(tz).date()
 
 
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"unknown time zone {name!r}") from None
+
+
+def _loads(text_: str | None) -> Any:
+    """An audited result (None if the audit log cut it short: it keeps the first 2,000 characters)."""
+    try:
+        return json.loads(text_) if text_ else None
+    except ValueError:
+        return None
+
+
+def _refused(store: Store, shop: str) -> list[dict[str, Any]]:
+    """WRITE calls of shadow runs that the guardrails refused (or sent for approval)."""
+    with store.engine.connect() as conn:
+        runs = {r[0] for r in conn.execute(text("SELECT run_id FROM run_info WHERE shop = :s AND mode = 'shadow'"),
+                                           {"s": shop})}
+    return [r for r in store.rows("audit_log", shop=shop, kind="write")
+            if r["run_id"] in runs and r["verdict"].startswith(("refused:", "approval:"))]
+
+
 def shadow_report(store: Store, *, shop: str = "main", since: date | None = None, tz: str = "") -> dict[str, Any]:
-    """Per day and kind: agreed, agent_only, ops_only (each a list of details), and totals per kind."""
+    """Per day: per kind agreed, agent_only, ops_only (each a list of details), and the agent's refused
+    calls; totals per kind."""
     run_tz, default_machine = _shop_settings(store, shop)
-    zone = ZoneInfo(tz or run_tz)
+    zone = _zone(tz or run_tz)
     agent: dict[date, list[Action]] = defaultdict(list)
-    for r in store.rows("audit_log", shop=shop, verdict="shadow"):
+    for r in sorted(store.rows("audit_log", shop=shop, verdict="shadow"), key=lambda r: (r["ts"], r["seq"])):
         day = _day(r["ts"], zone)
         if since is None or day >= since:
-            agent[day] += agent_actions(r["tool"], json.loads(r["args_json"]), default_machine=default_machine)
+            result = _loads(r["result_json"])
+            agent[day] += agent_actions(r["tool"], json.loads(r["args_json"]), default_machine=default_machine,
+                                        result=result if r["ok"] else {"error": (result or {}).get("error", "")})
+    refused: dict[date, list[dict[str, Any]]] = defaultdict(list)
+    for r in sorted(_refused(store, shop), key=lambda r: (r["ts"], r["seq"])):
+        day = _day(r["ts"], zone)
+        if since is None or day >= since:
+            refused[day].append({"tool": r["tool"], "verdict": r["verdict"], "args": json.loads(r["args_json"])})
     world: dict[date, list[Action]] = defaultdict(list)
-    orders: set[str] = set()  # an order shows as its payment and each delivery: counted once, on its first day
-    for r in sorted(store.rows("world_action", shop=shop), key=lambda r: r["ts"]):
+    rows = sorted(store.rows("world_action", shop=shop), key=lambda r: r["ts"])
+    paid = {r["ref"] for r in rows if r["kind"] == "place_order" and not r["sku"]}
+    orders: set[str] = set()  # an order is its payment, or its first delivery when it was paid outside the books
+    for r in rows:
+        day = _day(r["ts"], zone)
+        if since is not None and day < since:
+            continue
+        if r["kind"] == "place_order" and r["sku"]:  # a delivery
+            world[day].append(world_action({**r, "kind": "delivery"}))
+            if r["ref"] in paid:
+                continue
         if r["kind"] == "place_order":
             if r["ref"] in orders:
                 continue
             orders.add(r["ref"])
-        day = _day(r["ts"], zone)
-        if since is None or day >= since:
-            world[day].append(world_action(r))
+        world[day].append(world_action(r))
     days = []
     totals: dict[str, Counter[str]] = defaultdict(Counter)
-    for day in sorted(agent.keys() | world.keys()):
+    for day in sorted(agent.keys() | world.keys() | refused.keys()):
         kinds: dict[str, dict[str, list[Any]]] = {}
         for kind in sorted({a.kind for a in agent[day]} | {w.kind for w in world[day]}):
             got = _match([a for a in agent[day] if a.kind == kind], [w for w in world[day] if w.kind == kind])
             kinds[kind] = got
             for part, items in got.items():
                 totals[kind][part] += len(items)
-        days.append({"day": day.isoformat(), "kinds": kinds})
+        days.append({"day": day.isoformat(), "kinds": kinds, "refused": refused[day]})
     return {"shop": shop, "tz": str(zone), "since": since.isoformat() if since else None, "days": days,
-            "totals": {k: {p: v[p] for p in ("agreed", "agent_only", "ops_only")} for k, v in sorted(totals.items())}}
+            "totals": {k: {p: v[p] for p in ("agreed", "agent_only", "ops_only")} for k, v in sorted(totals.items())},
+            "refused": sum(len(v) for v in refused.values())}
 
 
 def _match(agent: list[Action], world: list[Action]) -> dict[str, list[Any]]:
@@ -143,9 +196,11 @@ def format_report(report: dict[str, Any]) -> list[str]:
                          f"ops only {len(got['ops_only']):>3}")
             lines += [f"    agent only: {_short(x)}" for x in got["agent_only"]]
             lines += [f"    ops only:   {_short(x)}" for x in got["ops_only"]]
+        lines += [f"  refused: {r['tool']} ({r['verdict']}) {_short(r['args'])}" for r in d["refused"]]
     lines.append("totals")
     for kind, t in report["totals"].items():
         lines.append(f"  {kind:<20} agreed {t['agreed']:>3}  agent only {t['agent_only']:>3}  ops only {t['ops_only']:>3}")
+    lines.append(f"  refused by the guardrails: {report['refused']}")
     return lines
 
 

@@ -251,6 +251,7 @@ def _shopkeeper(live: LiveBridge, config: LiveConfig, *, clock: Clock, machines:
     if slack is not None and config.slack is not None and config.slack.daily_report and not live.shadow:
         after_close = _daily_report(slack, tz)
     live.tools, live.toolbox, live.policy, live.runtime = shop.tools, shop.toolbox, shop.policy, shop.runtime
+    live.twin = shop.extras.get("twin")
     reconcile = live.reconciler.reconcile_payments if live.reconciler is not None else None
     live.host = LiveHost(runtime=shop.runtime, core=live.core, after_close=after_close, reconcile=reconcile)
     if config.scheduler.enabled and not virtual:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bridge import events as ev
 from bridge.compose.policies import BuiltPolicy, PolicyInputs, build_policy
@@ -27,6 +27,9 @@ from bridge.tools.briefing import BriefingTools
 from bridge.tools.executor import Toolbox
 from bridge.tools.shop import ShopTools
 from bridge.tools.spec import collect_specs
+
+if TYPE_CHECKING:
+    from bridge.twin.shop import ShadowTwin
 
 
 def open_books(*, url: str, shop: str, tz: tzinfo, run_info: Mapping[str, Any], fresh: bool = False,
@@ -110,12 +113,26 @@ def assemble_shop(*, backend: Backend, store: Store, ledger: Ledger, spec: ShopS
         attach(briefing)  # the LLM's first message of the day is the briefing
     # reminders and memory touch nothing outside the shopkeeper: a shadow run keeps them
     exempt = [n for g in [*built.tool_groups, *([briefing] if briefing else [])] for n in collect_specs(g)]
-    toolbox = Toolbox(tools=groups, context=tools, guardrails=spec.guardrails(spec.policy_inputs.guard),
-                      clock=backend.clock, store=store, shop=backend.shop, run_id=spec.run_id, shadow=spec.shadow,
-                      shadow_exempt=exempt)
+    twin = _twin(backend=backend, ledger=ledger, tools=tools, spec=spec, service=service) if spec.shadow else None
+    toolbox = Toolbox(tools=groups, context=twin.tools if twin else tools,
+                      guardrails=spec.guardrails(spec.policy_inputs.guard), clock=backend.clock, store=store,
+                      shop=backend.shop, run_id=spec.run_id, shadow=spec.shadow, shadow_exempt=exempt,
+                      twin=twin.groups if twin else ())
     runtime = Runtime(backend=backend, ledger=ledger, store=store, tools=tools, toolbox=toolbox, policy=built.policy,
                       schedule=spec.schedule(built.policy), limits=spec.limits, on_event=spec.on_event,
                       on_day=spec.on_day, flush_every_days=spec.flush_every_days,
                       running_costs=spec.running_costs)
+    if twin is not None:
+        twin.follow(toolbox)  # the twin's suppliers answer after each call, as the runtime ingests events
     return Shop(backend=backend, store=store, ledger=ledger, tools=tools, groups=tuple(groups), toolbox=toolbox,
-                built=built, runtime=runtime)
+                built=built, runtime=runtime, extras={"twin": twin} if twin else {})
+
+
+def _twin(*, backend: Backend, ledger: Ledger, tools: ShopTools, spec: ShopSpec, service: bool) -> ShadowTwin:
+    """Shadow mode: the shop's own tool groups over twin ports and a twin of the books answer the WRITE
+    calls (bridge/twin); the twin follows every event the shop's tools see."""
+    from bridge.twin.shop import ShadowTwin
+
+    return ShadowTwin(backend=backend, ledger=ledger, tools=tools, products=spec.products, tz=spec.tz,
+                      tool_groups=lambda twin_tools: tool_groups(twin_tools, customers=spec.customers,
+                                                                 service=service))

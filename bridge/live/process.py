@@ -53,6 +53,7 @@ class LiveBridge:
     stripe: Any = None
     reconciler: Any = None  # hardware_adapters.stripe.wiring.StripeReconciler
     fridge: Any = None  # bridge.fridge.FridgeSessions, when a machine is a fridge
+    twin: Any = None  # bridge.twin.shop.ShadowTwin: what answers the shopkeeper's WRITEs in shadow mode
     routes: list[Any] = field(default_factory=list)
     slack_auth: str = "not checked"
     http_port: int = 0
@@ -152,6 +153,8 @@ class LiveBridge:
         self.loop.commit()  # nothing when the loop is broken: half a batch is neither written nor acked
         if self.fleet is not None:
             self.fleet.stop()
+        if self.twin is not None:
+            self.twin.close()
         self.store.close(flush=self.loop.broken is None)
 
     # --- jobs and health ---------------------------------------------------------------------------

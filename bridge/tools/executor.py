@@ -51,11 +51,13 @@ class Toolbox:
     def __init__(self, *, tools: object | Sequence[object], guardrails: object, clock: Clock, store: Store,
                  shop: str, run_id: str, context: object | None = None,
                  after_call: Callable[[], None] | None = None, shadow: bool = False,
-                 shadow_exempt: Collection[str] = ()) -> None:
+                 shadow_exempt: Collection[str] = (), twin: Sequence[object] = ()) -> None:
         """`tools`: one tool group or several (each a class with @tool methods; names must not
         clash). `context`: what the guardrails ask (GuardContext); default the first group.
-        `shadow`: WRITE calls are only recorded (verdict "shadow"), except `shadow_exempt` ones, which
-        touch nothing outside the shopkeeper (its own memory) and run."""
+        `shadow`: every WRITE call passes its guardrail as ever, then is answered by the tool of the same
+        name in `twin` (the same tool groups over twin ports and a twin of the books, bridge/twin: a result
+        of the real shape that touches nothing real) and audited with verdict "shadow"; `shadow_exempt`
+        ones touch nothing outside the shopkeeper (its own memory) and run for real."""
         groups = list(tools) if isinstance(tools, list | tuple) else [tools]
         self.specs: dict[str, ToolSpec] = {}
         self._bound: dict[str, Callable[..., Any]] = {}
@@ -72,6 +74,11 @@ class Toolbox:
             name: (spec, self._bound[name], str(spec.kind),
                    self._guards[spec.guard or ""] if spec.kind is Kind.WRITE else None, spec.ends_turn, spec.minutes)
             for name, spec in self.specs.items()}
+        self.shadow = shadow
+        self.shadow_exempt = frozenset(shadow_exempt)
+        self._shadowed: frozenset[str] = frozenset()
+        if shadow:
+            self._answer_from_twin(twin)
         self._context = context if context is not None else groups[0]
         self.clock = clock
         self.store = store
@@ -79,13 +86,23 @@ class Toolbox:
         self.shop = shop
         self.run_id = run_id
         self.after_call = after_call
-        self.shadow = shadow
-        self.shadow_exempt = frozenset(shadow_exempt)
         self.seq = 0
         self.counts: Counter[str] = Counter()
         self.refusals: Counter[str] = Counter()
         self.errors = 0
         self.turn_ended = False
+
+    def _answer_from_twin(self, twin: Sequence[object]) -> None:
+        """Shadow mode: each WRITE's entry runs the twin's tool of the same name instead."""
+        bound = {name: getattr(group, name) for group in twin for name in collect_specs(group)}
+        shadowed = [n for n, s in self.specs.items() if s.kind is Kind.WRITE and n not in self.shadow_exempt]
+        missing = [n for n in shadowed if n not in bound]
+        if missing:
+            raise TypeError(f"shadow mode needs a twin for every WRITE tool; none for {', '.join(missing)}")
+        for name in shadowed:
+            spec, _fn, kind, guard, ends_turn, minutes = self._entries[name]
+            self._entries[name] = (spec, bound[name], kind, guard, ends_turn, minutes)
+        self._shadowed = frozenset(shadowed)
 
     def schemas(self) -> list[dict[str, Any]]:
         return [s.to_anthropic() for s in self.specs.values()]
@@ -117,10 +134,7 @@ class Toolbox:
                 self.refusals[refusal.rule] += 1
                 return self._done(name, kind, args, ToolResult(ok=False, error=str(refusal),
                                   verdict=f"refused:{refusal.rule}"), input_tokens, output_tokens, idem)
-            verdict = "allowed"
-            if self.shadow and name not in self.shadow_exempt:
-                return self._done(name, kind, args, ToolResult(ok=True, value={"shadow": True},
-                                  verdict="shadow"), input_tokens, output_tokens, idem)
+            verdict = "shadow" if name in self._shadowed else "allowed"
         try:
             result = ToolResult(ok=True, value=fn(**args), verdict=verdict)
         except ToolError as err:

@@ -1,8 +1,9 @@
 """Slack's side of inbound traffic, for tests that play Slack calling the app.
 
 `sign()` signs a raw body with Slack's v0 scheme; `SlackInbound` builds Events API envelopes
-(`event_callback` for `message` in a DM and `app_mention`) and interactive payloads
-(`block_actions`, `view_submission`, form-encoded as `payload=<json>`) the way Slack sends them.
+(`event_callback` for `message` in a DM and `app_mention`), interactive payloads (`block_actions`,
+`view_submission`, `shortcut`, form-encoded as `payload=<json>`) and slash commands (form fields) the
+way Slack sends them.
 Times are passed in (timezone-aware); ids come from a counter, so output is deterministic.
 """
 
@@ -204,6 +205,45 @@ class SlackInbound:
             "is_enterprise_install": False,
             "enterprise": None,
         }
+
+    def global_shortcut(self, *, user: str, callback_id: str, at: datetime) -> dict[str, Any]:
+        """A global shortcut chosen from the shortcuts menu (interactive payload `shortcut`)."""
+        seq = self._next()
+        return {
+            "type": "shortcut",
+            "token": self.verification_token,
+            "action_ts": _ts(at, seq),
+            "team": {"id": self.team_id, "domain": self.team_domain},
+            "user": self._who(user),
+            "is_enterprise_install": False,
+            "enterprise": None,
+            "callback_id": callback_id,
+            "trigger_id": f"{seq}.{int(at.timestamp())}.trigger",
+        }
+
+    def slash_command(self, *, user: str, channel: str, command: str, text: str, at: datetime) -> dict[str, str]:
+        """A slash command's fields, as Slack form-encodes them (not a JSON payload)."""
+        seq = self._next()
+        return {
+            "token": self.verification_token,
+            "team_id": self.team_id,
+            "team_domain": self.team_domain,
+            "channel_id": channel,
+            "channel_name": channel.lower(),
+            "user_id": user,
+            "user_name": user.lower(),
+            "command": command,
+            "text": text,
+            "api_app_id": self.api_app_id,
+            "is_enterprise_install": "false",
+            "response_url": f"https://hooks.slack.com/commands/{self.team_id}/{seq}/response",
+            "trigger_id": f"{seq}.{int(at.timestamp())}.trigger",
+        }
+
+    def command_request(self, fields: dict[str, str], *, timestamp: int) -> tuple[bytes, dict[str, str]]:
+        """The form body and signed headers of a slash command POST."""
+        body = urlencode(fields).encode()
+        return body, {"Content-Type": "application/x-www-form-urlencoded", **self.sign(body, timestamp=timestamp)}
 
     def interactive_request(self, payload: dict[str, Any], *, timestamp: int) -> tuple[bytes, dict[str, str]]:
         """The form body (`payload=<json>`) and signed headers of an interactivity POST."""

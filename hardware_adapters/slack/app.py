@@ -44,6 +44,7 @@ from hardware_adapters.slack.home import Dashboard
 from hardware_adapters.slack.ops import OpsHandlers, SlackApprovals, SlackPhysicalWork
 from hardware_adapters.slack.parts import SlackParts
 from hardware_adapters.slack.procurement import PurchaseHandlers, SlackProcurement
+from hardware_adapters.slack.records import CALLBACK, COMMAND, SHORTCUT, RecordHandlers
 from hardware_adapters.slack.settings import SlackSettings
 
 EVENTS_PATH = "/slack/events"
@@ -145,6 +146,10 @@ class SlackBridge:
         app.view("quote_entry")(buy.quote_entry)
         app.view("purchase_paid")(buy.paid_submitted)
         app.view("purchase_delivery")(buy.delivery_submitted)
+        record = RecordHandlers(parts=self.parts)
+        app.shortcut(SHORTCUT)(record.shortcut)
+        app.command(COMMAND)(record.command)
+        app.view(CALLBACK)(record.submitted)
 
     # --- HTTP mode ----------------------------------------------------------------------------------
     def http_route(self) -> Route:

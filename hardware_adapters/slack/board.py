@@ -256,6 +256,20 @@ class Board:
                 self.tasks.pop(task.task_id, None)
         return moved
 
+    def add_record(self, task: SlackTask, *, now: datetime, user: str, events: list[Event]) -> bool:
+        """What ops did without a task (hardware_adapters/slack/records.py), written once as a done row
+        with the events it produced (the outbox); False if a row with its id exists already."""
+        t = self._t("slack_task")
+        with self.lock, self.store.engine.begin() as conn:
+            if conn.execute(select(t.c.task_id).where(t.c.task_id == task.task_id)).first() is not None:
+                return False
+            conn.execute(t.insert(), [{
+                "task_id": task.task_id, "shop": self.shop, "kind": task.kind, "machine": task.machine,
+                "status": task.status, "stage": task.stage, "channel": task.channel, "ts": task.ts,
+                "created_at": now, "updated_at": now, "done_by": user, "payload_json": task.payload(),
+                "outbox_json": outbox.encode(events)}])
+        return True
+
     def open_tasks(self) -> list[SlackTask]:
         with self.lock:
             return [t for t in self.tasks.values() if t.status == "open"]

@@ -101,12 +101,31 @@ def test_a_guardrail_refusal_is_a_tool_error_and_an_audit_row(box: Toolbox) -> N
     assert rows[0]["idempotency_key"] and rows[0]["idempotency_key"] != rows[1]["idempotency_key"]
 
 
-def test_shadow_mode_records_writes_without_doing_them(tmp_path) -> None:
+def test_shadow_mode_judges_each_write_and_has_the_twin_answer_it(tmp_path) -> None:
+    tools, twin = Tools(), Tools()
+    clock = FixedClock()
+    box = Toolbox(tools=tools, guardrails=Guards(), clock=clock, store=Store(url=f"sqlite:///{tmp_path}/s.db"),
+                  shop="main", run_id="r", shadow=True, twin=[twin])
+    done = box.call("price", {"slot": "A1", "cents": 200})
+    assert done.ok and done.value == 200 and done.verdict == "shadow"
+    refused = box.call("price", {"slot": "A1", "cents": 2000})
+    assert not refused.ok and refused.verdict == "refused:price_ceiling"
+    assert box.call("look", {"where": "A1"}).verdict == "n/a"  # READs run for real
+    assert tools.prices == {} and twin.prices == {"A1": 200}
+    assert clock.spent == 15  # the twin's answer costs the tool's time, as the real call would
+    box.store.flush()
+    assert [r["verdict"] for r in box.store.rows("audit_log")] == ["shadow", "refused:price_ceiling", "n/a"]
+
+
+def test_shadow_mode_needs_a_twin_for_every_write_but_the_exempt(tmp_path) -> None:
+    store = Store(url=f"sqlite:///{tmp_path}/s.db")
+    with pytest.raises(TypeError, match="price"):
+        Toolbox(tools=Tools(), guardrails=Guards(), clock=FixedClock(), store=store, shop="main", run_id="r",
+                shadow=True)
     tools = Tools()
-    box = Toolbox(tools=tools, guardrails=Guards(), clock=FixedClock(), store=Store(url=f"sqlite:///{tmp_path}/s.db"),
-                  shop="main", run_id="r", shadow=True)
-    assert box.call("price", {"slot": "A1", "cents": 200}).verdict == "shadow"
-    assert tools.prices == {}
+    box = Toolbox(tools=tools, guardrails=Guards(), clock=FixedClock(), store=store, shop="main", run_id="r",
+                  shadow=True, shadow_exempt=["price"])
+    assert box.call("price", {"slot": "B1", "cents": 100}).verdict == "allowed" and tools.prices == {"B1": 100}
 
 
 class MoreTools:

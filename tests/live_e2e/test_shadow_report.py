@@ -44,19 +44,23 @@ def snapshot(eid: str, ts: datetime, a1: int, a2: int) -> ev.InventorySnapshot:
         ev.SlotCount(slot="A2", count=20, price_cents=a2)))
 
 
-@pytest.fixture
-def shadow_live(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+def shadow_shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, tz: str = "UTC") -> tuple[LiveBridge, str]:
     monkeypatch.setenv("SR_MQTT_PW", "unused")
     db = tmp_path / "shadow.db"
-    opening_books(db, tz="UTC", loads={"A1": ("cola", 10), "A2": ("chips", 20)}, storage={"cola": 50, "chips": 50})
+    opening_books(db, tz=tz, loads={"A1": ("cola", 10), "A2": ("chips", 20)}, storage={"cola": 50, "chips": 50})
     config = LiveConfig.model_validate({
-        "bridge": {"db": f"sqlite:///{db}", "tz": "UTC"}, "http": {"port": 0}, "scheduler": {"enabled": False},
+        "bridge": {"db": f"sqlite:///{db}", "tz": tz}, "http": {"port": 0}, "scheduler": {"enabled": False},
         "mqtt": {"password_env": "SR_MQTT_PW"}, "machines": [{"id": "m1", "planogram": {"A1": "cola", "A2": "chips"}}]})
-    live = build_live(config, start=False, shadow=True)
+    return build_live(config, start=False, shadow=True), f"sqlite:///{db}"
+
+
+@pytest.fixture
+def shadow_live(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    live, url = shadow_shop(tmp_path, monkeypatch)
     clock = StepClock()
     assert live.toolbox is not None
     live.toolbox.clock = clock
-    yield live, clock, f"sqlite:///{db}"
+    yield live, clock, url
     live.close()
 
 
@@ -161,3 +165,59 @@ def test_a_shadow_llm_keeps_its_own_memory_while_its_world_writes_are_only_recor
         assert live.toolbox.call("get_memory", {"key": "plan"}).value["value"] == "raise cola on Friday"
     finally:
         live.close()
+
+
+def test_the_report_cuts_days_in_the_shops_zone_and_lists_every_write_beside_what_ops_did(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A shop in Los Angeles (UTC-8): an evening there is the next morning in UTC. Every shadow WRITE is
+    listed with what the twin answered (a refused one apart), beside ops' restocks, price changes, cash
+    collections, and the purchase and deliveries they recorded without a task."""
+    live, url = shadow_shop(tmp_path, monkeypatch, tz="America/Los_Angeles")
+    clock = StepClock()
+    assert live.toolbox is not None
+    live.toolbox.clock = clock
+    evening = datetime(2026, 3, 3, 5, tzinfo=UTC)  # 21:00 on 2 March in Los Angeles
+    try:
+        world(live, snapshot("snap-1", evening - timedelta(hours=1), a1=150, a2=125))
+        clock.at = evening
+        agent(live, "set_price", slot="A1", price_cents=175)
+        agent(live, "restock", slots=[{"slot": "A2", "sku": "chips", "count": 4}])
+        refused = live.toolbox.call("set_price", {"slot": "A1", "price_cents": 5000})  # above the ceiling
+        assert refused.verdict == "refused:price_ceiling"
+        quote = live.toolbox.call("request_quote", {"supplier": "cc", "items": {"cola": 10}})
+        assert quote.verdict == "shadow" and not quote.ok  # no supplier directory here: the twin says so too
+        world(live, snapshot("snap-2", evening + timedelta(hours=2), a1=160, a2=125),  # 23:00 local: still 2 March
+              ev.Restocked(id="dev-r1", ts=evening + timedelta(hours=2), machine="m1", slot="A2", sku="chips", count=4),
+              ev.CashCollected(id="dev-c1", ts=evening + timedelta(hours=4), machine="m1", amount_cents=1200),
+              # ops' record of a cash-and-carry run (the Slack shortcut's events), after midnight local
+              ev.SupplierPaid(id="slack:ops_purchase-00001:paid", ts=evening + timedelta(hours=4), supplier="cc",
+                              order_id="ops_purchase-00001", amount_cents=1320),
+              ev.DeliveryReceived(id="slack:ops_purchase-00001:cola", ts=evening + timedelta(hours=4), supplier="cc",
+                                  order_id="ops_purchase-00001", sku="cola", quantity=24, unit_cost_cents=55))
+        live.store.flush()
+        store = Store(url=url)
+        try:
+            report = shadow_report(store)
+        finally:
+            store.engine.dispose()
+    finally:
+        live.close()
+    assert report["tz"] == "America/Los_Angeles"
+    assert [d["day"] for d in report["days"]] == ["2026-03-02", "2026-03-03"]
+    d1, d2 = report["days"]
+    assert d1["kinds"]["set_price"]["agreed"][0]["ops"]["price_cents"] == 160
+    assert d1["kinds"]["restock"]["agreed"][0]["same"] is True
+    assert d1["kinds"]["request_quote"]["agent_only"][0]["error"]  # listed, with why it would have failed
+    assert d1["refused"] == [{"tool": "set_price", "verdict": "refused:price_ceiling",
+                              "args": {"slot": "A1", "price_cents": 5000}}]
+    assert d2["kinds"]["collect_cash"]["ops_only"] == [{"machine": "m1", "amount_cents": 1200}]
+    assert d2["kinds"]["place_order"]["ops_only"] == [{"order_id": "ops_purchase-00001", "amount_cents": 1320}]
+    assert d2["kinds"]["delivery"]["ops_only"] == [{"order_id": "ops_purchase-00001", "sku": "cola", "count": 24,
+                                                    "unit_cost_cents": 55}]
+    assert report["refused"] == 1
+
+
+def test_an_unknown_zone_is_a_one_line_error(shadow_live: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    _live, _clock, url = shadow_live
+    assert main(["shadow-report", "--db", url, "--tz", "Mars/Olympus"]) == 2
+    assert capsys.readouterr().err.strip().startswith("vend: error: unknown time zone")

@@ -16,7 +16,16 @@ from bridge.errors import AdapterError
 from bridge.live.http_app import build_http_app
 from hardware_adapters.doubles.slack_inbound import sign
 from hardware_adapters.slack.client import call, web_client
-from hardware_adapters.slack.manifest import BOT_EVENTS, EVENT_SCOPES, METHOD_SCOPES, SCOPES, render
+from hardware_adapters.slack.manifest import (
+    BOT_EVENTS,
+    EVENT_SCOPES,
+    FEATURE_SCOPES,
+    METHOD_SCOPES,
+    SCOPES,
+    SHORTCUTS,
+    SLASH_COMMANDS,
+    render,
+)
 from tests.slack.http_server import serve
 from tests.slack.rig import ALICE, NOW, OLGA, OPS_CH, SECRET, Rig
 
@@ -138,4 +147,12 @@ def test_the_manifest_has_exactly_what_the_app_uses(rig: Rig) -> None:
     rig.slack.dashboard.post_daily_report()
     called = {c.method for c in rig.fake.calls} - {"upload"}
     assert called == set(METHOD_SCOPES)
-    assert set(SCOPES) == {s for s in (*(METHOD_SCOPES[m] for m in called), *EVENT_SCOPES.values()) if s}
+    assert set(SCOPES) == {s for s in (*(METHOD_SCOPES[m] for m in called), *EVENT_SCOPES.values(),
+                                       *FEATURE_SCOPES.values()) if s}
+    # the shortcut and the slash command the manifest declares have listeners (ops get the modal)
+    (shortcut,), (command,) = SHORTCUTS, SLASH_COMMANDS
+    assert rig.interact(rig.inbound.global_shortcut(user=OLGA, callback_id=shortcut["callback_id"],
+                                                    at=NOW)).status == 200
+    fields = rig.inbound.slash_command(user=OLGA, channel=OPS_CH, command=command["command"], text="", at=NOW)
+    assert rig.dispatch(*rig.inbound.command_request(fields, timestamp=int(time.time()))).status == 200
+    assert [m["callback_id"] for m in rig.fake.modals.values()][-2:] == ["ops_record", "ops_record"]
