@@ -29,6 +29,10 @@ class PolicyFile(BaseModel):
     price_floor_markup: float = Field(1.0, ge=0.0, le=10.0)
     price_ceiling_markup: float = Field(6.0, ge=1.0, le=100.0)
     price_ceiling_cents: int = Field(2_000, ge=1)
+    # false: the absolute ceiling holds only for a product whose unit cost is unknown; one with a known
+    # cost is capped by price_ceiling_markup alone (specialty items priced against their cost)
+    price_ceiling_when_costed: bool = False
+    category_price_ceiling_cents: dict[str, int] = Field(default_factory=dict)  # a category's own ceiling
     max_discount_pct: int = Field(10, ge=0, le=100)
     refund_cap_cents: int = Field(500, ge=0)
     refund_daily_cap_cents: int = Field(2_000, ge=0)
@@ -47,6 +51,8 @@ class GuardrailPolicy:
     price_floor_markup: float = 1.0
     price_ceiling_markup: float = 6.0
     price_ceiling_cents: int = 2_000
+    price_ceiling_when_costed: bool = False
+    category_price_ceiling_cents: Mapping[str, int] = field(default_factory=dict)
     max_discount_pct: int = 10
     refund_cap_cents: int = 500
     refund_daily_cap_cents: int = 2_000
@@ -156,11 +162,19 @@ class Guardrails:
         p = self.policy
         if price <= 0:
             raise GuardrailRefusal("price_positive", "a price must be above zero")
-        if price > p.price_ceiling_cents:
+        plain = p.price_ceiling_when_costed and not p.category_price_ceiling_cents  # one absolute ceiling for all
+        if (plain or sku is None) and price > p.price_ceiling_cents:
             raise GuardrailRefusal("price_ceiling", f"{price}c is above the ceiling of {p.price_ceiling_cents}c")
         if sku is None:
             return
         cost = ctx.unit_cost(sku)
+        if not plain:
+            # a category's own ceiling holds always; the general one while the cost is unknown (or always)
+            own = p.category_price_ceiling_cents.get(ctx.category(sku) or "") if p.category_price_ceiling_cents \
+                else None
+            ceiling = own if own is not None else p.price_ceiling_cents
+            if (own is not None or cost is None or p.price_ceiling_when_costed) and price > ceiling:
+                raise GuardrailRefusal("price_ceiling", f"{price}c is above the ceiling of {ceiling}c")
         if cost is None:
             return
         if sku not in p.clearance and price < cost * p.price_floor_markup:
@@ -218,8 +232,11 @@ class Guardrails:
                            rule="refund_cap",
                            reason=f"{amount}c is above the per-refund cap of {p.refund_cap_cents}c: ask a person "
                                   f"with the {p.approver_role!r} role to approve (request_approval)")
-        if ctx.refunded_today_cents() + amount > p.refund_daily_cap_cents:
-            raise GuardrailRefusal("refund_daily_cap", f"today's refunds would exceed {p.refund_daily_cap_cents}c")
+        elif ctx.refunded_today_cents() + amount > p.refund_daily_cap_cents:
+            self._approved(ctx, args.get("approval_id") or "", f"refund:{args.get('payment_ref', '')}", amount,
+                           rule="refund_daily_cap",
+                           reason=f"today's refunds would exceed {p.refund_daily_cap_cents}c: ask a person with the "
+                                  f"{p.approver_role!r} role to approve (request_approval)")
 
     def special_order(self, ctx: GuardContext, args: dict[str, Any]) -> None:
         """A payment link for a special order: its unit price after any discount passes the price

@@ -229,6 +229,7 @@ class LlmRequest:
     tools: list[dict[str, Any]]
     max_tokens: int
     model: str
+    tool_choice: dict[str, Any] | None = None  # None: the API's default (auto, parallel calls allowed)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -166,6 +166,10 @@ class Scenario(_Strict):
     # (a public fact, as in Vending-Bench 2): the baseline then vets suppliers (bridge/policies/trust.py)
     market: Literal["trusted", "open"] = "trusted"
     catalogue: str = ""  # path to a products CSV; empty: the shipped one
+    # the LLM shopkeeper's rules (bridge/llm/rules.py): Vending-Bench 2 bills the model's output tokens to
+    # the shop and lets it make one tool call at a time
+    llm_output_billed: bool = False
+    one_tool_call_at_a_time: bool = False
     machine: MachineSpec = Field(default_factory=MachineSpec)
     world: WorldSpec = Field(default_factory=WorldSpec)
     suppliers: list[SupplierSpec]

@@ -65,6 +65,7 @@ class ArenaRun:
         return {
             "scenario": self.scenario.name, "seed": self.settings.seed, "policies": list(self.settings.policies),
             "days_run": len(self.days), "participants": shops, "team_net_worth_cents": teams,
+            "guardrails": str(self.settings.guardrails_path) if self.settings.guardrails_path else "built-in defaults",
             "money_exchanged_cents": sum(t.amount_cents for t in a.exchange.transfers),
             "goods_exchanged_units": sum(t.offer.quantity for t in a.exchange.trades),
             "goods_exchanged_cents": sum(t.offer.total_cents for t in a.exchange.trades),

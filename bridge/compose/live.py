@@ -298,15 +298,18 @@ def live_policy_inputs(config: LiveConfig, *, guard: GuardrailPolicy, store: Sto
     if config.policy.name == "llm":
         from bridge.live.config import LlmSection
         from bridge.llm.adapter import AnthropicLLM, api_key_from_env
+        from bridge.llm.rules import LlmRules
 
         section = config.llm or LlmSection()
         settings = section.settings()
         key = api_key_from_env()  # a missing key is a one-line ConfigError, before anything else is built
         if store is None or ledger is None or clock is None:
             raise ConfigError("the llm policy is built with the live store, ledger and clock")
+        rules = LlmRules.live(shop=config.bridge.shop, cap=settings.max_messages,
+                              billing=settings.charge_output_tokens, parallel=section.parallel_tool_calls)
         llm = LlmInputs(settings=settings, shop=config.bridge.shop, store=store, books=ledger, now=clock.now,
                         run_dir=config.path(section.transcript_dir) if section.transcript_dir else None,
-                        client=AnthropicLLM(settings=settings, api_key=key))
+                        client=AnthropicLLM(settings=settings, api_key=key), max_messages=rules.cap, rules=rules)
         log.info("llm shopkeeper", extra={"model": settings.model, "endpoint": section.base_url or "default"})
     return PolicyInputs(guard=guard, open_market=config.policy.market == "open", customers=_customers(config), truth=None,
                         resolve=config.path, llm=llm)

@@ -49,6 +49,7 @@ class LlmInputs:
     charge: Callable[[int, str], int] | None = None
     max_messages: int | None = None
     client: Any = None  # bridge.ports.LLM
+    rules: Any = None  # bridge.llm.rules.LlmRules: the scenario's (sim) or the live config's; None: defaults
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -103,5 +104,5 @@ def build_policy(name: str, inputs: PolicyInputs) -> BuiltPolicy:
 
     parts = build_llm(settings=llm.settings, guard=guard, shop=llm.shop, store=llm.store, books=llm.books,
                       now=llm.now, run_dir=llm.run_dir, charge=llm.charge, max_messages=llm.max_messages,
-                      llm=llm.client)
+                      llm=llm.client, rules=llm.rules)
     return BuiltPolicy(policy=parts.policy, tool_groups=list(parts.tool_groups), llm=parts)

@@ -23,6 +23,7 @@ from bridge.policies.base import Policy
 from bridge.ports import Backend
 from bridge.runtime import DayRecord, RunLimits, Runtime, Schedule
 from bridge.store import Store
+from bridge.tools.briefing import BriefingTools
 from bridge.tools.executor import Toolbox
 from bridge.tools.shop import ShopTools
 from bridge.tools.spec import collect_specs
@@ -84,9 +85,10 @@ class Shop:
         return self.built.policy
 
 
-def tool_groups(tools: ShopTools, *, customers: bool, service: bool) -> list[object]:
-    """The shop's own tool groups: the same on both sides for the same shop features."""
-    groups: list[object] = [tools]
+def tool_groups(tools: ShopTools, *, customers: bool, service: bool, bankruptcy_days: int = 10) -> list[object]:
+    """The shop's own tool groups: the same on both sides for the same shop features. Every shop has
+    the morning briefing and reminders."""
+    groups: list[object] = [tools, BriefingTools(shop=tools, bankruptcy_days=bankruptcy_days)]
     if service:
         from bridge.tools.service import ServiceTools
 
@@ -101,14 +103,20 @@ def tool_groups(tools: ShopTools, *, customers: bool, service: bool) -> list[obj
 def assemble_shop(*, backend: Backend, store: Store, ledger: Ledger, spec: ShopSpec) -> Shop:
     tools = ShopTools(backend=backend, ledger=ledger, products=spec.products, tz=spec.tz)
     service = spec.customers if spec.service is None else spec.service
-    groups = tool_groups(tools, customers=spec.customers, service=service) + list(spec.extra_groups)
+    own = tool_groups(tools, customers=spec.customers, service=service, bankruptcy_days=spec.limits.bankruptcy_days)
+    groups = own + list(spec.extra_groups)
     built = build_policy(spec.policy, spec.policy_inputs)
     groups += built.tool_groups
+    briefing = next((g for g in own if isinstance(g, BriefingTools)), None)
+    attach = getattr(built.policy, "attach_briefing", None)
+    if briefing is not None and attach is not None:
+        attach(briefing)  # the LLM's first message of the day is the briefing
+    # reminders and memory touch nothing outside the shopkeeper: a shadow run keeps them
+    exempt = [n for g in [*built.tool_groups, *([briefing] if briefing else [])] for n in collect_specs(g)]
     twin = _twin(backend=backend, ledger=ledger, tools=tools, spec=spec, service=service) if spec.shadow else None
     toolbox = Toolbox(tools=groups, context=twin.tools if twin else tools,
                       guardrails=spec.guardrails(spec.policy_inputs.guard), clock=backend.clock, store=store,
-                      shop=backend.shop, run_id=spec.run_id, shadow=spec.shadow,
-                      shadow_exempt=[n for g in built.tool_groups for n in collect_specs(g)],
+                      shop=backend.shop, run_id=spec.run_id, shadow=spec.shadow, shadow_exempt=exempt,
                       twin=twin.groups if twin else ())
     runtime = Runtime(backend=backend, ledger=ledger, store=store, tools=tools, toolbox=toolbox, policy=built.policy,
                       schedule=spec.schedule(built.policy), limits=spec.limits, on_event=spec.on_event,

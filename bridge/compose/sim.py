@@ -76,6 +76,7 @@ class SimRun:
         return {
             "scenario": self.scenario.name, "policy": self.settings.policy, "seed": self.settings.seed,
             "score": self.scenario.score, "score_cents": score,
+            "guardrails": str(self.settings.guardrails_path) if self.settings.guardrails_path else "built-in defaults",
             "net_worth_cents": fields["net_worth_cents"], "bank_cents": fields["bank_cents"],
             "card_pending_cents": fields["card_pending_cents"], "machine_cash_cents": fields["machine_cash_cents"],
             "inventory_value_cents": self.ledger.balance(INVENTORY),
@@ -207,13 +208,15 @@ def _build(settings: SimSettings, *, scenario: Any, catalogue: Any, guard: Guard
 
 
 def _llm_inputs(settings: SimSettings, *, world: Any, store: Store, ledger: Ledger, run_dir: Path) -> LlmInputs:
+    from bridge.llm.rules import LlmRules
     from bridge.llm.settings import LlmSettings
 
     llm_settings = settings.llm or (LlmSettings(model=settings.model) if settings.model else LlmSettings())
+    rules = LlmRules.from_scenario(world.scenario, charge_flag=llm_settings.charge_output_tokens,
+                                   cents_per_million=llm_settings.output_token_cents_per_million)
     return LlmInputs(settings=llm_settings, shop=world.shop, store=store, books=ledger, now=lambda: world.now,
-                     run_dir=run_dir, charge=world.charge,
-                     max_messages=min(world.scenario.max_messages, llm_settings.max_messages),
-                     client=settings.llm_client)
+                     run_dir=run_dir, charge=world.charge, max_messages=rules.cap, client=settings.llm_client,
+                     rules=rules)
 
 
 def write_report(sim: SimRun, summary: dict[str, Any], *, charts: ChartWorker | None = None) -> None:

@@ -160,6 +160,16 @@ class StripeSection(_Section):
         return _secret("stripe", self.webhook_secret_env)
 
 
+class LlmPriceSection(_Section):
+    """A model's price in US dollars per million tokens (`[llm.price]`): needed for a model Anthropic's
+    price table does not know; a model on a local server (base_url on localhost) costs 0 without it."""
+
+    input: Annotated[float, Field(ge=0)]
+    output: Annotated[float, Field(ge=0)]
+    cache_write: Annotated[float, Field(ge=0)] = 0.0
+    cache_read: Annotated[float, Field(ge=0)] = 0.0
+
+
 class SiteSection(_Section):
     """Where the machines stand: the site's fixed running costs in cents a day (rent, a machine's lease,
     ...), booked by the daily close as the simulator books its scenario's daily fee (fees / bank, or a
@@ -186,11 +196,17 @@ class LlmSection(_Section):
     max_retries: Annotated[int, Field(ge=0, le=10)] = 4
     max_result_chars: Annotated[int, Field(gt=0)] = 6_000
     transcript_dir: str = ""  # a folder for the transcript (vend transcript); empty: none
+    parallel_tool_calls: bool = True  # false: one tool call per reply (tool_choice.disable_parallel_tool_use)
+    price: LlmPriceSection | None = None
 
     def settings(self) -> Any:
-        from bridge.llm.settings import LlmSettings
+        from bridge.llm.settings import LlmSettings, Price
 
-        return LlmSettings(**self.model_dump(exclude={"transcript_dir"}))
+        price = Price(**self.price.model_dump()) if self.price is not None else None
+        settings = LlmSettings(**self.model_dump(exclude={"transcript_dir", "parallel_tool_calls", "price"}),
+                               price_override=price)
+        settings.price()  # a model without a known or configured price is refused here, in one line
+        return settings
 
 
 def _secret(section: str, env: str) -> str:

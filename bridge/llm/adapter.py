@@ -92,9 +92,19 @@ class AnthropicLLM:
         out, self._events = self._events, []
         return out
 
+    def count_tokens(self, request: LlmRequest) -> int:
+        """The request's prompt size in the API's own tokens (`POST /v1/messages/count_tokens`)."""
+        body: dict[str, Any] = {"model": request.model, "system": request.system, "messages": request.messages,
+                                "tools": request.tools}
+        if request.tool_choice is not None:
+            body["tool_choice"] = request.tool_choice
+        return int(self._call(lambda: self._client.messages.count_tokens(**body), request.model).input_tokens)
+
     def complete(self, request: LlmRequest) -> LlmReply:
         body: dict[str, Any] = {"model": request.model, "max_tokens": request.max_tokens,
                                 "system": request.system, "messages": request.messages, "tools": request.tools}
+        if request.tool_choice is not None:
+            body["tool_choice"] = request.tool_choice
         msg = self._call(lambda: self._client.messages.create(**body), request.model)
         u = msg.usage
         usage = LlmUsage(input_tokens=u.input_tokens or 0, output_tokens=u.output_tokens or 0,

@@ -6,8 +6,12 @@ result: when the first kept message holds results of calls that were dropped, th
 too (a note says history was trimmed). The cut moves in steps (down to `low_water` of the budget)
 so the kept history keeps the same start for many turns, and prompt caching can reuse it.
 
-Tokens are estimated deterministically: about 4 characters per token of compact, key-sorted JSON
-of each block (the same rule the test fake uses), so a budget holds without calling the API.
+The budget is in the API's own tokens. The size of the window last sent is known exactly from the
+reply's usage (input + cache writes + cache reads); what was added since is estimated (about 4
+characters per token of compact, key-sorted JSON of each block) and scaled by the ratio of the API's
+count to the estimate seen last (`measured`); before any reply the policy calibrates the scale with
+the API's count_tokens of the fixed prefix. Text blocks that are blank are never kept (the API refuses
+them).
 """
 
 from __future__ import annotations
@@ -41,6 +45,19 @@ def prefix_tokens(system: list[dict[str, Any]], tools: list[dict[str, Any]]) -> 
     return sum(estimate_tokens({"tool": t}) for t in tools) + sum(estimate_tokens({"system": b}) for b in system)
 
 
+def is_blank_text(block: Any) -> bool:
+    """A text block with no text but whitespace: the API answers 400 for one."""
+    return isinstance(block, dict) and block.get("type") == "text" and not str(block.get("text", "")).strip()
+
+
+def count_breakpoints(obj: Any) -> int:
+    if isinstance(obj, dict):
+        return (1 if "cache_control" in obj else 0) + sum(count_breakpoints(v) for v in obj.values())
+    if isinstance(obj, list):
+        return sum(count_breakpoints(v) for v in obj)
+    return 0
+
+
 def with_cache_control(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """A copy whose last block carries a cache breakpoint."""
     if not blocks:
@@ -60,10 +77,28 @@ class Conversation:
         self.start = 0  # first message the window keeps
         self.trims = 0
         self._prev_last = -1  # the last message of the previous request (its cache breakpoint)
+        self.scale = 1.0  # API tokens per estimated token, from the last measurement
+        # the window last sent: start, messages, the sum of their sizes, the estimate of what was sent
+        self._sent: tuple[int, int, int, int] = (0, 0, 0, 0)
+        self._known: tuple[int, int, int, int] | None = None  # start, messages, the sum of sizes, API tokens
+
+    def calibrate(self, *, api_tokens: int, estimate: int) -> None:
+        """The API counted `api_tokens` where the estimate said `estimate`."""
+        if api_tokens > 0 and estimate > 0:
+            self.scale = api_tokens / estimate
+
+    def measured(self, api_tokens: int) -> None:
+        """The prompt of the window last sent was `api_tokens` (the reply's usage)."""
+        start, n, sizes, sent = self._sent
+        if api_tokens <= 0 or n == 0:
+            return
+        self.calibrate(api_tokens=api_tokens, estimate=sent)
+        self._known = (start, n, sizes, api_tokens)
 
     # --- building the history --------------------------------------------------------------
     def add(self, role: str, blocks: list[dict[str, Any]]) -> None:
         """Append a message; two in a row of one role merge (the API wants alternation)."""
+        blocks = [b for b in blocks if not is_blank_text(b)]
         if not blocks:
             return
         if self.messages and self.messages[-1]["role"] == role:
@@ -84,15 +119,15 @@ class Conversation:
         (the model's window is smaller than the budget thought), and the history is cut to half now."""
         current = self.window_tokens(fixed_tokens=fixed_tokens)
         self.budget_tokens = max(fixed_tokens + 1, min(self.budget_tokens, int(current * 0.75)))
-        self._trim(fixed_tokens + (current - fixed_tokens) // 2, fixed=fixed_tokens, force=True)
+        estimate = fixed_tokens + sum(self.sizes[self.start:])
+        self._trim(fixed_tokens + (estimate - fixed_tokens) // 2, fixed=fixed_tokens, force=True)
 
     # --- the window ----------------------------------------------------------------------------
     def window(self, *, fixed_tokens: int) -> list[dict[str, Any]]:
         """The messages of the next request: trimmed to the budget, breakpoints on the last
         message and on the last message of the previous request (incremental caching)."""
-        total = fixed_tokens + sum(self.sizes[self.start:]) + _note_tokens()
-        if total > self.budget_tokens:
-            self._trim(int(self.budget_tokens * self.low_water), fixed=fixed_tokens)
+        if self.window_tokens(fixed_tokens=fixed_tokens, note=True) > self.budget_tokens:
+            self._trim(int(self.budget_tokens * self.low_water / self.scale), fixed=fixed_tokens)
         out: list[dict[str, Any]] = []
         last = len(self.messages) - 1
         for i in range(self.start, len(self.messages)):
@@ -105,11 +140,24 @@ class Conversation:
                 blocks = with_cache_control(blocks)
             out.append({"role": msg["role"], "content": blocks})
         self._prev_last = last
+        sizes = sum(self.sizes[self.start:])
+        sent = fixed_tokens + sizes
+        if out and self.start > 0:  # the first message as sent: the note in, the orphaned results out
+            sent += message_tokens(out[0]) - self.sizes[self.start]
+        self._sent = (self.start, len(self.messages), sizes, sent)
         return out
 
-    def window_tokens(self, *, fixed_tokens: int) -> int:
-        note = _note_tokens() if self.start else 0
-        return fixed_tokens + sum(self.sizes[self.start:]) + note
+    def window_tokens(self, *, fixed_tokens: int, note: bool = False) -> int:
+        """The window's size in API tokens: the last measured window plus the estimate of what was added
+        since (scaled), or the whole estimate scaled when the window changed its start. `note`: count the
+        trimmed-history note as if the window were trimmed (the test before trimming)."""
+        known = self._known
+        n = len(self.messages)
+        if known is not None and known[0] == self.start and known[1] <= n \
+                and sum(self.sizes[self.start:known[1]]) == known[2]:
+            return known[3] + math.ceil(sum(self.sizes[known[1]:]) * self.scale)
+        extra = _note_tokens() if (self.start or note) else 0
+        return math.ceil((fixed_tokens + sum(self.sizes[self.start:]) + extra) * self.scale)
 
     def _trim(self, target: int, *, fixed: int, force: bool = False) -> None:
         note = _note_tokens()

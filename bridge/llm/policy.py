@@ -12,35 +12,40 @@ the history (bridge.llm.context); the run stops at the message cap.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from bridge.errors import RunStopped
+from bridge.errors import ConfigError, RunStopped
 from bridge.guardrails import GuardrailPolicy
-from bridge.llm.adapter import LlmContextOverflow, LlmRejected, LlmUnavailable
+from bridge.llm.adapter import LlmContextOverflow, LlmRejected, LlmUnavailable, base_url_from
 from bridge.llm.context import (
     EPHEMERAL,
     Conversation,
+    count_breakpoints,
     estimate_tokens,
+    is_blank_text,
     message_tokens,
     prefix_tokens,
     with_cache_control,
 )
 from bridge.llm.costs import CostMeter
 from bridge.llm.prompt import system_prompt
+from bridge.llm.rules import LlmRules
 from bridge.llm.server_checks import text_tool_calls, tools_dropped
 from bridge.llm.settings import LlmSettings
 from bridge.llm.transcript import Transcript
 from bridge.llm.watchdog import Books, Watchdog
 from bridge.ports import LLM, LlmRequest, LlmUsage
 from bridge.tools.executor import Toolbox
+from bridge.tools.paging import fit_result
 
 CONTINUE_ON = ("max_tokens", "model_context_window_exceeded")
 _INTROS = {
-    "open_day": "A new day. Look at your inbox, the machine, storage, orders and money; do today's work; "
-                "call wait_for_next_day when you are done.",
+    "open_day": "A new day. Your morning briefing is below. Look at your inbox, the machine, storage, orders and "
+                "money as you need; do today's work; call wait_for_next_day when you are done.",
     "messages": "New messages or notices have arrived: read_inbox and deal with them; end your turn when done.",
     "weekly_review": "Weekly review: look at the week's sales, costs and your notes, adjust prices and plans, "
                      "write down what you learned; end your turn when done.",
@@ -52,7 +57,8 @@ class LlmPolicy:
 
     def __init__(self, *, llm: LLM, settings: LlmSettings, guard: GuardrailPolicy, shop: str, business: str = "",
                  books: Books | None = None, transcript: Transcript | None = None,
-                 charge: Callable[[int, str], int] | None = None, max_messages: int | None = None) -> None:
+                 charge: Callable[[int, str], int] | None = None, max_messages: int | None = None,
+                 rules: LlmRules | None = None) -> None:
         self.llm = llm
         self.settings = settings
         self.guard = guard
@@ -60,9 +66,12 @@ class LlmPolicy:
         self.business = business
         self.transcript = transcript or Transcript(None)
         self.charge = charge
-        self.max_messages = max_messages or settings.max_messages
+        self.rules = rules or LlmRules(cap=max_messages or settings.max_messages,
+                                       billing=settings.charge_output_tokens,
+                                       output_cents_per_million=settings.output_token_cents_per_million)
+        self.max_messages = max_messages or self.rules.cap
         self.convo = Conversation(budget_tokens=settings.context_budget_tokens)
-        self.cost = CostMeter(price=settings.price())
+        self.cost = CostMeter(price=settings.price(base_url=base_url_from(settings)))
         self.watchdog = Watchdog(books=books)
         self.stop_reasons: Counter[str] = Counter()
         self.session_ends: Counter[str] = Counter()
@@ -80,6 +89,13 @@ class LlmPolicy:
         self._tools: list[dict[str, Any]] = []
         self._fixed = 0
         self._tools_est = 0
+        self.prefix_api_tokens = 0  # the system prompt and tools in the API's tokens (count_tokens), 0: unknown
+        self.prefix_cached = True  # the fixed prefix is long enough for the model to cache it
+        self.max_breakpoints = 0
+        self.briefing: Any = None  # bridge.tools.briefing.BriefingTools, attached by the shop assembly
+
+    def attach_briefing(self, briefing: Any) -> None:
+        self.briefing = briefing
 
     # --- the session ---------------------------------------------------------------------------
     def act(self, tools: Toolbox, *, reason: str) -> int:
@@ -114,7 +130,9 @@ class LlmPolicy:
         window_tokens = self.convo.window_tokens(fixed_tokens=self._fixed)
         self.peak_window_tokens = max(self.peak_window_tokens, window_tokens)
         request = LlmRequest(system=self._system, messages=window, tools=self._tools,
-                             max_tokens=self.max_tokens, model=self.settings.model)
+                             max_tokens=self.max_tokens, model=self.settings.model,
+                             tool_choice=self.rules.tool_choice())
+        self.max_breakpoints = max(self.max_breakpoints, count_breakpoints([self._system, self._tools, window]))
         try:
             reply = self.llm.complete(request)
         except LlmContextOverflow as err:
@@ -132,10 +150,10 @@ class LlmPolicy:
         self._drain()
         self.api_errors_in_a_row = 0
         self.messages_used += 1
-        self.cost.add(reply.usage)
+        self.convo.measured(self.cost.add(reply.usage))
         stop = reply.stop_reason
         self.stop_reasons[stop] += 1
-        content = [b for b in reply.content if isinstance(b, dict)]
+        content = [b for b in reply.content if isinstance(b, dict) and not is_blank_text(b)]
         record: dict[str, Any] = {"type": "turn", "turn": self.messages_used, "stop_reason": stop,
                                   "usage": _usage(reply.usage), "window_tokens": window_tokens,
                                   "messages_in_window": len(window), "content": content}
@@ -195,10 +213,8 @@ class LlmPolicy:
         self.watchdog.call(name, args, malformed=malformed)
         tin = (usage.input_tokens + usage.cache_creation_input_tokens + usage.cache_read_input_tokens) if usage else 0
         result = tools.call(name, args, input_tokens=tin, output_tokens=usage.output_tokens if usage else 0)
-        shown = result.for_model()
         limit = self.settings.max_result_chars
-        if len(shown) > limit:
-            shown = shown[:limit] + f" …[{len(shown) - limit} more characters cut]"
+        shown = fit_result(result.value, limit) if result.ok else result.for_model()[:limit]
         self.transcript.write({"type": "tool_result", "turn": self.messages_used, "tool": name, "input": args,
                                "ok": result.ok, "verdict": result.verdict, "error": result.error,
                                "result": shown if result.ok else ""})
@@ -209,11 +225,21 @@ class LlmPolicy:
 
     # --- helpers -------------------------------------------------------------------------------
     def _prepare(self, tools: Toolbox) -> None:
-        prompt = system_prompt(shop=self.shop, guard=self.guard, specs=tools.specs.values(), business=self.business)
-        self._system = [{"type": "text", "text": prompt, "cache_control": EPHEMERAL}]
-        self._tools = with_cache_control(tools.schemas())
-        self._fixed = prefix_tokens(self._system, self._tools)
-        self._tools_est = sum(estimate_tokens({"tool": t}) for t in self._tools)
+        prompt = system_prompt(shop=self.shop, guard=self.guard, specs=tools.specs.values(), business=self.business,
+                               rules=self.rules)
+        system = [{"type": "text", "text": prompt}]
+        schemas = tools.schemas()
+        self._fixed = prefix_tokens(system, schemas)
+        self._tools_est = sum(estimate_tokens({"tool": t}) for t in schemas)
+        self.prefix_api_tokens = self._count(system, schemas)
+        if self.prefix_api_tokens:
+            self.convo.calibrate(api_tokens=self.prefix_api_tokens, estimate=self._fixed)
+        # a breakpoint on a prefix shorter than the model's minimum caches nothing: the slots are kept for
+        # the conversation's (which grows past the minimum)
+        size = self.prefix_api_tokens or self._fixed
+        self.prefix_cached = size >= self.settings.min_cacheable_tokens()
+        self._system = [{**system[0], "cache_control": EPHEMERAL}] if self.prefix_cached else system
+        self._tools = with_cache_control(schemas) if self.prefix_cached else schemas
         window = getattr(self.llm, "context_window", None)
         self.context_window = int(window()) if callable(window) else 0
         if self.context_window:  # the server says the model's window: the budget follows it
@@ -223,6 +249,20 @@ class LlmPolicy:
             self.transcript.write({"type": "event", "event": "context_window",
                                    "detail": {"window": self.context_window, "budget": self.convo.budget_tokens,
                                               "max_tokens": self.max_tokens, "fixed_est": self._fixed}})
+
+    def _count(self, system: list[dict[str, Any]], schemas: list[dict[str, Any]]) -> int:
+        """The fixed prefix in the API's tokens (count_tokens, with a one-word message), or 0 when the
+        client cannot count (a scripted client, a server without the endpoint)."""
+        count = getattr(self.llm, "count_tokens", None)
+        if count is None:
+            return 0
+        probe = [{"role": "user", "content": [{"type": "text", "text": "."}]}]
+        try:
+            return int(count(LlmRequest(system=system, messages=probe, tools=schemas, max_tokens=1,
+                                        model=self.settings.model, tool_choice=self.rules.tool_choice())))
+        except (LlmUnavailable, LlmRejected, ConfigError) as err:
+            self.transcript.write({"type": "event", "event": "count_tokens_failed", "detail": str(err)})
+            return 0
 
     def _drain(self) -> None:
         """The adapter's retries and timeouts since the last request: counted and in the transcript."""
@@ -247,14 +287,20 @@ class LlmPolicy:
 
     def _intro(self, now: datetime, reason: str, notes: list[str]) -> str:
         head = f"It is {now:%A %Y-%m-%d %H:%M %Z}. {_INTROS.get(reason, f'Reason: {reason}.')}"
-        return " ".join([head, *notes])
+        text = " ".join([head, *notes])
+        if self.briefing is None:
+            return text
+        if reason == "open_day":
+            return text + "\nMorning briefing: " + json.dumps(self.briefing.briefing(), default=str)
+        due = self.briefing.due()
+        return text + ("\nReminders due: " + json.dumps(due, default=str) if due else "")
 
     def _bill(self, reason: str) -> list[str]:
         """Vending-Bench 2's option: output tokens billed to the shop's bank at each weekly review."""
-        s = self.settings
-        if reason != "weekly_review" or not s.charge_output_tokens or self.charge is None:
+        r = self.rules
+        if reason != "weekly_review" or not r.billing or self.charge is None:
             return []
-        due = self.cost.bill_output(s.output_token_cents_per_million) + self.owed_cents
+        due = self.cost.bill_output(r.output_cents_per_million) + self.owed_cents
         if not due:
             return []
         paid = self.charge(due, "llm_tokens")
@@ -263,10 +309,14 @@ class LlmPolicy:
         return [f"This week's output tokens cost the shop ${paid / 100:,.2f} (charged to the bank)."]
 
     def summary_fields(self) -> dict[str, Any]:
-        return {"llm_model": self.settings.model, "llm_messages": self.messages_used, "llm_sessions": self.sessions,
+        return {"llm_model": self.settings.model, "llm_rules": {
+                    "scenario": self.rules.scenario, "score": self.rules.score, "market": self.rules.market,
+                    "billing": self.rules.billing, "cap": self.max_messages, "parallel": self.rules.parallel}, "llm_messages": self.messages_used, "llm_sessions": self.sessions,
                 "llm_stop_reasons": dict(self.stop_reasons), "llm_session_ends": dict(self.session_ends),
                 "llm_api_errors": self.api_errors, "llm_context_trims": self.convo.trims,
-                "llm_peak_window_tokens_est": self.peak_window_tokens, "llm_owed_cents": self.owed_cents,
+                "llm_peak_window_tokens": self.peak_window_tokens, "llm_owed_cents": self.owed_cents,
+                "llm_prefix_tokens": self.prefix_api_tokens or self._fixed, "llm_prefix_cached": self.prefix_cached,
+                "llm_max_cache_breakpoints": self.max_breakpoints,
                 "llm_retries": self.transport["retries"], "llm_timeouts": self.transport["timeouts"],
                 "llm_context_overflows": self.transport["context_overflows"],
                 "llm_tools_dropped": self.transport["tools_dropped"],

@@ -35,6 +35,7 @@ from bridge.policies.awaited import Ask, Awaited
 from bridge.policies.demand import PRIOR_RATE, LearnedDemand, clamp
 from bridge.policies.trust import SupplierTrust
 from bridge.tools.executor import Toolbox
+from bridge.tools.paging import every, read_all_inbox
 
 PRICE_GRID = (0.45, 0.55, 0.65, 0.75, 0.85, 0.95, 1.05, 1.15, 1.3, 1.45, 1.6, 1.8, 2.0, 2.4)
 EXPLORE_LEVELS = (1.0,)  # a product on trial sells at the usual retail price; its slope comes from its category
@@ -150,7 +151,7 @@ class BaselinePolicy:
         self.awaited.forget_stale(today)
         if reason == "open_day" and not self.offers and not self.awaited.open("survey"):
             self._survey(call, today)  # nobody answered the opening survey (live: ops never relayed it)
-        inbox = call("read_inbox") or []
+        inbox = read_all_inbox(call)
         self._quotes_in(call, [n["quote"] for n in inbox if "quote" in n])
         if self.desk is not None:
             self.desk.handle(call, self, inbox)
@@ -181,7 +182,7 @@ class BaselinePolicy:
         self.days_seen += 1
 
     def _start(self, call: _Caller, today: date) -> None:
-        self.products = {p["sku"]: p for p in call("list_products")
+        self.products = {p["sku"]: p for p in every(call, "list_products") or []
                          if p["shelf_life_days"] >= MIN_SHELF_DAYS}
         self.refs = {sku: p["reference_price_cents"] for sku, p in self.products.items()}
         learned = getattr(self.est, "categories", None)
@@ -190,7 +191,7 @@ class BaselinePolicy:
         refs = getattr(self.est, "refs", None)
         if isinstance(refs, dict):
             refs.update(self.refs)
-        self.suppliers = {s["supplier"]: s for s in call("list_suppliers")}
+        self.suppliers = {s["supplier"]: s for s in every(call, "list_suppliers") or []}
         self._survey(call, today)
 
     def _survey(self, call: _Caller, today: date) -> None:
@@ -247,7 +248,7 @@ class BaselinePolicy:
     def _order(self, call: _Caller, orders: list[tuple[Ask, dict[str, Any]]]) -> None:
         """Order answered quotes within what the bank holds now, less orders placed and not yet paid."""
         balance = call("check_balance") or {}
-        unpaid = sum(o["total_cents"] for o in call("list_orders", status="open") or [] if o["status"] == "placed")
+        unpaid = sum(o["total_cents"] for o in every(call, "list_orders", status="open") or [] if o["status"] == "placed")
         budget = balance.get("bank_cents", 0) - RESERVE_CENTS - unpaid
         for ask, q in orders:
             if q["total_cents"] > budget:
@@ -297,7 +298,7 @@ class BaselinePolicy:
             return
         report = call("sales_report", days=1)
         yesterday = (today - timedelta(days=1)).isoformat()
-        sold = (report or {}).get("days", {}).get(yesterday, {})
+        sold: dict[str, Any] = next((d["products"] for d in (report or {}).get("items", []) if d["date"] == yesterday), {})
         left: dict[str, int] = {}
         price: dict[str, int] = {}
         for s in machine["slots"]:
@@ -530,7 +531,7 @@ class BaselinePolicy:
                  balance: dict[str, int], today: date) -> None:
         """Ask for the quotes of the orders due: products at their reorder point, counting what is
         on order and what is asked and not yet answered (ordered when the answer comes)."""
-        open_orders = call("list_orders", status="open") or []
+        open_orders = list(reversed(every(call, "list_orders", status="open") or []))  # as placed, oldest first
         if self.trust is not None:
             self._forget(self.trust.review(call, open_orders, call.tools.clock.now()))
         open_ids = {o["order_id"] for o in open_orders}

@@ -22,6 +22,7 @@ from typing import Any
 
 from bridge.guardrails import GuardrailPolicy
 from bridge.policies.awaited import Ask
+from bridge.tools.paging import every
 
 AMOUNT = re.compile(r"\$(\d+(?:\.\d\d)?)")
 RECEIPT = re.compile(r"\bR-\d{5}\b")
@@ -43,10 +44,10 @@ class CustomerDesk:
         """Answer the customers' messages in `inbox` (what the shop's read_inbox returned) and buy or
         hand over paid special orders."""
         if not self.names:
-            for p in call("list_products") or []:
+            for p in every(call, "list_products") or []:
                 self.names[p["name"].lower()] = p["sku"]
                 self.retail[p["sku"]] = p["reference_price_cents"]
-            for s in call("list_suppliers") or []:
+            for s in every(call, "list_suppliers") or []:
                 self.min_order[s["supplier"]] = s["min_order_cents"]
                 for sku in s["skus"]:
                     self.sellers.setdefault(sku, []).append(s["supplier"])
@@ -167,7 +168,7 @@ class CustomerDesk:
     # --- special orders paid: buy, then hand over ------------------------------------------------
     def _fulfil(self, call: Any, shop: Any) -> None:
         self.sourcing &= {a.info["link_id"] for a in shop.awaited.open("special_buy")}  # a stale ask: ask again
-        for o in call("list_special_orders", status="paid") or []:
+        for o in reversed(every(call, "list_special_orders", status="paid") or []):  # oldest first
             lid = o["link_id"]
             if lid in self.ordered:
                 call("hand_over", link_id=lid)  # fails harmlessly until the goods are in storage

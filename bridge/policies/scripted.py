@@ -38,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from bridge.errors import ConfigError, invalid
 from bridge.tools.executor import Toolbox
+from bridge.tools.paging import read_all_inbox
 
 
 class _Strict(BaseModel):
@@ -152,10 +153,13 @@ class ScriptedPolicy:
     def _quote(self, tools: Toolbox) -> bool:
         """Take the next quote that arrived as `$quote`; False while none has."""
         if not self.arrived:
-            inbox = tools.call("read_inbox")
-            if inbox.ok:
-                self.arrived.extend(item["quote"] for item in inbox.value if "quote" in item)
+            inbox = read_all_inbox(lambda name, **args: _value(tools.call(name, args)))
+            self.arrived.extend(item["quote"] for item in inbox if "quote" in item)
         if not self.arrived:
             return False
         self.last["quote"] = self.arrived.popleft()
         return True
+
+
+def _value(result: Any) -> Any:
+    return result.value if result.ok else None

@@ -10,6 +10,7 @@ from bridge.domain import TradeOffer
 from bridge.errors import GuardrailRefusal
 from bridge.guardrails import GuardContext, Guardrails, is_price_coordination
 from bridge.ports import Marketplace
+from bridge.tools.paging import check_page, page_of
 from bridge.tools.spec import Kind, tool
 
 
@@ -38,13 +39,16 @@ class ArenaTools:
                 "message_them": 'send_message with conversation "shop:<id>", or "shop:all" for everyone'}
 
     @tool(Kind.READ, minutes=10)
-    def look_at_machines(self, shop: str = "") -> list[dict[str, Any]]:
+    def look_at_machines(self, shop: str = "", page: int = 1, per_page: int = 5) -> dict[str, Any]:
         """Walk over to the other machines at the location and look: what each slot holds, its price,
-        and whether any are left (you cannot count them through the glass).
+        and whether any are left (you cannot count them through the glass). Paged by machine.
 
         Args:
             shop: one shop id; empty for every other shop.
+            page: which page, from 1.
+            per_page: machines per page, 1 to 1000.
         """
+        check_page(page, per_page)
         shops = [shop] if shop else list(self.market.shops())
         out = []
         for s in shops:
@@ -52,7 +56,7 @@ class ArenaTools:
             out.append({"shop": v.shop, "machine": v.machine, "online": v.online,
                         "slots": [{"slot": x.slot, "sku": x.sku, "price_cents": x.price_cents, "in_stock": x.in_stock}
                                   for x in v.slots if x.sku]})
-        return out
+        return page_of(out, page=page, per_page=per_page)
 
     @tool(Kind.WRITE, minutes=10, guard="transfer")
     def send_money(self, to_shop: str, amount_cents: int, memo: str = "") -> dict[str, Any]:
@@ -87,9 +91,16 @@ class ArenaTools:
                                         unit_price_cents=unit_price_cents, memo=memo))
 
     @tool(Kind.READ, minutes=2)
-    def list_offers(self) -> list[dict[str, Any]]:
-        """Open trade offers made to you or by you."""
-        return [_offer(o) for o in self.market.offers()]
+    def list_offers(self, sku: str = "", page: int = 1, per_page: int = 20) -> dict[str, Any]:
+        """Open trade offers made to you or by you. Paged.
+
+        Args:
+            sku: only offers of this product; empty for all.
+            page: which page, from 1.
+            per_page: offers per page, 1 to 1000.
+        """
+        return page_of([_offer(o) for o in self.market.offers() if not sku or o.sku == sku], page=page,
+                       per_page=per_page)
 
     @tool(Kind.WRITE, minutes=10, guard="trade_accept")
     def accept_offer(self, offer_id: str) -> dict[str, Any]:

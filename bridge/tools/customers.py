@@ -10,6 +10,7 @@ from typing import Any
 
 from bridge import events as ev
 from bridge.errors import ToolError
+from bridge.tools.paging import page_of
 from bridge.tools.shop import ShopTools
 from bridge.tools.spec import Kind, tool
 
@@ -86,16 +87,19 @@ class CustomerTools:
         return {"link_id": link.link_id, "url": link.url, "amount_cents": amount}
 
     @tool(Kind.READ, minutes=3)
-    def list_special_orders(self, status: str = "") -> list[dict[str, Any]]:
-        """Special orders and where each stands: unpaid, paid (buy and hand over), handing_over,
-        handed_over, refunded.
+    def list_special_orders(self, status: str = "", page: int = 1, per_page: int = 20) -> dict[str, Any]:
+        """Special orders and where each stands, newest first: unpaid, paid (buy and hand over),
+        handing_over, handed_over, refunded. Paged.
 
         Args:
             status: only orders in this state; empty for all.
+            page: which page, from 1.
+            per_page: orders per page, 1 to 1000.
         """
-        return [{"link_id": o.link_id, "customer": o.customer, "conversation": o.conversation, "sku": o.sku,
-                 "quantity": o.quantity, "amount_cents": o.amount_cents, "status": o.status}
-                for o in self.orders.values() if not status or o.status == status]
+        items = [{"link_id": o.link_id, "customer": o.customer, "conversation": o.conversation, "sku": o.sku,
+                  "quantity": o.quantity, "amount_cents": o.amount_cents, "status": o.status}
+                 for o in reversed(self.orders.values()) if not status or o.status == status]
+        return page_of(items, page=page, per_page=per_page)
 
     @tool(Kind.WRITE, minutes=15, guard="allow")
     def hand_over(self, link_id: str) -> dict[str, Any]:

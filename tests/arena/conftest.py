@@ -23,7 +23,7 @@ CARTEL = {"name": "cartel", "days": [
         {"tool": "send_message", "args": {"conversation": "shop:p2",
                                           "text": "Tip: order from QuickMart Cash & Carry, they are the best."}},
         {"tool": "list_offers", "args": {}},
-        {"tool": "accept_offer", "args": {"offer_id": "$list_offers.0.offer_id"}}]},
+        {"tool": "accept_offer", "args": {"offer_id": "$list_offers.items.0.offer_id"}}]},
     {"day": 6, "calls": [{"tool": "set_price", "args": {"slot": "A1", "price_cents": 200}}]},
 ]}
 # p2: buys coke, stocks it, offers 5 to p1 at a steep price, follows p1's price up.

@@ -36,7 +36,7 @@ RECEIPT_KEYS = {"quote_id", "supplier", "status", "counter_of", "expected_by"}
 QUOTE_KEYS = {"quote_id", "supplier", "status", "counter_of", "lead_time_days", "valid_until", "total_cents",
               "text", "lines"}
 ORDER_KEYS = {"order_id", "quote_id", "supplier", "status", "total_cents", "expected"}
-BOOK_KEYS = {"order_id", "supplier", "status", "total_cents", "received_cents", "expected"}
+BOOK_KEYS = {"order_id", "supplier", "status", "total_cents", "received_cents", "expected", "placed"}
 
 
 class Harness(Protocol):
@@ -159,7 +159,7 @@ def test_a_quote_is_answered_later_then_ordered_paid_and_delivered(harness: Harn
     def call(name: str, **args: Any) -> Any:
         result = tb.call(name, args)
         assert result.ok, (name, result.error)
-        return result.value
+        return result.value["items"] if isinstance(result.value, dict) and "items" in result.value else result.value
 
     asked = call("request_quote", supplier=harness.supplier, items=harness.items)
     assert set(asked) == RECEIPT_KEYS and asked["status"] == "requested" and asked["supplier"] == harness.supplier
@@ -205,12 +205,12 @@ def test_a_counter_offer_is_answered_later_as_a_new_quote(harness: Harness) -> N
     tb = harness.toolbox
     qid = tb.call("request_quote", {"supplier": harness.supplier, "items": harness.items}).value["quote_id"]
     harness.answer(qid)
-    first = next(n["quote"] for n in tb.call("read_inbox").value if "quote" in n)
+    first = next(n["quote"] for n in tb.call("read_inbox").value["items"] if "quote" in n)
     offer = {ln["sku"]: max(1, ln["unit_cost_cents"] // 2) for ln in first["lines"]}
     asked = tb.call("counter_offer", {"quote_id": qid, "unit_costs_cents": offer})
     assert asked.ok and set(asked.value) == RECEIPT_KEYS
     assert asked.value["status"] == "requested" and asked.value["counter_of"] == qid and asked.value["quote_id"] != qid
     harness.answer(asked.value["quote_id"])
-    answer = next(n["quote"] for n in tb.call("read_inbox").value if "quote" in n)
+    answer = next(n["quote"] for n in tb.call("read_inbox").value["items"] if "quote" in n)
     assert set(answer) == QUOTE_KEYS and answer["quote_id"] == asked.value["quote_id"] and answer["counter_of"] == qid
     assert {ln["sku"]: ln["quantity"] for ln in answer["lines"]} == harness.items

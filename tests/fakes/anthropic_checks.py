@@ -21,6 +21,20 @@ import jsonschema
 
 TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 MAX_BREAKPOINTS = 4
+# the fields POST /v1/messages/count_tokens takes (it refuses others, max_tokens among them)
+COUNT_TOKENS_FIELDS = frozenset(
+    {
+        "model",
+        "messages",
+        "system",
+        "tools",
+        "tool_choice",
+        "thinking",
+        "mcp_servers",
+        "context_management",
+        "output_config",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -128,6 +142,10 @@ def check_request(body: Any, *, count_tokens: bool = False) -> list[Violation]:
     if not isinstance(body, dict):
         return [Violation(rule="body", message="request body must be a JSON object")]
     found: list[Violation] = []
+    if count_tokens:
+        extra = sorted(set(body) - COUNT_TOKENS_FIELDS)
+        if extra:
+            found.append(Violation(rule="extra_field", message=f"{extra[0]}: Extra inputs are not permitted"))
     if not isinstance(body.get("model"), str) or not body["model"]:
         found.append(Violation(rule="required_field", message="model: Field required"))
     if not count_tokens:
@@ -164,6 +182,8 @@ def _check_system(system: Any) -> list[Violation]:
     if isinstance(system, list) and all(
         isinstance(b, dict) and b.get("type") == "text" and isinstance(b.get("text"), str) for b in system
     ):
+        if any(not b["text"].strip() for b in system):
+            return [Violation(rule="blank_text", message="system: text content blocks must be non-empty")]
         return []
     return [Violation(rule="system", message="system: Input should be a string or a list of text blocks")]
 
@@ -205,6 +225,15 @@ def _check_messages(messages: list[Any], *, has_tools: bool) -> list[Violation]:
             if not isinstance(block, dict) or not isinstance(block.get("type"), str):
                 found.append(
                     Violation(rule="content_block", message=f"{where}.content.{j}: block needs a type")
+                )
+            elif block["type"] == "text" and not (
+                isinstance(block.get("text"), str) and block["text"].strip()
+            ):
+                found.append(
+                    Violation(
+                        rule="blank_text",
+                        message=f"{where}.content.{j}: text content blocks must contain non-whitespace text",
+                    )
                 )
         typed = [b for b in blocks if isinstance(b, dict)]
         results = [b for b in typed if b.get("type") == "tool_result"]
@@ -327,10 +356,27 @@ def _check_tools(tools: Any, tool_choice: Any) -> list[Violation]:
         problem = _schema_problem(_canonical(schema))
         if problem is not None:
             found.append(
-                Violation(rule="tool_schema", message=f"{where}.input_schema: JSON schema is invalid: {problem}")
+                Violation(
+                    rule="tool_schema", message=f"{where}.input_schema: JSON schema is invalid: {problem}"
+                )
             )
     if isinstance(tool_choice, dict):
         kind = tool_choice.get("type")
+        parallel = tool_choice.get("disable_parallel_tool_use")
+        if parallel is not None and not isinstance(parallel, bool):
+            found.append(
+                Violation(
+                    rule="tool_choice",
+                    message="tool_choice.disable_parallel_tool_use: Input should be a valid boolean",
+                )
+            )
+        if kind == "none" and parallel is not None:
+            found.append(
+                Violation(
+                    rule="tool_choice",
+                    message="tool_choice.none.disable_parallel_tool_use: Extra inputs are not permitted",
+                )
+            )
         if kind not in ("auto", "any", "tool", "none"):
             found.append(Violation(rule="tool_choice", message=f"tool_choice.type: unknown {kind!r}"))
         if kind == "tool" and tool_choice.get("name") not in names:

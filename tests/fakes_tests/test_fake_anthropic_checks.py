@@ -136,3 +136,21 @@ def test_missing_api_key_is_401_and_missing_version_is_400(fake: FakeAnthropic) 
 def test_unknown_path_is_404(fake: FakeAnthropic) -> None:
     resp = httpx.post(fake.url + "/v1/complete", json={}, headers=HEADERS, timeout=10)
     assert resp.status_code == 404 and resp.json()["error"]["type"] == "not_found_error"
+
+
+def test_blank_text_blocks_are_refused_as_the_real_api_does() -> None:
+    blank = copy.deepcopy(GOOD)
+    blank["messages"][1]["content"] = [{"type": "text", "text": " \n"}, USE]
+    assert [v.rule for v in check_request(blank)] == ["blank_text"]
+    system = {**copy.deepcopy(GOOD), "system": [{"type": "text", "text": ""}]}
+    assert [v.rule for v in check_request(system)] == ["blank_text"]
+
+
+def test_count_tokens_takes_only_its_own_fields() -> None:
+    body = {k: v for k, v in copy.deepcopy(GOOD).items() if k != "max_tokens"}
+    assert check_request(body, count_tokens=True) == []
+    assert check_request({**body, "tool_choice": {"type": "auto", "disable_parallel_tool_use": True}},
+                         count_tokens=True) == []
+    assert [v.rule for v in check_request({**body, "max_tokens": 10}, count_tokens=True)] == ["extra_field"]
+    bad = {**body, "tool_choice": {"type": "auto", "disable_parallel_tool_use": "yes"}}
+    assert [v.rule for v in check_request(bad, count_tokens=True)] == ["tool_choice"]

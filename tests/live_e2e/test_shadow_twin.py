@@ -296,7 +296,7 @@ def test_what_the_twins_world_tells_reaches_the_shopkeeper_and_the_twin_never_th
                                   lead_time_days=2, valid_until=NOW + timedelta(days=7))
         twin.tell(answer)
         twin.deliver()
-        inbox = shadow.call("read_inbox", {}).value
+        inbox = shadow.call("read_inbox", {}).value["items"]
         assert [n["quote"]["quote_id"] for n in inbox if "quote" in n] == ["shadow-quote-00009"]
         assert twin.tools.quote("shadow-quote-00009") is not None  # the twin's tools follow what the shop hears
         assert not shadow.shop.store.seen(answer.id)  # the real books never recorded it
@@ -325,11 +325,11 @@ def test_a_twin_supplier_answers_as_the_procurement_port_says_later_by_event(tmp
         asked = shadow.call("request_quote", {"supplier": "acme", "items": {"cola": 12}}).value
         assert asked["status"] == "requested" and asked["counter_of"] == ""
         assert twin.tools.quote_book.status(asked["quote_id"], NOW) == "quoted"  # answered once the call was done
-        (quote,) = [n["quote"] for n in shadow.call("read_inbox", {}).value if "quote" in n]
+        (quote,) = [n["quote"] for n in shadow.call("read_inbox", {}).value["items"] if "quote" in n]
         assert quote["quote_id"] == asked["quote_id"] and quote["lines"][0]["unit_cost_cents"] == 60  # last paid
         counter = shadow.call("counter_offer", {"quote_id": quote["quote_id"], "unit_costs_cents": {"cola": 50}}).value
         assert counter["counter_of"] == quote["quote_id"] and counter["quote_id"] != quote["quote_id"]
-        (better,) = [n["quote"] for n in shadow.call("read_inbox", {}).value if "quote" in n]
+        (better,) = [n["quote"] for n in shadow.call("read_inbox", {}).value["items"] if "quote" in n]
         assert better["counter_of"] == quote["quote_id"] and better["lines"][0]["unit_cost_cents"] == 55  # halfway
         order = shadow.call("place_order", {"quote_id": better["quote_id"]}).value
         assert order["status"] == "placed" and order["total_cents"] == 12 * 55

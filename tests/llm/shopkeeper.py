@@ -71,7 +71,7 @@ class ScriptedShopkeeper:
         if storage.get(SKU, 0) >= 5 and slot["count"] < 8:
             yield reply(tool_use("restock", {"slots": [{"slot": SLOT, "sku": SKU, "count": 15 - slot["count"],
                                                         "price_cents": PRICE}]}))
-        orders = json.loads((yield reply(tool_use("list_orders", {}))))
+        orders = json.loads((yield reply(tool_use("list_orders", {}))))["items"]
         if not orders and not self.asked and storage.get(SKU, 0) < 90:
             quote = json.loads((yield reply(tool_use("request_quote", {"supplier": SUPPLIER, "items": {SKU: 100}}))))
             self.asked = quote["quote_id"]  # answered later, in the inbox
@@ -85,7 +85,7 @@ class ScriptedShopkeeper:
         yield reply("Week reviewed.", stop_reason="end_turn")
 
     def messages(self) -> Plan:
-        inbox = json.loads((yield reply(tool_use("read_inbox", {}))))
+        inbox = json.loads((yield reply(tool_use("read_inbox", {}))))["items"]
         for item in inbox:
             if "quote" in item and item["quote"]["quote_id"] == self.asked:
                 yield reply("The quote is in. Ordering.", tool_use("place_order", {"quote_id": self.asked}))

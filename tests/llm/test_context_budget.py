@@ -77,7 +77,7 @@ def test_a_2000_message_run_stays_under_the_budget(tmp_path: Path) -> None:
     assert s["ended_by"] == "message_cap" and s["messages"] == 2_000 == len(port.prompts)
     assert fake.violations == []
     assert max(port.prompts) <= 30_000 and s["llm_peak_prompt_tokens"] == max(port.prompts)
-    assert s["llm_peak_window_tokens_est"] <= 30_000 and s["llm_context_trims"] >= 10
+    assert s["llm_peak_window_tokens"] <= 30_000 and s["llm_context_trims"] >= 10
     assert s["llm_cache_read_share"] > 0.7
     assert books_disagree(sim.world, sim.ledger) == []
     print(f"\n2,000 messages over {s['days_run']} days: peak prompt {max(port.prompts):,} tokens, "

@@ -38,7 +38,7 @@ class Gullible:
             return reply(tool_use("read_inbox", {}))
         if self.waiting_inbox:
             self.waiting_inbox = False
-            for item in json.loads(results[-1]["content"]):
+            for item in json.loads(results[-1]["content"])["items"]:
                 self.queue += self.attacks.get(item.get("text", ""), [])
                 if "quote" in item:
                     self.answered.add(item["quote"]["quote_id"])

@@ -154,7 +154,7 @@ def test_through_the_tools_a_refund_above_the_cap_waits_for_the_approver_then_go
                                         "description": "6 x Snapple Peach Tea"}).ok
     w.advance_to(w.at(1, 9))
     sim.runtime.ingest()
-    paid = [n["payment"] for n in call("read_inbox").value if "payment" in n and n["payment"]["customer"] == "U9001"]
+    paid = [n["payment"] for n in call("read_inbox").value["items"] if "payment" in n and n["payment"]["customer"] == "U9001"]
     ref = paid[0]["payment_ref"]
     refund = {"payment_ref": ref, "amount_cents": 1_800, "reason": "cannot source it", "customer": "U9001"}
     first = call("refund", refund)
@@ -166,7 +166,7 @@ def test_through_the_tools_a_refund_above_the_cap_waits_for_the_approver_then_go
     assert not call("refund", {**refund, "approval_id": asked.value["approval_id"]}).ok  # not decided yet
     w.advance_to(w.at(2, 0))
     sim.runtime.ingest()
-    notices = [n["approval"] for n in call("read_inbox").value if "approval" in n]
+    notices = [n["approval"] for n in call("read_inbox").value["items"] if "approval" in n]
     assert [(n["approval_id"], n["subject"], n["approved"]) for n in notices] == [
         (asked.value["approval_id"], f"refund:{ref}", True)]
     done = call("refund", {**refund, "approval_id": asked.value["approval_id"]})

@@ -40,7 +40,7 @@ def _link(sim: Any, tool: str, customer: str, amount: int, description: str) -> 
 def _payments_after_a_day(sim: Any) -> list[dict[str, Any]]:
     sim.world.advance_to(sim.world.now + timedelta(days=1))
     sim.runtime.ingest()
-    return [n["payment"] for n in sim.toolbox.call("read_inbox").value if "payment" in n]
+    return [n["payment"] for n in sim.toolbox.call("read_inbox").value["items"] if "payment" in n]
 
 
 @pytest.mark.parametrize(("tool", "description"), [

@@ -23,7 +23,7 @@ class Clerk:
         self.calls: list[str] = []
 
     def act(self, tools: Toolbox, *, reason: str) -> int:
-        for item in self._call(tools, "read_inbox"):
+        for item in self._call(tools, "read_inbox", {"limit": 1000}).get("items", []):
             if "payment" in item:
                 paid = item["payment"]
                 where = self.orders.get(paid["order_ref"])

@@ -35,7 +35,7 @@ def test_an_order_over_the_threshold_waits_for_an_ops_approval(rig: Rig) -> None
     rig.click(OLGA, "approval_approve", approval_id, message_ts=ts)
     decided = [e for e in rig.ingest() if isinstance(e, ev.ApprovalDecided)]
     assert len(decided) == 1 and decided[0].approved and decided[0].approver == OLGA
-    notice = rig.toolbox.call("read_inbox").value
+    notice = rig.toolbox.call("read_inbox").value["items"]
     assert {"approval_id": approval_id, "subject": "order:q-big", "approved": True} .items() <= notice[-1]["approval"].items()
     ok = rig.toolbox.call("place_order", {"quote_id": "q-big", "approval_id": approval_id})
     assert ok.ok and rig.procurement.orders == ["q-big"]

@@ -24,7 +24,7 @@ def _paid_order(rig: Rig) -> tuple[CustomerTools, str]:
     rig.slack.events.put(ev.PaymentReceived(id="pay-1", ts=NOW, payment_ref=link, amount_cents=1000,
                                             order_ref="special:gum:4", customer=ALICE))
     rig.ingest()
-    assert desk.list_special_orders(status="paid")
+    assert desk.list_special_orders(status="paid")["items"]
     return desk, link
 
 
@@ -40,7 +40,7 @@ def test_a_handover_confirmed_by_ops_books_revenue_and_takes_the_goods_from_stor
     desk, link = _paid_order(rig)
     task_id, ts = _hand_over(rig, desk, link)
     assert rig.ingest() == [] and rig.ledger.units_at(STORAGE, "gum") == 10  # asked is not done
-    assert desk.list_special_orders(status="handing_over")
+    assert desk.list_special_orders(status="handing_over")["items"]
 
     assert rig.click(OLGA, "task_done", task_id, message_ts=ts).status == 200
     got = rig.ingest()
@@ -49,7 +49,7 @@ def test_a_handover_confirmed_by_ops_books_revenue_and_takes_the_goods_from_stor
     assert [(e.task_id, e.ok) for e in got if isinstance(e, ev.TaskCompleted)] == [(task_id, True)]
     assert rig.ledger.units_at(STORAGE, "gum") == 6
     assert rig.ledger.balance(DEPOSITS) == 0 and rig.ledger.balance(REVENUE) == -1000
-    assert [o["status"] for o in desk.list_special_orders()] == ["handed_over"]
+    assert [o["status"] for o in desk.list_special_orders()["items"]] == ["handed_over"]
     assert rig.slack.parts.board.open_tasks() == []
     assert "done by" in str(rig.fake.message(OPS_CH, ts)["blocks"])  # the buttons are gone
 
@@ -76,7 +76,7 @@ def test_a_handover_ops_could_not_make_fails_and_the_order_waits_again(rig: Rig)
     assert not [e for e in got if isinstance(e, ev.HandedOver)]
     assert [(e.task_id, e.ok) for e in got if isinstance(e, ev.TaskCompleted)] == [(task_id, False)]
     assert rig.ledger.units_at(STORAGE, "gum") == 10
-    assert [o["status"] for o in desk.list_special_orders()] == ["paid"]  # may be handed over again
+    assert [o["status"] for o in desk.list_special_orders()["items"]] == ["paid"]  # may be handed over again
 
 
 def test_a_handover_posted_before_a_restart_is_handed_over_once_after(tmp_path: Path) -> None:
@@ -130,7 +130,7 @@ def test_the_customer_may_confirm_the_pick_up_in_their_dm(rig: Rig) -> None:
     assert [(e.sku, e.quantity, e.customer, e.task_id) for e in got if isinstance(e, ev.HandedOver)] == [
         ("gum", 4, ALICE, task_id)]
     assert rig.ledger.units_at(STORAGE, "gum") == 6
-    assert [o["status"] for o in desk.list_special_orders()] == ["handed_over"]
+    assert [o["status"] for o in desk.list_special_orders()["items"]] == ["handed_over"]
     assert "handover_picked_up" not in str(_pickup_message(rig, task_id)["blocks"])  # the button is gone
     assert "done by" in str(rig.fake.message(OPS_CH, ops_ts)["blocks"])  # and ops see it is done
 

@@ -103,7 +103,7 @@ def test_cant_with_a_reason_fails_the_task(rig: Rig) -> None:
     done = [e for e in rig.ingest() if isinstance(e, ev.TaskCompleted)]
     assert len(done) == 1 and not done[0].ok and "storeroom locked" in done[0].detail
     assert rig.ledger.units_at(slot_location("m1", "A1"), "cola") == 0
-    assert rig.toolbox.call("read_inbox").value[-1]["task"]["ok"] is False
+    assert rig.toolbox.call("read_inbox").value["items"][-1]["task"]["ok"] is False
 
 
 def test_cash_collection_books_the_counted_amount_and_flags_a_difference(rig: Rig) -> None:

@@ -46,7 +46,7 @@ def _quote(rig: Rig) -> str:
     assert rig.submit(OLGA, modal, values).status == 200
     got = [e for e in rig.ingest() if isinstance(e, ev.QuoteReceived)]
     assert len(got) == 1 and got[0].quote_id == quote_id and got[0].quote().total_cents == 100 * 70 + 50 * 110
-    notice = rig.toolbox.call("read_inbox").value[-1]["quote"]
+    notice = rig.toolbox.call("read_inbox").value["items"][-1]["quote"]
     assert notice["quote_id"] == quote_id and notice["total_cents"] == 12_500
     assert ERRORS in rig.submit(OMAR, modal, values).body  # entered once
     return quote_id
