@@ -21,6 +21,7 @@ from bridge.ports import Backend, Balance, PaymentLink
 from sim_backend.approvals import SimApprovals
 from sim_backend.customers import Customers
 from sim_backend.engine import SimWorld
+from sim_backend.mail import SupplierMail
 
 
 class SimClock:
@@ -125,11 +126,19 @@ class SimPayments:
 
 
 class SimChat:
+    """Messages from the shop: a supplier's contact answers later (sim_backend/mail.py), a customer in a
+    talk reads the reply and goes on (sim_backend/talk.py)."""
+
     def __init__(self, world: SimWorld) -> None:
         self.world = world
+        self.mail = SupplierMail(world)
 
     def send(self, *, conversation: str, text: str, thread: str = "") -> str:
         self.world.sent_messages.append((self.world.now, conversation, text))
+        if not self.mail.receive(conversation, text, thread):
+            customers = _customers(self.world)
+            if customers is not None:
+                customers.heard(conversation, text)
         return f"msg-{len(self.world.sent_messages):06d}"
 
 

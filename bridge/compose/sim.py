@@ -93,7 +93,13 @@ def sim_policy_inputs(world: Any, guard: GuardrailPolicy, *, llm: LlmInputs | No
     hidden truth (for the oracle)."""
     scenario = world.scenario
     return PolicyInputs(guard=guard, open_market=scenario.market == "open", customers=scenario.customers is not None,
-                        truth=world.catalogue, llm=llm)
+                        truth=world.catalogue, honest_suppliers=honest_suppliers(scenario), llm=llm)
+
+
+def honest_suppliers(scenario: Any) -> frozenset[str]:
+    """The suppliers that ship what they are paid for (the simulator's truth, for the oracle): not a
+    scammer, not a bait-and-switch outfit."""
+    return frozenset(s.id for s in scenario.suppliers if s.archetype not in ("scam", "bait_switch"))
 
 
 def build_sim(settings: SimSettings, *, on_day: Any = None) -> SimRun:
