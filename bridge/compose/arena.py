@@ -13,7 +13,7 @@ from typing import Any
 
 from bridge.compose.policies import LlmInputs, check_policy_name
 from bridge.compose.shop import ShopSpec, assemble_shop, open_books
-from bridge.compose.sim import SIM_FLUSH_DAYS, sim_policy_inputs
+from bridge.compose.sim import SIM_FLUSH_DAYS, sim_policy_inputs, sim_tool_groups
 from bridge.errors import ConfigError
 from bridge.guardrails import GuardrailPolicy
 from bridge.runtime import RunLimits
@@ -151,7 +151,7 @@ def build_arena(settings: ArenaSettings) -> ArenaRun:
             run_id=run_id, tz=scenario.tz, products={k: v.product for k, v in catalogue.items()},
             policy=policy_name, policy_inputs=sim_policy_inputs(w, guard, llm=llm), customers=scenario.customers is not None,
             schedule=lambda _policy: schedule, limits=limits, guardrails=ArenaGuardrails,
-            extra_groups=[ArenaTools(market=SimMarketplace(exchange, shop), shop=shop,
+            extra_groups=[*sim_tool_groups(w), ArenaTools(market=SimMarketplace(exchange, shop), shop=shop,
                                      report_every_days=settings.report_every_days)],
             on_event=events.append if events is not None else None, flush_every_days=SIM_FLUSH_DAYS))
         participants.append(Participant(shop=shop, policy_name=policy_name, team=teams.get(shop) if teams else None,

@@ -130,3 +130,21 @@ def test_the_same_seed_and_messages_give_the_same_answers(make_sim: Any) -> None
 
     first = run()
     assert first and first == run()
+
+
+def test_search_suppliers_finds_the_scenarios_suppliers_among_a_larger_seeded_directory(make_sim: Any) -> None:
+    sim = _sim(make_sim, scenario="vb2")
+    r = sim.toolbox.call("search_suppliers", {"query": "coke"})
+    assert r.ok, r.error
+    sellers = {sid for (sid, sku) in sim.world.suppliers.prices if sku == SKU}
+    assert {m["supplier"] for m in r.value["matches"]} == sellers  # who sells it, and nobody else
+    wide = sim.toolbox.call("search_suppliers", {"query": "soda wholesale"}).value
+    ids = {m["supplier"] for m in wide["matches"]}
+    assert wide["total_matches"] > len(wide["matches"]) == 10  # more matched than shown
+    assert ids - set(sim.world.suppliers.specs)  # distractors among the matches
+    distractor = next(m for m in wide["matches"] if not m["sells_to_vending"])
+    refused = sim.toolbox.call("request_quote", {"supplier": distractor["supplier"], "items": {SKU: 10}})
+    assert not refused.ok  # a business in another trade sells nothing to the machine
+    again = _sim(make_sim, scenario="vb2").toolbox.call("search_suppliers", {"query": "soda wholesale"}).value
+    assert again == wide  # seeded: the same directory on a rerun
+    assert not sim.toolbox.call("search_suppliers", {"query": "  "}).ok
