@@ -21,6 +21,10 @@ def run(args: argparse.Namespace) -> int:
         return policy(args)
     if args.bench == "ingest":
         return ingest(args)
+    if args.bench == "models":
+        from bridge.bench_models import models
+
+        return models(args)
     raise SystemExit(f"unknown bench {args.bench}")
 
 

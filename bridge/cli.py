@@ -88,6 +88,17 @@ def build_parser() -> argparse.ArgumentParser:
                           "dask://host:port); ray and dask need the extra vendbridge[sweep]")
     pol.add_argument("--json", action="store_true")
 
+    mod = bsub.add_parser("models", help="two models (or policies) on the same seeds: the paired difference of "
+                                         "scores, its 95%% CI, and the seeds needed to tell them apart")
+    mod.add_argument("--models", required=True, help="two players: models of the llm policy, or baseline/oracle")
+    mod.add_argument("--seeds", type=_positive, default=10)
+    mod.add_argument("--scenario", default="vb2")
+    mod.add_argument("--days", type=_positive)
+    mod.add_argument("--workers", type=_positive, help="processes (default: the machine's cores)")
+    mod.add_argument("--llm-base-url", default="", help="an Anthropic-compatible endpoint for the models")
+    mod.add_argument("--llm-charge-tokens", action="store_true", help="bill output tokens to the shop")
+    mod.add_argument("--json", action="store_true")
+
     arena = sub.add_parser("arena", help="Arena: several shopkeepers compete at one location; a round over seeds "
                                          "in parallel, its table and charts")
     arena.add_argument("--policies", required=True, help="one per participant, e.g. baseline,oracle,baseline")
