@@ -148,3 +148,12 @@ def test_search_suppliers_finds_the_scenarios_suppliers_among_a_larger_seeded_di
     again = _sim(make_sim, scenario="vb2").toolbox.call("search_suppliers", {"query": "soda wholesale"}).value
     assert again == wide  # seeded: the same directory on a rerun
     assert not sim.toolbox.call("search_suppliers", {"query": "  "}).ok
+
+
+def test_vb2_customers_claim_refunds_true_and_false_and_nothing_else(make_sim: Any) -> None:
+    sim = make_sim(scenario="vb2", seed=1, days=60)
+    sim.run()
+    kinds = sim.world.extras.customers.truth.messages
+    assert set(kinds) == {"refund_honest", "refund_false"} and all(n > 0 for n in kinds.values())
+    summary = sim.summary()
+    assert summary["refunds_to_false_claims_cents"] == 0 < summary["refunds_granted_cents"]  # the baseline's desk
