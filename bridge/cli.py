@@ -117,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     arena.add_argument("--model", default="",
                        help="llm players: one model for all, or one each in order (comma-separated)")
     arena.add_argument("--llm-base-url", default="", help="llm players: an Anthropic-compatible endpoint")
+    arena.add_argument("--discovery", action="store_true",
+                       help="each shop starts knowing no supplier and finds them with search_suppliers")
     arena.add_argument("--llm-charge-tokens", action="store_true", help="llm players: bill output tokens to the shop")
 
     db = sub.add_parser("db", help="the store's database: schema migrations")

@@ -42,6 +42,7 @@ class ArenaSettings:
     llm: Any = None
     llm_clients: tuple[Any, ...] = ()
     keep_dir: Path | None = None  # `run_one` keeps each run (its transcripts) under here instead of deleting it
+    discovery: bool = False  # each shop starts knowing no supplier: it finds them (sim_backend/arena/discovery.py)
 
 
 @dataclass(slots=True)
@@ -84,10 +85,13 @@ class ArenaRun:
 
 def build_arena(settings: ArenaSettings) -> ArenaRun:
     from bridge.compose.arena_run import Arena, Participant
+    from bridge.tools.discovery import SupplierSearch
+    from sim_backend.arena.discovery import KnownSuppliers
     from sim_backend.arena.exchange import ArenaChat, Exchange, SimMarketplace
     from sim_backend.arena.market import SharedMarket
     from sim_backend.backend import sim_backend
     from sim_backend.catalogue import load_catalogue
+    from sim_backend.directory import Directory
     from sim_backend.engine import SimWorld
     from sim_backend.rng import rng_for
     from sim_backend.scenario import load_scenario
@@ -133,6 +137,11 @@ def build_arena(settings: ArenaSettings) -> ArenaRun:
         w = worlds[shop]
         base = sim_backend(w)
         backend = replace(base, chat=ArenaChat(exchange, shop, base.chat))
+        groups = sim_tool_groups(w)
+        if settings.discovery:
+            known = KnownSuppliers(procurement=base.procurement, search=Directory(w).search)
+            backend = replace(backend, procurement=known)
+            groups = [SupplierSearch(search=known.search)]
         run_id = f"{name}:{shop}"
         store, ledger = open_books(
             url=f"sqlite:///{run_dir / f'{shop}.db'}", shop=shop, tz=scenario.tz, fresh=True, background=True,
@@ -151,7 +160,7 @@ def build_arena(settings: ArenaSettings) -> ArenaRun:
             run_id=run_id, tz=scenario.tz, products={k: v.product for k, v in catalogue.items()},
             policy=policy_name, policy_inputs=sim_policy_inputs(w, guard, llm=llm), customers=scenario.customers is not None,
             schedule=lambda _policy: schedule, limits=limits, guardrails=ArenaGuardrails,
-            extra_groups=[*sim_tool_groups(w), ArenaTools(market=SimMarketplace(exchange, shop), shop=shop,
+            extra_groups=[*groups, ArenaTools(market=SimMarketplace(exchange, shop), shop=shop,
                                      report_every_days=settings.report_every_days)],
             on_event=events.append if events is not None else None, flush_every_days=SIM_FLUSH_DAYS))
         participants.append(Participant(shop=shop, policy_name=policy_name, team=teams.get(shop) if teams else None,
@@ -244,6 +253,7 @@ def run_arena_command(args: Any) -> int:
     settings = ArenaSettings(policies=policies, scenario=args.scenario, days=args.days, teams=teams,
                              report_every_days=args.report_every, guardrails_path=args.guardrails,
                              refuse_price_coordination=args.refuse_price_coordination, models=models, llm=llm,
+                             discovery=getattr(args, "discovery", False),
                              keep_dir=out / "runs" if llm is not None else None)
     check = Path(tempfile.mkdtemp(prefix="vend-arena-check-"))
     try:  # bad policies, teams or scenario fail here, in one line, before any worker starts

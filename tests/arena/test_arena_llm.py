@@ -122,3 +122,21 @@ def test_vend_arena_with_an_llm_player_keeps_its_transcript(fake: FakeAnthropic,
     transcript = folder / "runs" / "seed-0" / "p1" / "transcript.jsonl"
     assert transcript.stat().st_size > 0 and fake.message_requests
     assert all(r.json["model"] == "claude-sonnet-4-6" for r in fake.message_requests)
+
+
+def test_with_discovery_a_shop_knows_only_the_suppliers_it_found(tmp_path: Path) -> None:
+    run = build_arena(ArenaSettings(policies=("baseline", "baseline"), scenario="vb2", days=12, seed=1,
+                                    out_dir=tmp_path, run_name="disc", discovery=True))
+    p1, p2 = run.participants
+    fresh = build_arena(ArenaSettings(policies=("baseline", "baseline"), scenario="vb2", days=2, seed=1,
+                                      out_dir=tmp_path, run_name="fresh", discovery=True)).participants[0]
+    assert fresh.toolbox.call("list_suppliers", {}).value == []  # nobody handed over
+    found = fresh.toolbox.call("search_suppliers", {"query": "chips"}).value
+    listed = {s["supplier"] for s in fresh.toolbox.call("list_suppliers", {}).value}
+    assert listed == {m["supplier"] for m in found["matches"] if m["sells_to_vending"]} and listed
+    told = fresh.toolbox.call("request_quote", {"supplier": "pacific-bev", "items": {"coke-12oz": 10}})
+    assert told.ok and "pacific-bev" in {s["supplier"] for s in fresh.toolbox.call("list_suppliers", {}).value}
+    run.run()  # the baseline searches when it is handed no directory, and trades
+    assert all(p.ledger.units_sold_total > 0 for p in (p1, p2))
+    for p in [*run.participants, fresh]:
+        p.store.close()
