@@ -144,8 +144,11 @@ def policy(args: argparse.Namespace) -> int:
     policies = [p.strip() for p in args.policies.split(",") if p.strip()]
     backend = getattr(args, "backend", "process")
     check_backend(backend)
+    from bridge.compose.sim import check_sweep_inputs
+
+    check_sweep_inputs(args.scenario, policies, args.days)
     t0 = time.perf_counter()
-    progress = RunProgress(total=len(policies) * args.seeds)
+    progress = RunProgress(total=len(policies) * args.seeds, name="vend bench policy")
     results = sweep(args.scenario, policies, args.seeds, args.days, args.workers or os.cpu_count() or 1,
                     backend=backend, on_done=progress.update)
     progress.close()
@@ -170,13 +173,22 @@ def policy(args: argparse.Namespace) -> int:
                       or row.get("mean_bait_switch_loss_cents") or "mean_special_orders_paid" in row)):
             print(f"  {row['policy']}: " + ", ".join(f"{k} {v}" for k, v in extra.items()))
     by = {r["policy"]: r for r in table}
+    for row in table:
+        if row["bankrupt"]:
+            print(f"note: {row['policy']} went bankrupt on {row['bankrupt']} of {row['runs']} seeds")
     if "baseline" in by and "oracle" in by:
-        oracle = by["oracle"]["mean_score_cents"]
-        ratio = by["baseline"]["mean_score_cents"] / oracle if oracle > 0 else float("nan")
         above = sum(1 for r in results if r["policy"] == "baseline" and r["net_worth_cents"] > 50_000)
-        solvent = sum(1 for r in results if r["policy"] == "oracle" and not r["bankrupt"])
-        print(f"baseline / oracle mean {score.replace('_', ' ')}: {ratio:.3f}; oracle solvent on {solvent} of {args.seeds} seeds; "
-              f"baseline above the $500 start on {above} of {args.seeds} seeds")
+        oracle = by["oracle"]
+        label = score.replace("_", " ")
+        solvent = oracle["runs"] - oracle["bankrupt"]
+        if oracle["bankrupt"] or oracle["mean_score_cents"] <= 0:
+            print(f"baseline / oracle mean {label}: no ratio (the oracle went bankrupt on {oracle['bankrupt']} of "
+                  f"{oracle['runs']} seeds, mean {label} ${oracle['mean_score_cents'] / 100:,.2f}: it is "
+                  f"no upper bound on {args.scenario}); baseline above the $500 start on {above} of {args.seeds} seeds")
+        else:
+            ratio = by["baseline"]["mean_score_cents"] / oracle["mean_score_cents"]
+            print(f"baseline / oracle mean {label}: {ratio:.3f}; oracle solvent on {solvent} of {oracle['runs']} "
+                  f"seeds; baseline above the $500 start on {above} of {args.seeds} seeds")
     return 0
 
 

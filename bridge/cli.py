@@ -33,6 +33,16 @@ def _seed(value: str) -> int:
     return n
 
 
+def _seconds(value: str) -> float:
+    try:
+        x = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not 0 < x < 86_400:
+        raise argparse.ArgumentTypeError(f"must be above zero and under a day: {value}")
+    return x
+
+
 def _reason(value: str) -> str:
     if not value.strip():
         raise argparse.ArgumentTypeError("give a reason")
@@ -66,6 +76,28 @@ def build_parser() -> argparse.ArgumentParser:
                      help="--policy llm: an Anthropic-compatible endpoint (default $ANTHROPIC_BASE_URL, else Anthropic)")
     sim.add_argument("--llm-charge-tokens", action="store_true",
                      help="--policy llm: bill output tokens to the shop's bank weekly at $100 per million")
+
+    hil = sub.add_parser("hil", help="play a scenario's world through the live shop (hardware in the loop)",
+                         description="The scenario's simulated world as the outside of `vend live`'s shop on a "
+                                     "virtual clock: emulated machines over a real mosquitto, ops in Slack and "
+                                     "Stripe webhooks on loopback doubles. Writes the same run folder as vend sim.")
+    hil.add_argument("--scenario", default="vb1", help="built-in scenario name or a TOML file (default vb1)")
+    hil.add_argument("--days", type=_positive, help="days to run (default: the scenario's)")
+    hil.add_argument("--seed", type=_seed, default=7)
+    hil.add_argument("--policy", default="baseline", help="baseline, llm or scripted:FILE")
+    hil.add_argument("--out", type=Path, default=Path("runs"), help="folder for run folders (default runs/)")
+    hil.add_argument("--name", default="", help="run folder name (default: scenario-policy-seed-hil-time)")
+    hil.add_argument("--json", action="store_true", help="print the summary as one JSON object on stdout")
+    hil.add_argument("--no-charts", action="store_true", help="skip the PNG charts")
+    hil.add_argument("--compare", action="store_true",
+                     help="also run vend sim of the same scenario, seed and policy (into <run>/sim) and compare the "
+                          "tool calls and the balances per account, day by day; exit 1 on any difference")
+    hil.add_argument("--faults", action="store_true",
+                     help="inject the real world's faults on a seeded schedule: duplicate MQTT deliveries, broker "
+                          "restarts, replayed and late webhooks, Slack retries (the books must not notice)")
+    hil.add_argument("--broker", default="",
+                     help="host:port of a running mosquitto with the project's config (passwords in VEND_HIL_MQTT and "
+                          "VEND_HIL_DEVICE); default: start one on a free loopback port")
 
     tr = sub.add_parser("transcript", help="print an llm run's transcript: tool calls, results, refusals, tokens")
     tr.add_argument("run", help="the run folder (or its transcript.jsonl)")
@@ -145,10 +177,10 @@ def build_parser() -> argparse.ArgumentParser:
     ing = bsub.add_parser("ingest", help="emulated machines through a real mosquitto into the ledger: events/s, "
                                          "publish-to-commit latency, and the broker's raw subscriber rate")
     ing.add_argument("--rate", type=_positive, default=2500, help="offered vend events per second (default 2500)")
-    ing.add_argument("--seconds", type=float, default=4.0, help="seconds per throughput phase (default 4)")
+    ing.add_argument("--seconds", type=_seconds, default=4.0, help="seconds per throughput phase (default 4)")
     ing.add_argument("--machines", type=_positive, default=4, help="emulated machines (default 4)")
     ing.add_argument("--latency-rate", type=_positive, default=200, help="rate of the latency phase (default 200)")
-    ing.add_argument("--latency-seconds", type=float, default=4.0)
+    ing.add_argument("--latency-seconds", type=_seconds, default=4.0)
     ing.add_argument("--json", action="store_true")
 
     emu = sub.add_parser("emulate-machine", add_help=False,
@@ -185,7 +217,56 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--tz", default="UTC", help="the shop's time zone (default UTC)")
     rec.add_argument("--stripe-api", default="", help="another address for Stripe's API (tests)")
     rec.add_argument("--json", action="store_true", help="print the report as one JSON object on stdout")
+    cal = sub.add_parser("calibrate", help="a digital twin: fit the simulator to a store's history and write a "
+                                           "scenario; --check: its forecast of held-out weeks against the base's")
+    cal.add_argument("--db", required=True, help="SQLAlchemy URL of the store, e.g. sqlite:///vend-live.db")
+    cal.add_argument("--out", type=Path, help="the scenario file to write, FILE.toml (a products CSV goes beside it)")
+    cal.add_argument("--base", default="vb1", help="the base scenario: the prior, and what the data cannot say")
+    cal.add_argument("--check", action="store_true", help="fit on all but the last weeks and score the forecast")
+    cal.add_argument("--holdout-weeks", type=_positive, default=4, help="--check: weeks held out (default 4)")
+    cal.add_argument("--runs", type=Path, default=Path("runs"), help="--check: folder for its run folder")
+    cal.add_argument("--shop", default="main")
+    cal.add_argument("--tz", default="", help="the shop's time zone (default: the base scenario's)")
+    cal.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    _add_run_browsing(sub)
     return parser
+
+
+def _add_run_browsing(sub: Any) -> None:
+    """`vend runs` and `vend compare`: looking back at the runs in a folder."""
+    runs = sub.add_parser("runs", help="list past runs with their key figures (scenario, policy, seed, days, score, "
+                                       "units, how each ended)")
+    runs.add_argument("--out", type=Path, default=Path("runs"), help="the folder of run folders (default runs/)")
+    runs.add_argument("--json", action="store_true", help="print the list as one JSON object on stdout")
+    cmp = sub.add_parser("compare", help="runs side by side, and their net worth, bank and units charts overlaid")
+    cmp.add_argument("runs", nargs="+", help="run folders, or run names in --out")
+    cmp.add_argument("--out", type=Path, default=Path("runs"), help="where run names are looked up (default runs/)")
+    cmp.add_argument("--charts", type=Path, help="folder for the overlaid charts (default OUT/compare-<time>)")
+    cmp.add_argument("--no-charts", action="store_true", help="the table only")
+    cmp.add_argument("--json", action="store_true", help="print the comparison as one JSON object on stdout")
+
+
+def _runs(args: argparse.Namespace) -> int:
+    from bridge.compose.runs import format_runs, list_runs
+
+    rows = list_runs(args.out)
+    if args.json:
+        print(json.dumps({"out": str(args.out), "runs": rows}))
+    else:
+        print(format_runs(rows))
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from bridge.compose.runs import compare, default_charts_folder, format_compare, resolve_run
+
+    runs = [resolve_run(r, args.out) for r in args.runs]
+    if len(runs) < 2:
+        raise ConfigError("give two runs or more to compare")
+    charts_to = None if args.no_charts else (args.charts or default_charts_folder(args.out))
+    result = compare(runs, charts_to=charts_to)
+    print(json.dumps(result) if args.json else format_compare(result))
+    return 0
 
 
 def _shadow_report(args: argparse.Namespace) -> int:
@@ -222,6 +303,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "sim":
             return _sim(args)
+        if args.command == "hil":
+            from bridge.compose.hil import run_hil
+
+            return run_hil(args)
         if args.command == "bench":
             from bridge import bench
 
@@ -255,14 +340,56 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _reconcile(args)
         if args.command == "shadow-report":
             return _shadow_report(args)
+        if args.command == "calibrate":
+            from bridge.compose.calibrate import run_calibrate_command
+
+            return run_calibrate_command(args)
+        if args.command == "runs":
+            return _runs(args)
+        if args.command == "compare":
+            return _compare(args)
     except ConfigError as err:
         print(f"vend: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("vend: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `vend transcript RUN | head`: the reader has what it wanted
+        _quiet_stdout()
+        return 0
+    except Exception as err:
+        said = _outside_error(err)
+        if said is None:
+            raise
+        print(f"vend: error: {said}", file=sys.stderr)
+        return 2
     parser.error(f"unknown command {args.command}")
     return 2
+
+
+def _outside_error(err: BaseException) -> str | None:
+    """A failure of something outside the program (a file, a folder, a database) as one line; None for
+    anything else (a bug keeps its traceback)."""
+    orm = sys.modules.get("sqlalchemy.exc")
+    if orm is not None and isinstance(err, orm.SQLAlchemyError):
+        from bridge.store.probe import first_line
+
+        return f"database: {first_line(err)}"
+    if isinstance(err, OSError):
+        where = f" {err.filename}" if err.filename else ""
+        return f"{err.strerror or type(err).__name__}:{where}" if err.strerror else f"{err}"
+    return None
+
+
+def _quiet_stdout() -> None:
+    """After a broken pipe: point stdout at /dev/null so the interpreter's final flush cannot fail."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def _db(args: argparse.Namespace) -> int:
@@ -308,14 +435,6 @@ def _masked(url: str) -> str:
 
 
 def _sim(args: argparse.Namespace) -> int:
-    from bridge.compose.charts import ChartWorker
-
-    charts = None if args.no_charts else ChartWorker()  # forked first: it imports matplotlib meanwhile
-
-    from bridge.compose.sim import build_sim, write_report
-    from bridge.progress import DayProgress
-    from bridge.settings import SimSettings
-
     llm = None
     if args.policy == "llm":
         from bridge.llm.adapter import api_key_from_env
@@ -324,6 +443,15 @@ def _sim(args: argparse.Namespace) -> int:
         api_key_from_env()  # no key: one clear line before any work
         llm = LlmSettings(model=args.model or LlmSettings().model, base_url=args.llm_base_url,
                           charge_output_tokens=args.llm_charge_tokens)
+
+    from bridge.compose.charts import ChartWorker
+
+    charts = None if args.no_charts else ChartWorker()  # forked first: it imports matplotlib meanwhile
+
+    from bridge.compose.sim import build_sim, write_report
+    from bridge.progress import DayProgress
+    from bridge.settings import SimSettings
+
     settings = SimSettings(scenario=args.scenario, days=args.days, seed=args.seed, policy=args.policy,
                            db_url=args.db, out_dir=args.out, run_name=args.name,
                            guardrails_path=args.guardrails, charts=not args.no_charts, model=args.model, llm=llm)
@@ -342,6 +470,10 @@ def _sim(args: argparse.Namespace) -> int:
         print(json.dumps(summary, default=str))
     else:
         print(format_summary(summary))
+    if summary["ended_by"] == "api_errors":  # a run that could not go on is a failed command
+        print(f"vend: error: the run stopped on day {summary['days_run']}: {summary.get('stop_reason', '')}",
+              file=sys.stderr)
+        return 1
     return 0
 
 
@@ -361,10 +493,13 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def format_summary(s: dict[str, Any]) -> str:
+    from bridge.compose.runs import outcome_of
+
     def money(c: int) -> str:
         return f"${c / 100:,.2f}"
 
     rows = [
+        ("outcome", outcome_of(s)),
         ("scenario / policy / seed", f"{s['scenario']} / {s['policy']} / {s['seed']}"),
         ("days run", f"{s['days_run']} ({s['ended_by']})"),
         ("net worth", money(s["net_worth_cents"])),

@@ -220,3 +220,4 @@ class DayRecord:
     revenue_cents: int
     units_sold_total: int
     tool_calls: dict[str, int]
+    prepaid_cents: int = 0  # orders paid for, goods not yet delivered (in transit; not in net worth)

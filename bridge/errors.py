@@ -44,3 +44,12 @@ class AdapterError(VendError):
 
 class RunEnded(VendError):
     """The run is over (day count, message cap, bankruptcy): policies stop acting."""
+
+
+class RunStopped(RunEnded):
+    """A run cannot go on (its LLM API keeps failing): the runtime ends it with `ended_by`, and the
+    command reports it as failed, with `str(err)` as the one-line reason."""
+
+    def __init__(self, ended_by: str, reason: str) -> None:
+        super().__init__(reason)
+        self.ended_by = ended_by

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from bridge.domain import (
     MachineView,
@@ -31,6 +31,16 @@ class Clock(Protocol):
 
     def spend(self, minutes: float) -> None:
         """Time an action takes. Sim: the clock moves (and the world with it); live: no-op."""
+        ...
+
+
+@runtime_checkable
+class VirtualTime(Clock, Protocol):
+    """A Clock on a virtual time line (hardware_adapters.live.VirtualClock, `vend hil`): the event source
+    moves it to the next job once the adapters are quiet, and the runtime's loop fires the jobs."""
+
+    def advance_to(self, when: datetime) -> None:
+        """Let time pass to `when` (what falls due on the way happens first)."""
         ...
 
 

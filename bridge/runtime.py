@@ -13,7 +13,7 @@ from typing import Protocol
 
 from bridge import events as ev
 from bridge.domain import DayRecord
-from bridge.errors import ConfigError
+from bridge.errors import ConfigError, RunStopped
 from bridge.ledger import BANK, CARD_PENDING, DAILY_FEE, INVENTORY, MACHINE_CASH, PREPAID, Ledger
 from bridge.policies.base import Policy
 from bridge.ports import Backend
@@ -38,6 +38,7 @@ class RunOutcome:
     days_run: int = 0
     messages: int = 0
     ended_by: str = ""
+    stop_reason: str = ""  # why a run stopped early (ended_by "api_errors"); empty otherwise
     bankrupt: bool = False
     days: list[DayRecord] = field(default_factory=list)
     crashes: list[str] = field(default_factory=list)
@@ -102,6 +103,10 @@ class Runtime:
             used = self.policy.act(self.toolbox, reason=reason)
         except ConfigError:
             raise  # a setting is wrong (an LLM key the API refuses): every session would fail alike
+        except RunStopped as stop:  # the run cannot go on (its LLM API keeps failing): it ends, said why
+            self.outcome.ended_by = stop.ended_by
+            self.outcome.stop_reason = str(stop)
+            used = 0
         except Exception as crash:  # a crash is recorded, and the shop carries on tomorrow
             self.outcome.crashes.append(f"{self.backend.clock.now().isoformat()} {reason}: {crash!r}")
             used = 1
@@ -145,12 +150,12 @@ class Runtime:
             machine_cash_cents=led.balance(MACHINE_CASH), inventory_value_cents=led.balance(INVENTORY),
             net_worth_cents=led.net_worth_cents, units_sold=units,
             revenue_cents=revenue, units_sold_total=led.units_sold_total,
-            tool_calls=_since(counts, self._calls_at_open))
+            tool_calls=_since(counts, self._calls_at_open), prepaid_cents=led.balance(PREPAID))
         self._calls_at_open = dict(counts)
         self.store.upsert("day_close", {
             "shop": led.shop, "day": record.day, "ts": now, "bank_cents": record.bank_cents,
             "card_pending_cents": record.card_pending_cents, "machine_cash_cents": record.machine_cash_cents,
-            "inventory_value_cents": record.inventory_value_cents, "prepaid_cents": led.balance(PREPAID),
+            "inventory_value_cents": record.inventory_value_cents, "prepaid_cents": record.prepaid_cents,
             "net_worth_cents": record.net_worth_cents, "units_sold": record.units_sold,
             "revenue_cents": record.revenue_cents, "units_sold_total": record.units_sold_total,
             "tool_calls": sum(record.tool_calls.values())})

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bridge.events import Event
 
@@ -22,6 +22,40 @@ class SystemClock:
 
     def spend(self, minutes: float) -> None:
         return None
+
+
+class VirtualClock:
+    """Clock port on a virtual time line (`vend hil`): it stands still until it is moved. `spend`
+    (a tool's simulated cost) and `advance_to` (the event source waiting for the next job) move it
+    through `mover`: whoever plays the outside world (the simulated world of `vend hil`) lets what falls
+    due on the way happen, waits until the adapters are quiet, and sets the time with `set`. Without a
+    mover the time simply moves. Never backwards."""
+
+    def __init__(self, *, start: datetime, mover: Callable[[datetime], None] | None = None) -> None:
+        if start.tzinfo is None:
+            raise ValueError("a clock's time is timezone-aware")
+        self._now = start
+        self.mover = mover
+        self._spans: dict[float, timedelta] = {}
+
+    def now(self) -> datetime:
+        return self._now
+
+    def set(self, when: datetime) -> None:
+        """Move to `when` (the mover calls this as the world's happenings come due); never backwards."""
+        if when > self._now:
+            self._now = when
+
+    def advance_to(self, when: datetime) -> None:
+        if self.mover is not None:
+            self.mover(when)
+        self.set(when)
+
+    def spend(self, minutes: float) -> None:
+        span = self._spans.get(minutes)
+        if span is None:
+            span = self._spans[minutes] = timedelta(minutes=minutes)
+        self.advance_to(self._now + span)
 
 
 class EventQueue:

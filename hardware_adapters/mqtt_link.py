@@ -4,12 +4,17 @@ paho runs its network loop in its own thread; every callback only puts a plain t
 which the core thread consumes (`MqttFleet`). Messages are acknowledged manually (`manual_ack=True`):
 the PUBACK goes to the broker only when the core says the message's effects are committed, so a crash
 before the commit makes the broker deliver it again (the idempotency table absorbs the repeat).
+Every connect, refusal and disconnect is logged with its reason (`vendbridge.mqtt`); a connect after
+the first is a reconnect. The broker binds client ids to usernames (ops/mosquitto/mosquitto.conf), so
+no device can take this connection's session over.
 """
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +32,7 @@ from bridge.errors import AdapterError
 #   ("puback", mid: int, reason_code: int, reason: str)
 #   ("up", session_present: bool) / ("down", reason: str) / ("suback", mid, [reason codes])
 Item = tuple[Any, ...]
+log = logging.getLogger("vendbridge.mqtt")
 SUBSCRIBE_LEAVES = ("events", "inventory", "status", "dex", "ack")
 
 
@@ -37,6 +43,9 @@ class MqttLink:
                  reconnect_delay_s: tuple[int, int] = (1, 5)) -> None:
         self.host, self.port = host, port
         self.inbox: queue.SimpleQueue[Item] = queue.SimpleQueue()
+        # messages received since start, by topic leaf ("events", "inventory", "ack", ...); the network
+        # thread counts, others only read
+        self.received: Counter[str] = Counter()
         self.connected = threading.Event()
         self._clock = clock
         self._session_expiry_s = session_expiry_s
@@ -52,6 +61,8 @@ class MqttLink:
         self.client.on_publish = self._on_publish
         self.client.on_subscribe = self._on_subscribe
         self.topics = [f"vend/+/{leaf}" for leaf in SUBSCRIBE_LEAVES]
+        self.connects = 0  # CONNACKs accepted (more than one: reconnects)
+        self.disconnects = 0
 
     # --- lifecycle (core thread) ---------------------------------------------------------------
     def start(self) -> None:
@@ -83,8 +94,14 @@ class MqttLink:
     # --- paho callbacks (network thread): only put plain tuples on the queue -------------------
     def _on_connect(self, client: mqtt.Client, _u: Any, flags: Any, rc: ReasonCode, _p: Any) -> None:
         if rc.is_failure:
+            log.warning("mqtt connection refused", extra={"broker": f"{self.host}:{self.port}", "reason": str(rc),
+                                                          "reason_code": rc.value})
             self.inbox.put(("down", f"connection refused: {rc}"))
             return
+        self.connects += 1
+        log.info("mqtt reconnected" if self.connects > 1 else "mqtt connected",
+                 extra={"broker": f"{self.host}:{self.port}", "session_present":
+                        bool(getattr(flags, "session_present", False)), "connects": self.connects})
         # Subscriptions live in the persistent session, but a session the broker lost (restart without
         # persistence, expiry) comes back empty: subscribe on every connect.
         _rc, mid = client.subscribe([(t, SubscribeOptions(qos=1, noLocal=True)) for t in self.topics])
@@ -93,9 +110,16 @@ class MqttLink:
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, rc: ReasonCode, _p: Any) -> None:
         self.connected.clear()
+        self.disconnects += 1
+        # a disconnect we asked for is information; anything else (the broker, the network, a session
+        # taken over: reason 142) is a warning
+        level = logging.INFO if rc.value == 0 else logging.WARNING
+        log.log(level, "mqtt disconnected", extra={"broker": f"{self.host}:{self.port}", "reason": str(rc),
+                                                   "reason_code": rc.value, "will_retry": rc.value != 0})
         self.inbox.put(("down", str(rc)))
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        self.received[msg.topic.rpartition("/")[2]] += 1
         self.inbox.put(("msg", msg.topic, msg.payload, msg.mid, msg.qos, self._clock()))
 
     def _on_publish(self, _c: mqtt.Client, _u: Any, mid: int, rc: ReasonCode, _p: Any) -> None:

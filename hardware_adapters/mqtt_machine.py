@@ -14,6 +14,7 @@ import json
 import queue
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,6 +25,8 @@ from bridge.errors import AdapterError, ToolError
 from bridge.live.slots import SlotPlan
 from hardware_adapters.mqtt_link import Item, MqttLink
 from hardware_adapters.mqtt_payloads import MAX_PAYLOAD_BYTES, CommandAck, translate
+
+OBSERVED_KEPT = 50_000  # movements remembered to ignore a redelivery (far more than a broker holds unacked)
 
 
 @dataclass(slots=True)
@@ -68,6 +71,7 @@ class MqttFleet:
         self._handed_acks: list[tuple[int, int]] = []
         self._pubacks: dict[int, tuple[int, str]] = {}
         self._cmd_acks: dict[str, CommandAck] = {}
+        self._observed: OrderedDict[str, None] = OrderedDict()  # ids of the latest counted movements
         self.subscribe_failures: list[int] = []
         self.sessions = 0  # CONNACKs seen
         self.subscriptions = 0  # SUBACKs seen (one per connection)
@@ -149,6 +153,14 @@ class MqttFleet:
         st = self._state.get(machine) if isinstance(machine, str) else None
         if st is None:
             return
+        if isinstance(e, ev.Sale | ev.Restocked | ev.CashCollected):
+            # a message delivered again (a device that missed its PUBACK, a broker's redelivery) moves the
+            # counts once: the books ignore it by its id, and so does this view
+            if e.id in self._observed:
+                return
+            self._observed[e.id] = None
+            if len(self._observed) > OBSERVED_KEPT:
+                self._observed.popitem(last=False)
         if isinstance(e, ev.MachineStatus):
             st.online = e.online
         elif isinstance(e, ev.InventorySnapshot):

@@ -4,25 +4,38 @@ pydantic models check each payload (types, required fields, timezone-aware times
 types); anything that fails becomes a `DeadLettered` event carrying the reason and the raw bytes, so
 bad input is kept, never raised. Event ids are namespaced by machine (`mqtt:m1:<device id>`): one device
 cannot collide with, or overwrite, another's events.
+
+Bounds before any parsing that could fail: the size, the JSON nesting depth (a bracket scan, so a deeply
+nested document is refused before `json.loads` could recurse), then every string (no control characters,
+no U+0000, which PostgreSQL cannot store, no lone surrogates). A device's time far from the bridge's clock
+(`DEVICE_TIME_WINDOW`) is booked at the time of receipt and flagged with a `device_clock` Alarm that keeps the
+device's time (docs/device-contract.md); it never reaches the ledger or the store.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from bridge import events as ev
 from bridge.domain import Payment
+from hardware_adapters import edge
 from hardware_adapters.dex import parse_dex
+from hardware_adapters.edge import MAX_JSON_DEPTH
 
 LEAVES = ("events", "inventory", "status", "dex", "ack")
 MAX_PAYLOAD_BYTES = 64 * 1024
+# A device's time is trusted from this long before the bridge's clock to this long after it.
+DEVICE_TIME_WINDOW = (timedelta(days=1096), timedelta(days=1))
+_BAD_DEX = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 SlotName = Annotated[str, Field(pattern=r"^[A-Za-z0-9]{1,8}$")]
 Cents = Annotated[int, Field(ge=0, le=10_000_000, strict=True)]
 Id = Annotated[str, Field(min_length=1, max_length=200)]
@@ -125,9 +138,36 @@ class Reject(Exception):
 
 
 def dead_letter(*, topic: str, raw: bytes, reason: str, received_at: datetime) -> ev.DeadLettered:
-    digest = hashlib.sha256(topic.encode() + b"\0" + raw).hexdigest()[:24]
-    return ev.DeadLettered(id=f"dead:{digest}", ts=received_at, source="mqtt", topic=topic,
-                           reason=reason[:500], raw=raw)
+    return edge.dead_letter(source="mqtt", topic=topic, raw=raw, reason=reason, received_at=received_at)
+
+
+def check_text(data: Any) -> None:
+    where = edge.bad_text(data)
+    if where is not None:
+        raise Reject(f"bad text in {where}: control character, U+0000 or lone surrogate")
+
+
+def in_window(ts: datetime, received_at: datetime) -> bool:
+    """A device's time is plausible: within DEVICE_TIME_WINDOW of the bridge's clock (no overflow:
+    aware datetimes subtract through their offsets, without building a datetime out of range)."""
+    skew = ts - received_at
+    return -DEVICE_TIME_WINDOW[0] <= skew <= DEVICE_TIME_WINDOW[1]
+
+
+def sane_times(events: tuple[ev.Event, ...], received_at: datetime, machine: str,
+               shop: str) -> tuple[ev.Event, ...]:
+    """The clock policy: an event stamped outside the window is booked at `received_at`, and a
+    `device_clock` Alarm keeps the device's own time (its id follows the event's, so a redelivery is
+    the same Alarm)."""
+    out: list[ev.Event] = []
+    for e in events:
+        if in_window(e.ts, received_at):
+            out.append(e)
+            continue
+        out.append(dataclasses.replace(e, ts=received_at))
+        out.append(ev.Alarm(id=f"{e.id}:clock", ts=received_at, shop=shop, source=machine, code="device_clock",
+                            detail=f"{e.kind} {e.id} stamped {e.ts.isoformat()} by the device; booked at receipt"))
+    return tuple(out)
 
 
 def translate(topic: str, raw: bytes, *, received_at: datetime, machines: Mapping[str, Mapping[str, str]],
@@ -140,10 +180,16 @@ def translate(topic: str, raw: bytes, *, received_at: datetime, machines: Mappin
     except Reject as why:
         reason = str(why)
     except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "payload"
-        reason = f"invalid {where}: {first['msg']}" + (f" ({err.error_count()} errors)" if err.error_count() > 1 else "")
+        reason = _reason(err)
+    except Exception as err:  # a gap in the checks above: still a dead letter, never a crash
+        reason = f"could not read: {type(err).__name__}: {err}"
     return Translated(events=(dead_letter(topic=topic, raw=raw, reason=reason, received_at=received_at),))
+
+
+def _reason(err: ValidationError) -> str:
+    first = err.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "payload"
+    return f"invalid {where}: {first['msg']}" + (f" ({err.error_count()} errors)" if err.error_count() > 1 else "")
 
 
 def _translate(topic: str, raw: bytes, *, received_at: datetime, machines: Mapping[str, Mapping[str, str]],
@@ -158,31 +204,40 @@ def _translate(topic: str, raw: bytes, *, received_at: datetime, machines: Mappi
         raise Reject(f"too large: {len(raw)} bytes > {max_bytes}")
     if leaf == "dex":
         return Translated(events=(_dex(machine, raw, received_at, shop),))
+    if not edge.json_depth_ok(raw):
+        raise Reject(f"bad JSON: nested deeper than {MAX_JSON_DEPTH}")
     try:
         data: Any = json.loads(raw)
-    except (UnicodeDecodeError, ValueError) as err:
+    except (UnicodeDecodeError, ValueError, RecursionError) as err:
         raise Reject(f"bad JSON: {err}") from None
     if not isinstance(data, dict):
         raise Reject("bad JSON: not an object")
+    check_text(data)
     ns = f"mqtt:{machine}:"
     if leaf == "events":
         if "type" in data and data["type"] not in ("vend", "door", "restocked", "cash_collected", "temperature",
                                                    "fault"):
             raise Reject(f"unknown event type {str(data['type'])[:40]!r}")
         msg = _EVENT.validate_python(data)
-        return Translated(events=(_event(msg, machine, ns + msg.id, shop, machines[machine]),))
+        return Translated(events=sane_times((_event(msg, machine, ns + msg.id, shop, machines[machine]),),
+                                            received_at, machine, shop))
     if leaf == "inventory":
         inv = InventoryMsg.model_validate(data)
         slots = tuple(ev.SlotCount(slot=k, count=v.count, price_cents=v.price_cents, sku=v.sku or "",
                                    capacity=v.capacity or 0)
                       for k, v in sorted(inv.slots.items()))
-        return Translated(events=(ev.InventorySnapshot(id=ns + inv.id, ts=inv.ts, shop=shop, machine=machine,
-                                                        slots=slots),))
+        return Translated(events=sane_times((ev.InventorySnapshot(id=ns + inv.id, ts=inv.ts, shop=shop,
+                                                                   machine=machine, slots=slots),),
+                                            received_at, machine, shop))
     if leaf == "status":
         st = StatusMsg.model_validate(data)
         when = st.ts or received_at
-        return Translated(events=(ev.MachineStatus(id=f"{ns}status:{int(st.online)}:{when.isoformat()}", ts=when,
-                                                   shop=shop, machine=machine, online=st.online),))
+        # a status cannot come from the future: stamped later than its receipt, it is the receipt's (a
+        # later real status must not lose to it); the id keeps the device's time (a redelivery is a repeat)
+        at = received_at if in_window(when, received_at) and when > received_at else when
+        status = ev.MachineStatus(id=f"{ns}status:{int(st.online)}:{when.isoformat()}", ts=at, shop=shop,
+                                  machine=machine, online=st.online)
+        return Translated(events=sane_times((status,), received_at, machine, shop))
     ack = AckMsg.model_validate(data)
     return Translated(ack=CommandAck(machine=machine, cmd_id=ack.cmd_id, ok=ack.ok, error=ack.error or ""))
 
@@ -211,6 +266,8 @@ def _dex(machine: str, raw: bytes, received_at: datetime, shop: str) -> ev.Event
         text = raw.decode("ascii")
     except UnicodeDecodeError:
         raise Reject("DEX audit is not ASCII text") from None
+    if _BAD_DEX.search(raw):
+        raise Reject("DEX audit holds control characters")
     tz = received_at.tzinfo
     assert tz is not None
     try:

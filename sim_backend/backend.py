@@ -38,8 +38,12 @@ class SimMachine:
     def __init__(self, world: SimWorld) -> None:
         self.world = world
         self.machine_id = world.machine_id
-        self.locked = False
         self.display_text = ""
+
+    @property
+    def locked(self) -> bool:
+        """Kept in the world: the simulated customers find the machine locked too."""
+        return self.world.machine_locked
 
     def view(self) -> MachineView:
         w = self.world
@@ -70,10 +74,10 @@ class SimMachine:
         s.price_cents = price_cents
 
     def lock(self) -> None:
-        self.locked = True
+        self.world.machine_locked = self.world.lock_used = True
 
     def unlock(self) -> None:
-        self.locked = False
+        self.world.machine_locked = False
 
     def display(self, text: str) -> None:
         self.display_text = text
@@ -126,14 +130,33 @@ class SimPayments:
 
 
 class SimChat:
-    """Messages from the shop: a supplier's contact answers later (sim_backend/mail.py), a customer in a
-    talk reads the reply and goes on (sim_backend/talk.py)."""
+    """As Slack refuses a conversation that does not exist, a message goes only where someone is: a
+    conversation the shop heard from, a customer (their DM or user id), "ops", a supplier
+    ("supplier:<id>", "email:<id>" or its contact address). A supplier answers later
+    (sim_backend/mail.py); a customer in a talk reads the reply and goes on (sim_backend/talk.py)."""
 
     def __init__(self, world: SimWorld) -> None:
         self.world = world
-        self.mail = SupplierMail(world)
+        self._people: frozenset[str] | None = None
+        self.mail = SupplierMail(world)  # a supplier answers later (sim_backend/mail.py)
+
+    def _known(self, conversation: str) -> bool:
+        if conversation in self.world.heard:
+            return True
+        if self._people is None:  # the shop's people do not change during a run
+            known = {"ops"}
+            customers = _customers(self.world)
+            for p in customers.people if customers is not None else ():
+                known.update((p.uid, f"D{p.uid[1:]}"))
+            self._people = frozenset(known)
+        if conversation in self._people:
+            return True
+        return any(conversation in (f"supplier:{s.supplier}", f"email:{s.supplier}", s.contact)
+                   for s in self.world.suppliers.directory())  # as the directory is now
 
     def send(self, *, conversation: str, text: str, thread: str = "") -> str:
+        if not self._known(conversation):
+            raise ToolError(f"no conversation {conversation!r}: nobody there to read it")
         self.world.sent_messages.append((self.world.now, conversation, text))
         if not self.mail.receive(conversation, text, thread):
             customers = _customers(self.world)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from sim_backend.rng import poisson
 from sim_backend.world import MONTH, TRAFFIC, WEEKDAY, Weather, temperature_factor
@@ -35,9 +35,9 @@ def price_factor(price_cents: int, reference_cents: int, elasticity: float) -> f
     return float(min(PRICE_CAP, (price_cents / reference_cents) ** (-elasticity)))
 
 
-def day_factor(weather: Weather) -> float:
+def day_factor(weather: Weather, weekday: Sequence[float] = WEEKDAY, month: Sequence[float] = MONTH) -> float:
     d = weather.day
-    return WEEKDAY[d.weekday()] * MONTH[d.month - 1] * TRAFFIC[weather.state]
+    return weekday[d.weekday()] * month[d.month - 1] * TRAFFIC[weather.state]
 
 
 def expected_units(*, base: float, price_cents: int, reference_cents: int, elasticity: float, category: str,
@@ -45,10 +45,11 @@ def expected_units(*, base: float, price_cents: int, reference_cents: int, elast
     return day_demand(weather, n_distinct)(base, price_cents, reference_cents, elasticity, category)
 
 
-def day_demand(weather: Weather, n_distinct: int) -> Callable[[float, int, int, float, str], float]:
+def day_demand(weather: Weather, n_distinct: int, weekday: Sequence[float] = WEEKDAY,
+               month: Sequence[float] = MONTH) -> Callable[[float, int, int, float, str], float]:
     """`expected_units` for one day's products: the day's factors are worked out once, and the
-    temperature factor once per category."""
-    day, celsius, choice = day_factor(weather), weather.celsius, choice_multiplier(n_distinct)
+    temperature factor once per category. `weekday` and `month`: the scenario's calendar factors."""
+    day, celsius, choice = day_factor(weather, weekday, month), weather.celsius, choice_multiplier(n_distinct)
     by_category: dict[str, float] = {}  # category -> temperature_factor today
 
     def expected(base: float, price_cents: int, reference_cents: int, elasticity: float, category: str) -> float:

@@ -99,8 +99,11 @@ class SimWorld:
         self.units_sold_today = 0
         self.payment_links: dict[str, tuple[int, str]] = {}
         self.machine_online = True
+        self.machine_locked = False  # the shopkeeper locked the machine: nobody can buy from it
+        self.lock_used = False  # whether it was ever locked (only then is it part of the state hash)
         self.cash_jammed = False
         self.sent_messages: list[tuple[datetime, str, str]] = []
+        self.heard: set[str] = set()  # conversations a message came from: the shop may answer in them
         self.outbox: list[ev.Event] = []
         self._heap: list[tuple[datetime, int, Callable[..., None], tuple[Any, ...]]] = []
         self._hseq = 0
@@ -129,6 +132,10 @@ class SimWorld:
         self._hseq += 1
         heapq.heappush(self._heap, (when, self._hseq, fn, args))
 
+    def next_due(self) -> datetime | None:
+        """When the next scheduled happening falls due (None: nothing is scheduled)."""
+        return self._heap[0][0] if self._heap else None
+
     def advance_to(self, when: datetime) -> None:
         heap = self._heap
         while heap and heap[0][0] <= when:
@@ -156,6 +163,8 @@ class SimWorld:
 
     # --- events -------------------------------------------------------------------------------
     def _emit(self, cls: type[ev.Event], **fields: Any) -> None:
+        if cls is ev.MessageReceived:
+            self.heard.add(fields["conversation"])
         self.outbox.append(cls(id=self._next_id(), ts=self.now, shop=self.shop, **fields))
 
     def _next_id(self) -> str:
@@ -241,11 +250,12 @@ class SimWorld:
 
     def sell_alone(self, day: int) -> None:
         assert self.weather is not None
-        if not self.machine_online:
+        if not self.machine_online or self.machine_locked:
             self.units_sold_today = 0
             return
         offers = self.offers()
-        expected_units = day_demand(self.weather, len(offers))
+        calendar = self.scenario.world
+        expected_units = day_demand(self.weather, len(offers), calendar.weekday_factors, calendar.month_factors)
         sold_total = 0
         for sku in sorted(offers):
             slots = offers[sku]
@@ -442,6 +452,8 @@ class SimWorld:
             state["extras"] = self.extras.state()
         if self.approver.asked:  # a run that asks nothing hashes as before there was an approver
             state["approver"] = self.approver.state()
+        if self.lock_used:  # likewise a run that never locks the machine
+            state["locked"] = self.machine_locked
         return hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode()).hexdigest()
 
     def today(self) -> date:

@@ -41,11 +41,14 @@ class SupplierMail:
         self.answered = 0  # mails answered, for the state hash and reports
 
     def addressee(self, conversation: str) -> SupplierSpec | None:
-        """The supplier a conversation is addressed to: its contact address or its id."""
+        """The supplier a conversation is addressed to: its contact address, "supplier:<id>", "email:<id>"
+        or its id."""
         specs = self.world.suppliers.specs
         c = conversation.strip().lower()
         m = re.fullmatch(r"orders@([\w.-]+)\.example", c)
-        return specs.get(m.group(1) if m else c)
+        if m:
+            return specs.get(m.group(1))
+        return specs.get(c.removeprefix("supplier:").removeprefix("email:"))
 
     def receive(self, conversation: str, text: str, thread: str = "") -> bool:
         """Mail to a supplier: its answer is scheduled. False when `conversation` is no supplier's."""

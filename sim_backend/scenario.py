@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bridge.errors import ConfigError, invalid
+from sim_backend.world import MONTH, WEEKDAY
 
 
 class _Strict(BaseModel):
@@ -65,6 +66,16 @@ class WorldSpec(_Strict):
     collect_delay_minutes: int = Field(60, ge=1)
     mean_celsius: float = 14.0
     swing_celsius: float = 9.0
+    # the calendar's demand multipliers (docs/demand-model.md); a calibrated twin sets its own
+    weekday_factors: tuple[float, ...] = Field(WEEKDAY, min_length=7, max_length=7)  # Monday .. Sunday
+    month_factors: tuple[float, ...] = Field(MONTH, min_length=12, max_length=12)  # January .. December
+
+    @field_validator("weekday_factors", "month_factors")
+    @classmethod
+    def _positive_factors(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if any(not 0.0 < f <= 10.0 for f in value):
+            raise ValueError("each factor must be above 0 and at most 10")
+        return value
 
 
 class AccidentsSpec(_Strict):
@@ -201,6 +212,11 @@ def load_scenario(name_or_path: str, **overrides: Any) -> Scenario:
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{source}: {err}") from None
     raw.update({k: v for k, v in overrides.items() if v is not None})
+    catalogue = raw.get("catalogue")
+    if isinstance(catalogue, str) and catalogue and source == str(path) and not Path(catalogue).is_absolute():
+        beside = path.parent / catalogue  # a catalogue named relative to its scenario file (a calibrated twin's)
+        if beside.exists():
+            raw["catalogue"] = str(beside)
     try:
         return Scenario.model_validate(raw)
     except ValidationError as err:

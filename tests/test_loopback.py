@@ -1,7 +1,7 @@
 import json
 import urllib.request
 
-from tests.fakes.loopback import JsonHandler, LoopbackServer
+from hardware_adapters.doubles.loopback import JsonHandler, LoopbackServer
 
 
 class Echo(JsonHandler):

@@ -13,7 +13,7 @@ from typing import Any
 
 from bridge.compose.policies import LlmInputs, check_policy_name
 from bridge.compose.shop import ShopSpec, assemble_shop, open_books
-from bridge.compose.sim import SIM_FLUSH_DAYS, sim_policy_inputs, sim_tool_groups
+from bridge.compose.sim import SIM_FLUSH_DAYS, check_out_folder, sim_policy_inputs, sim_tool_groups
 from bridge.errors import ConfigError
 from bridge.guardrails import GuardrailPolicy
 from bridge.runtime import RunLimits
@@ -133,40 +133,48 @@ def build_arena(settings: ArenaSettings) -> ArenaRun:
     models = _models(settings)
     players = 0  # llm players built so far
     participants = []
-    for shop, policy_name in zip(shops, settings.policies, strict=True):
-        w = worlds[shop]
-        base = sim_backend(w)
-        backend = replace(base, chat=ArenaChat(exchange, shop, base.chat))
-        groups = sim_tool_groups(w)
-        if settings.discovery:
-            known = KnownSuppliers(procurement=base.procurement, search=Directory(w).search)
-            backend = replace(backend, procurement=known)
-            groups = [SupplierSearch(search=known.search)]
-        run_id = f"{name}:{shop}"
-        store, ledger = open_books(
-            url=f"sqlite:///{run_dir / f'{shop}.db'}", shop=shop, tz=scenario.tz, fresh=True, background=True,
-            run_info={"run_id": run_id, "shop": shop, "started_at": w.now, "mode": "arena",
-                      "scenario": scenario.name, "policy": policy_name, "seed": settings.seed,
-                      "settings_json": json.dumps({"days": scenario.days, "scenario": settings.scenario,
-                                                   "policies": list(settings.policies),
-                                                   "team": teams.get(shop) if teams else None})})
-        events: list[Any] | None = [] if settings.keep_events else None
-        llm = None
-        if policy_name == "llm":
-            llm = _llm_inputs(settings, models, index=players, shop=shop, world=w, store=store, ledger=ledger,
-                              run_dir=run_dir)
-            players += 1
-        built = assemble_shop(backend=backend, store=store, ledger=ledger, spec=ShopSpec(
-            run_id=run_id, tz=scenario.tz, products={k: v.product for k, v in catalogue.items()},
-            policy=policy_name, policy_inputs=sim_policy_inputs(w, guard, llm=llm), customers=scenario.customers is not None,
-            schedule=lambda _policy: schedule, limits=limits, guardrails=ArenaGuardrails,
-            extra_groups=[*groups, ArenaTools(market=SimMarketplace(exchange, shop), shop=shop,
-                                     report_every_days=settings.report_every_days)],
-            on_event=events.append if events is not None else None, flush_every_days=SIM_FLUSH_DAYS))
-        participants.append(Participant(shop=shop, policy_name=policy_name, team=teams.get(shop) if teams else None,
-                                        world=w, store=store, ledger=ledger, tools=built.tools,
-                                        toolbox=built.toolbox, policy=built.policy, runtime=built.runtime,
-                                        events=events))
+    opened: list[Any] = []  # stores opened so far: closed (their writer processes stopped) if one fails
+    try:
+        for shop, policy_name in zip(shops, settings.policies, strict=True):
+            w = worlds[shop]
+            base = sim_backend(w)
+            backend = replace(base, chat=ArenaChat(exchange, shop, base.chat))
+            groups = sim_tool_groups(w)
+            if settings.discovery:
+                known = KnownSuppliers(procurement=base.procurement, search=Directory(w).search)
+                backend = replace(backend, procurement=known)
+                groups = [SupplierSearch(search=known.search)]
+            run_id = f"{name}:{shop}"
+            store, ledger = open_books(
+                url=f"sqlite:///{run_dir / f'{shop}.db'}", shop=shop, tz=scenario.tz, fresh=True, background=True,
+                run_info={"run_id": run_id, "shop": shop, "started_at": w.now, "mode": "arena",
+                          "scenario": scenario.name, "policy": policy_name, "seed": settings.seed,
+                          "settings_json": json.dumps({"days": scenario.days, "scenario": settings.scenario,
+                                                       "policies": list(settings.policies),
+                                                       "team": teams.get(shop) if teams else None})})
+            opened.append(store)
+            events: list[Any] | None = [] if settings.keep_events else None
+            llm = None
+            if policy_name == "llm":
+                llm = _llm_inputs(settings, models, index=players, shop=shop, world=w, store=store, ledger=ledger,
+                                  run_dir=run_dir)
+                players += 1
+            built = assemble_shop(backend=backend, store=store, ledger=ledger, spec=ShopSpec(
+                run_id=run_id, tz=scenario.tz, products={k: v.product for k, v in catalogue.items()},
+                policy=policy_name, policy_inputs=sim_policy_inputs(w, guard, llm=llm),
+                customers=scenario.customers is not None,
+                schedule=lambda _policy: schedule, limits=limits, guardrails=ArenaGuardrails,
+                extra_groups=[*groups, ArenaTools(market=SimMarketplace(exchange, shop), shop=shop,
+                                                  report_every_days=settings.report_every_days)],
+                on_event=events.append if events is not None else None, flush_every_days=SIM_FLUSH_DAYS))
+            participants.append(Participant(shop=shop, policy_name=policy_name, team=teams.get(shop) if teams else None,
+                                            world=w, store=store, ledger=ledger, tools=built.tools,
+                                            toolbox=built.toolbox, policy=built.policy, runtime=built.runtime,
+                                            events=events))
+    except BaseException:
+        for store in opened:
+            store.close()
+        raise
     arena = Arena(participants=participants, market=market, exchange=exchange, schedule=schedule,
                   report_every_days=settings.report_every_days)
     return ArenaRun(settings=settings, run_dir=run_dir, scenario=scenario, arena=arena)
@@ -242,7 +250,7 @@ def run_arena_command(args: Any) -> int:
     teams = tuple(t.strip() for t in args.teams.split(",")) if args.teams else ()
     models = tuple(m.strip() for m in getattr(args, "model", "").split(",") if m.strip())
     llm = None
-    out = args.out / f"arena-{args.scenario}-{datetime.now().astimezone():%Y%m%d-%H%M%S}"
+    out = args.out / f"arena-{Path(args.scenario).stem}-{datetime.now().astimezone():%Y%m%d-%H%M%S}"
     if "llm" in policies:
         from bridge.llm.adapter import api_key_from_env
         from bridge.llm.settings import LlmSettings
@@ -255,6 +263,7 @@ def run_arena_command(args: Any) -> int:
                              refuse_price_coordination=args.refuse_price_coordination, models=models, llm=llm,
                              discovery=getattr(args, "discovery", False),
                              keep_dir=out / "runs" if llm is not None else None)
+    check_out_folder(args.out)
     check = Path(tempfile.mkdtemp(prefix="vend-arena-check-"))
     try:  # bad policies, teams or scenario fail here, in one line, before any worker starts
         for p in build_arena(replace(settings, out_dir=check, run_name="c")).participants:
@@ -262,7 +271,7 @@ def run_arena_command(args: Any) -> int:
     finally:
         shutil.rmtree(check, ignore_errors=True)
     t0 = time.perf_counter()
-    progress = RunProgress(total=args.seeds, label="run")
+    progress = RunProgress(total=args.seeds, label="run", name="vend arena")
     results = run_round(settings, seeds=args.seeds, workers=args.workers or os.cpu_count() or 1,
                         on_done=progress.update)
     progress.close()

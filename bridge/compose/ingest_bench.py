@@ -59,10 +59,12 @@ class BenchBroker:
             s.bind((self.host, 0))
             self.port = int(s.getsockname()[1])
         conf_dir = REPO / "ops" / "mosquitto"
-        kept = [ln for ln in (conf_dir / "mosquitto.conf").read_text().splitlines()
-                if not ln.strip() or ln.lstrip().startswith("#") or ln.split()[0] not in OVERRIDDEN]
+        # the bench's listener in the deployed one's place: the options after it are the listener's own
+        kept = [f"listener {self.port} {self.host}" if ln.split()[:1] == ["listener"] else ln
+                for ln in (conf_dir / "mosquitto.conf").read_text().splitlines()
+                if not ln.strip() or ln.lstrip().startswith("#") or ln.split()[0] not in OVERRIDDEN - {"listener"}]
         conf = workdir / "mosquitto.conf"
-        conf.write_text("\n".join([*kept, f"user {getpass.getuser()}", f"listener {self.port} {self.host}",
+        conf.write_text("\n".join([*kept, f"user {getpass.getuser()}",
                                    f"password_file {passwd}", f"acl_file {conf_dir / 'acl'}",
                                    "persistence false", f"log_dest file {workdir / 'mosquitto.log'}", ""]))
         self.proc = subprocess.Popen([_tool("mosquitto"), "-c", str(conf)], stdout=subprocess.DEVNULL,

@@ -37,7 +37,8 @@ from bridge.live.standins import (
     day_logger,
 )
 from bridge.policies.base import Policy
-from bridge.ports import Backend
+from bridge.ports import Backend, Clock, VirtualTime
+from bridge.runtime import RunLimits
 from bridge.store import Store
 
 log = logging.getLogger("vendbridge.live")
@@ -52,9 +53,17 @@ class _FiredBySchedulerOnly:
 
 
 def build_live(config: LiveConfig, *, on_commit: Callable[[Sequence[ev.Event], float], None] | None = None,
-               start: bool = True, shadow: bool = False) -> LiveBridge:
+               start: bool = True, shadow: bool = False, clock: Clock | None = None,
+               run_id: str = "", run_info: dict[str, Any] | None = None,
+               limits: RunLimits | None = None) -> LiveBridge:
     """Wire the live bridge; `start` connects to the broker (in the background: a broker that is down
-    is retried, never fatal). The scheduler, the HTTP server and the core thread start in `serve()`."""
+    is retried, never fatal). The scheduler, the HTTP server and the core thread start in `serve()`.
+
+    `clock`: the Clock every part reads (the tools, the ledger's timestamps, the adapters, the
+    scheduler); default the wall clock. A virtual clock (one with `advance_to`, `vend hil`) also
+    changes who fires the jobs: not APScheduler on the wall clock but the runtime's own loop
+    (`live.runtime.run()`), from a VirtualSchedule that asks the same triggers for their next fire
+    time, and whose event source moves the clock to the next job once the adapters are quiet."""
 
     b = config.bridge
     tz = ZoneInfo(b.tz)
@@ -62,26 +71,28 @@ def build_live(config: LiveConfig, *, on_commit: Callable[[Sequence[ev.Event], f
         from bridge.llm.adapter import api_key_from_env
 
         api_key_from_env()  # no key: a one-line error before anything is opened
-    now = datetime.now(UTC)
-    run_id = f"{'shadow' if shadow else 'live'}-{now:%Y%m%dT%H%M%S%f}"
+    now = clock.now() if clock is not None else datetime.now(UTC)
+    run_id = run_id or f"{'shadow' if shadow else 'live'}-{now:%Y%m%dT%H%M%S%f}"
     # the books so far, after a restart
     store, ledger = open_books(url=config.db_url(), shop=b.shop, tz=tz, run_info={
         "run_id": run_id, "shop": b.shop, "started_at": now, "mode": "shadow" if shadow else "live", "scenario": "",
         "policy": config.policy.name, "seed": 0,
-        "settings_json": config.model_dump_json(include={"bridge", "machines", "policy"})})
+        "settings_json": config.model_dump_json(include={"bridge", "machines", "policy"}), **(run_info or {})})
     try:
         return _wire(config, store=store, ledger=ledger, run_id=run_id, on_commit=on_commit, start=start,
-                     shadow=shadow)
+                     shadow=shadow, clock=clock, limits=limits)
     except BaseException:
         store.close()
         raise
 
 
 def _wire(config: LiveConfig, *, store: Store, ledger: Ledger, run_id: str,
-          on_commit: Callable[[Sequence[ev.Event], float], None] | None, start: bool, shadow: bool) -> LiveBridge:
+          on_commit: Callable[[Sequence[ev.Event], float], None] | None, start: bool, shadow: bool,
+          clock: Clock | None, limits: RunLimits | None = None) -> LiveBridge:
     from hardware_adapters.live import EventQueue, SystemClock
 
     b = config.bridge
+    clock = clock if clock is not None else SystemClock()
     # each slot's product and capacity: the config's planogram opens it, the machines' reports and people's
     # restocks change it (kept in the store), and both the books and the machines' views follow it
     plan = SlotPlan(opening={m.id: m.planogram for m in config.machines},
@@ -90,8 +101,8 @@ def _wire(config: LiveConfig, *, store: Store, ledger: Ledger, run_id: str,
     for m in config.machines:
         book.register(m.id)
     store.flush()
-    fleet = _fleet(config, book) if config.mqtt is not None and config.machines else None
-    inbox = EventQueue()
+    fleet = _fleet(config, book, clock=clock) if config.mqtt is not None and config.machines else None
+    inbox = EventQueue(now=clock.now)
     people_confirm = config.slack is not None and not shadow  # Slack tasks book restocks and collections
     core_ref: list[CoreLoop] = []
     source = MergedSource(inbox=inbox, fleet=fleet, translate=as_telemetry if people_confirm else None,
@@ -102,7 +113,6 @@ def _wire(config: LiveConfig, *, store: Store, ledger: Ledger, run_id: str,
     core_ref.append(core)
     live = LiveBridge(config=config, store=store, ledger=ledger, book=book, fleet=fleet, loop=loop, inbox=inbox,
                       core=core, shadow=shadow)
-    clock = SystemClock()
     machines = dict(fleet.machines) if fleet is not None else {}
     if config.slack is not None:
         live.slack = _slack(config, clock=clock, ledger=ledger, inbox=inbox,
@@ -111,12 +121,12 @@ def _wire(config: LiveConfig, *, store: Store, ledger: Ledger, run_id: str,
             live.routes.append(live.slack.http_route())
     payments: Any = NoPayments()
     if config.stripe is not None:
-        side = _stripe(config, store=store, inbox=inbox)
+        side = _stripe(config, store=store, inbox=inbox, clock=clock)
         live.stripe, live.reconciler, payments = side.payments, side.reconciler, side.payments
         source.durable.append(side.inbox)  # webhooks kept before their 200, booked by the core
         live.routes.append(side.route)
     if machines:
-        _shopkeeper(live, config, clock=clock, machines=machines, payments=payments, run_id=run_id)
+        _shopkeeper(live, config, clock=clock, machines=machines, payments=payments, run_id=run_id, limits=limits)
     else:
         log.warning("no machines configured: the shopkeeper and the scheduler do not run")
     _fridges(live, config, cards=live.stripe)
@@ -130,7 +140,7 @@ def _wire(config: LiveConfig, *, store: Store, ledger: Ledger, run_id: str,
     return live
 
 
-def _fleet(config: LiveConfig, book: MachineBook) -> Any:
+def _fleet(config: LiveConfig, book: MachineBook, *, clock: Clock) -> Any:
     from hardware_adapters.mqtt_link import MqttLink
     from hardware_adapters.mqtt_machine import MqttFleet
 
@@ -138,10 +148,11 @@ def _fleet(config: LiveConfig, book: MachineBook) -> Any:
     assert q is not None
     link = MqttLink(host=q.host, port=q.port, username=q.username, password=q.password(),
                     client_id=q.client_id, session_expiry_s=q.session_expiry_s,
-                    receive_maximum=q.receive_maximum, reconnect_delay_s=(1, q.reconnect_max_s))
+                    receive_maximum=q.receive_maximum, reconnect_delay_s=(1, q.reconnect_max_s), clock=clock.now)
     fleet = MqttFleet(link=link, machines={m.id: m.planogram for m in config.machines}, shop=config.bridge.shop,
                       command_timeout_s=q.command_timeout_s, max_payload_bytes=q.max_payload_bytes,
-                      slot_capacity=max(m.slot_capacity for m in config.machines), plan=book.plan)
+                      slot_capacity=max(m.slot_capacity for m in config.machines), plan=book.plan,
+                      clock=clock.now)
     for m in config.machines:
         fleet.seed(m.id, {slot: (r["count"], r["price_cents"], r["snapshot_at"])
                           for (mid, slot), r in book.slots.items() if mid == m.id})
@@ -159,24 +170,29 @@ def _slack(config: LiveConfig, *, clock: Any, ledger: Ledger, inbox: Any, machin
         app_token=os.environ.get(s.app_token_env, "") if s.mode == "socket" else "",
         ops_channel=s.ops_channel, shop_channel=s.shop_channel, ops_usergroup=s.ops_usergroup,
         base_url=s.base_url or os.environ.get("SLACK_API_URL", "") or "https://slack.com/api/",
-        shop=config.bridge.shop)
+        shop=config.bridge.shop, task_due_minutes=s.task_due_minutes)
     if s.mode == "socket" and not settings.app_token:
         raise ConfigError(f"slack: Socket Mode needs an app-level token in {s.app_token_env}")
     from hardware_adapters.slack.procurement import suppliers_from_config
 
+    products = _products(config)  # ops are asked to load only what the shop's catalogue holds, as in sim
+    unknown = sorted({sku for m in config.machines for sku in m.planogram.values()} - products.keys())
+    if unknown:
+        log.warning("planogram products not in the catalogue: restocks of them are refused",
+                    extra={"skus": unknown})
     slack = SlackBridge(settings=settings, clock=clock, ledger=ledger, machines=machines, events=inbox,
-                        suppliers=suppliers_from_config(s.suppliers))
+                        suppliers=suppliers_from_config(s.suppliers), products=products)
     return slack
 
 
-def _stripe(config: LiveConfig, *, store: Store, inbox: Any) -> Any:
+def _stripe(config: LiveConfig, *, store: Store, inbox: Any, clock: Clock) -> Any:
     """hardware_adapters.stripe.wiring.StripeSide: StripePayments (the Payments port), the POST
     /stripe/webhook route with its inbox table, the reconciler (its alarms go to the event inbox)."""
     from hardware_adapters.stripe.wiring import build_stripe
 
     assert config.stripe is not None
     return build_stripe(config.stripe, shop=config.bridge.shop, store=store, sink=inbox.put,
-                        tz=ZoneInfo(config.bridge.tz))
+                        tz=ZoneInfo(config.bridge.tz), now=clock.now)
 
 
 def _fridges(live: LiveBridge, config: LiveConfig, *, cards: Any) -> None:
@@ -198,10 +214,12 @@ def _fridges(live: LiveBridge, config: LiveConfig, *, cards: Any) -> None:
     live.loop.on_event = observe
 
 
-def _shopkeeper(live: LiveBridge, config: LiveConfig, *, clock: Any, machines: dict[str, Any], payments: Any,
-                run_id: str) -> None:
+def _shopkeeper(live: LiveBridge, config: LiveConfig, *, clock: Clock, machines: dict[str, Any], payments: Any,
+                run_id: str, limits: RunLimits | None = None) -> None:
+    from bridge.policies.base import jobs_for
     from scheduler.jobs import payment_jobs, shop_jobs
     from scheduler.live import LiveScheduler
+    from scheduler.virtual import VirtualSchedule
 
     assert live.core is not None
     guard = live_guardrails(config)
@@ -209,13 +227,23 @@ def _shopkeeper(live: LiveBridge, config: LiveConfig, *, clock: Any, machines: d
     backend = Backend(shop=config.bridge.shop, clock=clock, machines=machines, payments=payments,
                       chat=slack.chat if slack else NoChat(),
                       procurement=slack.procurement if slack else OpsProcurement(),
-                      physical=slack.physical if slack else NoPhysicalWork(), events=LivePump(loop=live.loop),
+                      physical=slack.physical if slack else NoPhysicalWork(), events=LivePump(loop=live.loop, clock=clock),
                       approvals=slack.approvals if slack else NoApprovals())
     tz = live.ledger.tz
+    s = config.scheduler
+    virtual = isinstance(clock, VirtualTime)
+
+    def schedule(policy: Policy) -> Any:
+        if not virtual:
+            return _FiredBySchedulerOnly()
+        # on a virtual clock the runtime's loop fires the jobs, asking the same triggers (as the simulator)
+        return VirtualSchedule(shop_jobs(tz, start=clock.now(), open_hour=s.open_hour, close_hour=s.close_hour,
+                                         close_minute=s.close_minute), start=clock.now(), only=jobs_for(policy))
+
     shop = assemble_shop(backend=backend, store=live.store, ledger=live.ledger, spec=ShopSpec(
         run_id=run_id, tz=tz, products=_products(config), policy=config.policy.name,
         policy_inputs=live_policy_inputs(config, guard=guard, store=live.store, ledger=live.ledger, clock=clock),
-        customers=slack is not None, service=True, schedule=lambda _policy: _FiredBySchedulerOnly(), limits=LIVE_LIMITS,
+        customers=_customers(config), service=True, schedule=schedule, limits=limits or LIVE_LIMITS,
         shadow=live.shadow, on_day=day_logger, running_costs=config.site.running_costs()))
     live.loop.on_event = shop.tools.observe
     after_close = None
@@ -224,13 +252,16 @@ def _shopkeeper(live: LiveBridge, config: LiveConfig, *, clock: Any, machines: d
     live.tools, live.toolbox, live.policy, live.runtime = shop.tools, shop.toolbox, shop.policy, shop.runtime
     reconcile = live.reconciler.reconcile_payments if live.reconciler is not None else None
     live.host = LiveHost(runtime=shop.runtime, core=live.core, after_close=after_close, reconcile=reconcile)
-    if config.scheduler.enabled:
-        s = config.scheduler
+    if config.scheduler.enabled and not virtual:
         jobs = shop_jobs(tz, start=clock.now(), open_hour=s.open_hour, close_hour=s.close_hour, close_minute=s.close_minute)
         if config.stripe is not None and reconcile is not None:  # yesterday's Stripe movements vs the books
             jobs += payment_jobs(tz, hour=config.stripe.reconcile_hour)
         live.scheduler = LiveScheduler(host=live.host, db_url=live.store.url, tz=tz, engine=live.store.engine,
                                        name=f"shop-{config.bridge.shop}", jobs=jobs)
+
+
+def _customers(config: LiveConfig) -> bool:
+    return config.slack is not None and config.slack.customers
 
 
 def live_guardrails(config: LiveConfig) -> GuardrailPolicy:
@@ -275,7 +306,7 @@ def live_policy_inputs(config: LiveConfig, *, guard: GuardrailPolicy, store: Sto
                         run_dir=config.path(section.transcript_dir) if section.transcript_dir else None,
                         client=AnthropicLLM(settings=settings, api_key=key))
         log.info("llm shopkeeper", extra={"model": settings.model, "endpoint": section.base_url or "default"})
-    return PolicyInputs(guard=guard, open_market=True, customers=config.slack is not None, truth=None,
+    return PolicyInputs(guard=guard, open_market=config.policy.market == "open", customers=_customers(config), truth=None,
                         resolve=config.path, llm=llm)
 
 
@@ -352,7 +383,7 @@ def emulate_machine(argv: list[str]) -> int:
     """`vend emulate-machine`: the device emulator's own command line."""
     from hardware_adapters.emulator import main as emulate
 
-    return emulate(argv)
+    return emulate(argv, prog="vend emulate-machine")
 
 
 def reconcile_command(args: Any) -> int:

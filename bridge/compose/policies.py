@@ -25,6 +25,15 @@ def check_policy_name(name: str) -> None:
     raise ConfigError(f"unknown policy {name!r} (choose from {', '.join(POLICIES)})")
 
 
+def check_script_file(name: str) -> None:
+    """A `scripted:FILE` policy named on the command line (a path from the working folder): the file is
+    there. (A live config's script path is read from the config's folder: not checked here.)"""
+    if name.startswith("scripted:"):
+        path = Path(name[len("scripted:"):])
+        if not path.is_file():
+            raise ConfigError(f"script file {path}: {'a folder' if path.is_dir() else 'No such file or directory'}")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LlmInputs:
     """What the LLM shopkeeper is built with: its settings, the shop's books and clock, where its

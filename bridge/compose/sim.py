@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gc
 import json
+import os
+import shutil
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,7 +16,7 @@ from typing import Any
 import orjson
 
 from bridge.compose.charts import ChartWorker
-from bridge.compose.policies import LlmInputs, PolicyInputs, check_policy_name
+from bridge.compose.policies import LlmInputs, PolicyInputs, check_policy_name, check_script_file
 from bridge.compose.shop import ShopSpec, assemble_shop, open_books
 from bridge.errors import ConfigError
 from bridge.guardrails import GuardrailPolicy
@@ -23,6 +25,7 @@ from bridge.policies.base import Policy, jobs_for
 from bridge.runtime import DayRecord, RunLimits, RunOutcome, Runtime
 from bridge.settings import SimSettings
 from bridge.store import Store
+from bridge.store.probe import check_new_run_store
 from bridge.tools.executor import Toolbox
 from bridge.tools.shop import ShopTools
 from scheduler.jobs import shop_jobs
@@ -80,7 +83,8 @@ class SimRun:
             "days_until_sales_stop": days_until_sales_stop(out.days), "bankrupt": out.bankrupt,
             "ended_by": out.ended_by, "messages": out.messages, "tool_calls": sum(self.toolbox.counts.values()),
             "tool_errors": self.toolbox.errors, "guardrail_refusals": dict(self.toolbox.refusals),
-            "crashes": out.crashes, "state_hash": self.world.state_hash(),
+            "crashes": out.crashes, **({"stop_reason": out.stop_reason} if out.stop_reason else {}),
+            "state_hash": self.world.state_hash(),
             "run_seconds": round(self.run_seconds, 4), "run_dir": str(self.run_dir),
             **market_fields(self.world, self.ledger),
             **shopfront_fields(self.world, self.ledger, self.toolbox, list(self.toolbox_groups)),
@@ -111,9 +115,7 @@ def honest_suppliers(scenario: Any) -> frozenset[str]:
 
 
 def build_sim(settings: SimSettings, *, on_day: Any = None) -> SimRun:
-    from sim_backend.backend import sim_backend
     from sim_backend.catalogue import load_catalogue
-    from sim_backend.engine import SimWorld
     from sim_backend.scenario import load_scenario
 
     check_policy_name(settings.policy)
@@ -124,10 +126,68 @@ def build_sim(settings: SimSettings, *, on_day: Any = None) -> SimRun:
     name = settings.run_name or (f"{scenario.name}-{label}-s{settings.seed}-"
                                  f"{datetime.now().astimezone():%Y%m%d-%H%M%S}")
     run_dir = settings.out_dir / name
-    run_dir.mkdir(parents=True, exist_ok=True)
-    db_url = settings.db_url or f"sqlite:///{run_dir / 'vend.db'}"
+    if settings.db_url:
+        check_new_run_store(settings.db_url)
     if not settings.db_url and (run_dir / "vend.db").exists():
         raise ConfigError(f"{run_dir} already holds a run; choose another --name or --out")
+    created = make_run_dir(run_dir)
+    try:
+        return _build(settings, scenario=scenario, catalogue=catalogue, guard=guard, name=name, run_dir=run_dir,
+                      on_day=on_day)
+    except BaseException:
+        if created is not None:  # a run that never started leaves no folder behind
+            shutil.rmtree(created, ignore_errors=True)
+        raise
+
+
+def make_run_dir(run_dir: Path) -> Path | None:
+    """The run folder; returns the topmost folder made now (None: it was there), so a run that never
+    starts removes what it made. A folder that cannot be made is a one-line error."""
+    if run_dir.is_dir():
+        return None
+    made = run_dir
+    while not made.parent.exists() and made.parent != made:
+        made = made.parent
+    try:
+        run_dir.mkdir(parents=True)
+    except OSError as err:
+        raise ConfigError(f"cannot make the run folder {run_dir}: {err.strerror or err}") from None
+    return made
+
+
+def check_sweep_inputs(scenario: str, policies: list[str], days: int | None) -> None:
+    """Bad policies or scenario fail here, in one line, before any worker process starts."""
+    from sim_backend.scenario import load_scenario
+
+    if not policies:
+        raise ConfigError("--policies names no policy (e.g. baseline,oracle)")
+    for p in policies:
+        check_policy_name(p)
+        check_script_file(p)
+    load_scenario(scenario, days=days)
+
+
+def check_out_folder(folder: Path, *, flag: str = "--out") -> None:
+    """A folder a command will write into after its work: writable now (made and removed again if
+    missing), so a long run does not fail at its end. A one-line ConfigError otherwise."""
+    made = make_run_dir(folder)
+    try:
+        probe = folder / f".vend-write-check-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise ConfigError(f"{flag} {folder}: cannot write there: {err.strerror or err}") from None
+    finally:
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
+
+
+def _build(settings: SimSettings, *, scenario: Any, catalogue: Any, guard: GuardrailPolicy, name: str,
+           run_dir: Path, on_day: Any) -> SimRun:
+    from sim_backend.backend import sim_backend
+    from sim_backend.engine import SimWorld
+
+    db_url = settings.db_url or f"sqlite:///{run_dir / 'vend.db'}"
     world = SimWorld(scenario=scenario, catalogue=catalogue, seed=settings.seed)
     backend = sim_backend(world)
     run_id = name
@@ -171,22 +231,72 @@ def _llm_inputs(settings: SimSettings, *, world: Any, store: Store, ledger: Ledg
 
 
 def write_report(sim: SimRun, summary: dict[str, Any], *, charts: ChartWorker | None = None) -> None:
-    """The run folder: events log, summary JSON, and the four charts of the Vending-Bench paper."""
-    d = sim.run_dir
-    if sim.settings.events_log:
-        with (d / "events.jsonl").open("w") as fh:
-            fh.writelines(orjson.dumps(e.to_json(), default=str).decode() + "\n" for e in sim.events)
-    (d / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
-    if sim.settings.charts and sim.outcome is not None:
-        title = f"{summary['scenario']} / {summary['policy']} / seed {summary['seed']}"
-        if charts is not None:
-            charts.draw(d, sim.outcome.days, title)
-        else:
-            from sim_backend.report import write_charts
+    """The run folder: events log, summary JSON, the day series, the four charts of the Vending-Bench
+    paper, and report.html (all of it on one self-contained page)."""
+    title = f"{summary['scenario']} / {summary['policy']} / seed {summary['seed']}"
+    drawn = write_run_folder(sim.run_dir, events=sim.events, summary=summary,
+                             days=sim.outcome.days if sim.outcome is not None else [], title=title,
+                             events_log=sim.settings.events_log, charts=charts,
+                             draw=sim.settings.charts and sim.outcome is not None)
+    write_run_page(sim, summary, charts=drawn)
 
-            write_charts(d, sim.outcome.days, title=title)
+
+def write_run_folder(d: Path, *, events: list[Any], summary: dict[str, Any], days: list[DayRecord], title: str,
+                     events_log: bool, charts: ChartWorker | None, draw: bool) -> tuple[str, ...]:
+    """events.jsonl, summary.json, days.json and the charts: the run folder of `vend sim` and `vend hil`
+    alike. Returns the charts drawn."""
+    if events_log:
+        with (d / "events.jsonl").open("w") as fh:
+            fh.writelines(orjson.dumps(e.to_json(), default=str).decode() + "\n" for e in events)
+    (d / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    (d / "days.json").write_bytes(orjson.dumps(days_table(days)) + b"\n")
+    if not draw:
+        return ()
+    from sim_backend.report import CHARTS
+
+    if charts is not None:
+        charts.draw(d, days, title)
+    else:
+        from sim_backend.report import write_charts
+
+        write_charts(d, days, title=title)
+    return CHARTS
+
+
+def write_run_page(sim: SimRun, summary: dict[str, Any], *, charts: tuple[str, ...]) -> Path:
+    from bridge.compose.html_report import write_html_report
+    from bridge.compose.runs import outcome_of
+    from bridge.llm.transcript import FILENAME, read_transcript
+
+    st = sim.settings
+    settings = {"scenario": st.scenario, "days": sim.scenario.days, "seed": st.seed, "policy": st.policy,
+                "store": _masked_url(st.db_url) if st.db_url else "vend.db in the run folder",
+                "guardrails": str(st.guardrails_path) if st.guardrails_path else "built-in defaults",
+                **({"model": st.llm.model, "llm base url": st.llm.base_url or "(default)"} if st.llm else {})}
+    transcript = read_transcript(sim.run_dir) if (sim.run_dir / FILENAME).exists() else None
+    return write_html_report(sim.run_dir, summary=summary, outcome=outcome_of(summary), settings=settings,
+                             scenario=sim.scenario.model_dump(mode="json"), refusals=_refusals(sim.store),
+                             charts=charts, transcript=transcript)
+
+
+def _refusals(store: Store) -> list[dict[str, Any]]:
+    from sqlalchemy import text
+
+    with store.engine.connect() as conn:
+        rows = conn.execute(text("SELECT ts, tool, verdict, args_json, result_json FROM audit_log WHERE verdict "
+                                 "LIKE 'refused%' OR verdict LIKE 'approval%' ORDER BY seq LIMIT 1000"))
+        return [dict(r._mapping) for r in rows]
+
+
+def _masked_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def days_table(days: list[DayRecord]) -> list[dict[str, Any]]:
     return [{"day": d.day, "net_worth_cents": d.net_worth_cents, "bank_cents": d.bank_cents,
-             "units_sold": d.units_sold} for d in days]
+             "card_pending_cents": d.card_pending_cents, "machine_cash_cents": d.machine_cash_cents,
+             "inventory_value_cents": d.inventory_value_cents, "prepaid_cents": d.prepaid_cents,
+             "units_sold": d.units_sold, "units_sold_total": d.units_sold_total, "revenue_cents": d.revenue_cents,
+             "tool_calls": d.tool_calls} for d in days]

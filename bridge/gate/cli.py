@@ -30,14 +30,14 @@ def run_gate_command(args: argparse.Namespace) -> int:
 
     check_backend(args.backend)
     policy = args.policy or cfg.policy
+    _check_inputs(args, policy)
     spec = policy_spec(policy, guardrails=cfg.enforced_guardrails, model=cfg.model)  # before the runs: their code
     workers = args.workers or cfg.workers or os.cpu_count() or 1
-    progress = RunProgress(total=len(jobs_for(cfg, args.policy)))
+    progress = RunProgress(total=len(jobs_for(cfg, args.policy)), name="vend gate")
     result = run_gate(cfg, policy=args.policy, workers=workers, backend=args.backend, on_done=progress.update)
     progress.close()
     report = write_report(args.out, cfg, result, fingerprint=spec.fingerprint)
-    judged = [cfg.path, *(Path(s.source) for s in cfg.scenarios if s.source.endswith(".toml")),
-              *([cfg.guardrails] if cfg.guardrails else [])]
+    judged = [cfg.path, *_scenario_files(cfg), *([cfg.guardrails] if cfg.guardrails else [])]
     gate = {"config": str(cfg.path), "config_sha256": files_sha(judged), "scenarios": [s.name for s in cfg.scenarios],
             "seeds": list(cfg.seeds)}
     verdict = write_verdict(args.verdicts or args.out / "verdicts", spec=spec, result=result.to_json(), gate=gate)
@@ -58,6 +58,18 @@ def run_gate_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_inputs(args: argparse.Namespace, policy: str) -> None:
+    """A bad policy or an unwritable report folder fails in one line before any run starts."""
+    from bridge.compose.policies import check_policy_name, check_script_file
+    from bridge.compose.sim import check_out_folder
+
+    check_policy_name(policy)
+    check_script_file(policy)  # the file's own script path is made absolute by load_gate
+    check_out_folder(args.out)
+    if args.verdicts:
+        check_out_folder(args.verdicts, flag="--verdicts")
+
+
 def _audit_store(args: argparse.Namespace, cfg: Any) -> int:
     from bridge.gate.audit import audit_store
 
@@ -73,3 +85,21 @@ def _audit_store(args: argparse.Namespace, cfg: Any) -> int:
         print(f"vend gate: {audit.count} guardrail breach(es) in the store", file=sys.stderr)
         return 1
     return 0
+
+
+def _scenario_files(cfg: Any) -> list[Path]:
+    """The scenario files the gate judged, with the catalogue each names (a calibrated twin's products,
+    named relative to its file)."""
+    import tomllib
+
+    out: list[Path] = []
+    for s in cfg.scenarios:
+        if not s.source.endswith(".toml"):
+            continue
+        path = Path(s.source)
+        out.append(path)
+        catalogue = tomllib.loads(path.read_text()).get("catalogue")
+        if isinstance(catalogue, str) and catalogue:
+            beside = path.parent / catalogue
+            out.append(beside if beside.exists() else Path(catalogue))
+    return out

@@ -21,6 +21,8 @@ from typing import Any
 
 from bridge.gate.config import GateConfig
 
+STOPPED_EARLY = ("api_errors",)  # a run ended this way did not finish: runs_complete fails
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GateJob:
@@ -62,7 +64,8 @@ def run_job(job: GateJob) -> dict[str, Any]:
         assert sim.outcome is not None
         out.update({
             "score_cents": s["score_cents"], "net_worth_cents": s["net_worth_cents"], "bankrupt": s["bankrupt"],
-            "days_run": s["days_run"], "ended_by": s["ended_by"], "units_sold": s["units_sold"],
+            "days_run": s["days_run"], "ended_by": s["ended_by"], "stop_reason": s.get("stop_reason", ""),
+            "units_sold": s["units_sold"],
             "refusals": dict(s["guardrail_refusals"]), "crashes": list(s["crashes"]),
             "coherence_errors": coherence_errors(s), "cost_cents": cost_cents(s),
             "breaches": count, "breach_list": [b.to_json() for b in listed],
@@ -130,10 +133,13 @@ def _money(c: float) -> str:
 
 def judge(cfg: GateConfig, runs: list[dict[str, Any]], policy: str) -> GateResult:
     rules = cfg.rules
-    ok = [r for r in runs if not r["error"]]
+    stopped = [r for r in runs if not r["error"] and r.get("ended_by") in STOPPED_EARLY]
+    ok = [r for r in runs if not r["error"] and r not in stopped]
     out: list[RuleResult] = []
 
     errors = [f"{r['scenario']} seed {r['seed']}: {r['error'].splitlines()[0]}" for r in runs if r["error"]]
+    errors += [f"{r['scenario']} seed {r['seed']}: stopped on day {r['days_run']} ({r['ended_by']}): "
+               f"{r.get('stop_reason', '')}" for r in stopped]
     crashes = [f"{r['scenario']} seed {r['seed']}: {c}" for r in ok for c in r["crashes"]]
     out.append(RuleResult(rule="runs_complete", threshold="every run finishes, no policy crash",
                           measured=f"{len(errors)} failed, {len(crashes)} crashes",
@@ -142,7 +148,8 @@ def judge(cfg: GateConfig, runs: list[dict[str, Any]], policy: str) -> GateResul
     where, worst = [], None
     for s in cfg.scenarios:
         scores = [r["score_cents"] for r in ok if r["scenario"] == s.name]
-        if not scores:
+        if not scores:  # no finished run has a score: the rule cannot hold
+            where.append(f"{s.name}: no finished run to score")
             continue
         mean = statistics.mean(scores)
         worst = mean if worst is None else min(worst, mean)
@@ -150,7 +157,8 @@ def judge(cfg: GateConfig, runs: list[dict[str, Any]], policy: str) -> GateResul
             per_seed = ", ".join(f"seed {r['seed']} {_money(r['score_cents'])}" for r in ok if r["scenario"] == s.name)
             where.append(f"{s.name}: mean {_money(mean)} < {_money(s.min_mean_score_cents)} ({per_seed})")
     out.append(RuleResult(rule="min_mean_score", threshold=f">= {_money(rules.min_mean_score_cents)} per scenario",
-                          measured=f"lowest scenario mean {_money(worst or 0)}", passed=not where, where=where))
+                          measured=f"lowest scenario mean {_money(worst)}" if worst is not None else "no scores",
+                          passed=not where, where=where))
 
     if rules.no_bankruptcy:
         where = [f"{r['scenario']} seed {r['seed']}: bankrupt on day {r['days_run']}" for r in ok if r["bankrupt"]]

@@ -83,6 +83,7 @@ class HttpSection(_Section):
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=0, lt=65536)] = 8080  # 0: any free port (logged at start)
     admin_token_env: str = "VEND_ADMIN_TOKEN"  # bearer token for POST /jobs/{name}; unset: the endpoint is off
+    max_body_bytes: Annotated[int, Field(gt=0, le=64 * 1024 * 1024)] = 1024 * 1024  # larger: 413, never read
 
 
 class PolicySection(_Section):
@@ -91,6 +92,9 @@ class PolicySection(_Section):
     name: str = "baseline"
     guardrails: str = ""  # guardrail policy file; empty: the built-in defaults
     catalogue: str = ""  # products CSV (sku, name, category, ...); empty: the built-in catalogue
+    # "open": suppliers the shop has not dealt with are vetted (bridge/policies/trust.py); "trusted": the
+    # directory's suppliers are known ones (as a simulated scenario's trusted market)
+    market: Literal["open", "trusted"] = "open"
 
     @field_validator("name")
     @classmethod
@@ -119,6 +123,10 @@ class SlackSection(_Section):
     app_token_env: str = "SLACK_APP_TOKEN"  # Socket Mode only
     base_url: str = ""  # empty: $SLACK_API_URL, else https://slack.com/api/
     daily_report: bool = True  # post the day's figures and chart at the close
+    customers: bool = True  # customers talk to the shopkeeper here (the special-order and hand-over tools)
+    # ops' promise for a task (restock, cash collection, hand-over): done within this many minutes;
+    # a task's receipt says when it is due, as the simulated staff's delay does
+    task_due_minutes: Annotated[int, Field(gt=0, le=7 * 24 * 60)] = 240
     # suppliers ops buy from for the shopkeeper (purchase tasks in the ops channel); each a table:
     # supplier, name, contact, lead_time_days, skus, min_order_cents
     suppliers: list[dict[str, Any]] = Field(default_factory=list)

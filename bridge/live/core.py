@@ -20,7 +20,7 @@ from typing import Any, Protocol, TypeVar
 from bridge import events as ev
 from bridge.domain import MachineView
 from bridge.live.ingest import IngestLoop, LiveEventSource
-from bridge.ports import Machine
+from bridge.ports import Machine, VirtualTime
 from bridge.runtime import Runtime
 
 log = logging.getLogger("vendbridge.live")
@@ -183,15 +183,23 @@ class LivePump:
     """The runtime's EventSource live: the ingest loop records (and the tools observe) events as they
     come, so `drain()` brings the books up to date and has nothing left to hand back."""
 
-    def __init__(self, *, loop: IngestLoop) -> None:
+    def __init__(self, *, loop: IngestLoop, clock: Any = None) -> None:
         self.loop = loop
+        self.clock = clock if isinstance(clock, VirtualTime) else None
 
     def drain(self) -> list[ev.Event]:
         self.loop.pump()
         return []
 
     def wait_until(self, when: datetime) -> list[ev.Event]:
-        raise RuntimeError("live jobs are fired by the scheduler; nothing waits on the runtime's clock")
+        """On a virtual clock (`vend hil`): move it to `when` (the outside plays what falls due on the way
+        and returns once the adapters are quiet), then record what came. On the wall clock the scheduler
+        fires the jobs and nothing waits here."""
+        if self.clock is None:
+            raise RuntimeError("live jobs are fired by the scheduler; nothing waits on the runtime's clock")
+        self.clock.advance_to(when)
+        self.loop.pump()
+        return []
 
 
 class LiveHost:

@@ -4,21 +4,32 @@ Batch by batch: every event is recorded through the ledger (idempotent on its id
 in the machine and slot tables, a dead letter in its table; then one `Store.flush()` commits the batch
 (event ids and effects in one transaction) and only then does the source acknowledge the messages to the
 outside world. A SIGKILL at any point loses nothing: uncommitted messages were never acknowledged.
+
+One message's failure is its own: an event that raises while it is recorded has its rows taken back out
+of the batch and is dead-lettered in its place, and the batch goes on. Only a failure of the loop itself
+(a commit the database refuses) stops it; it is then `broken`: nothing more is committed or acknowledged,
+so a restart receives again whatever was not committed.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from bridge import events as ev
 from bridge.ledger import REVENUE, Ledger
 from bridge.live.slots import SlotPlan
 from bridge.store import Store
+
+log = logging.getLogger("vendbridge.live")
+# Times every backend stores and every day computation survives (a failed event's own time outside it
+# is replaced by the wall clock's in its dead letter).
+STORABLE = (datetime(1971, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC))
 
 
 class LiveEventSource(Protocol):
@@ -172,6 +183,8 @@ class IngestLoop:
         self.dead_letters = 0
         self.commits = 0
         self.last_event_at: float | None = None  # wall time (time.time()) of the last event recorded
+        self.failed = 0  # events that raised while recorded (dead-lettered in their place)
+        self.broken: BaseException | None = None  # set when a step or a commit failed: commit no more
         self._pending: list[ev.Event] = []
         self._first_at = 0.0
 
@@ -181,6 +194,13 @@ class IngestLoop:
         self.commit()
 
     def step(self) -> None:
+        try:
+            self._step()
+        except BaseException as err:
+            self.broken = err
+            raise
+
+    def _step(self) -> None:
         wait = self.idle_wait_s if not self._pending else 0.0
         batch = self.source.next_batch(max_wait_s=wait, max_items=self.max_batch - len(self._pending))
         if batch:
@@ -196,14 +216,33 @@ class IngestLoop:
 
     def pump(self) -> None:
         """Record everything ready now, without waiting, and commit (a job's view of the world is current)."""
-        while batch := self.source.next_batch(max_wait_s=0.0, max_items=self.max_batch):
-            self.store.prefetch_seen(e.id for e in batch)
-            for e in batch:
-                self._record(e)
-            self._pending += batch
+        try:
+            while batch := self.source.next_batch(max_wait_s=0.0, max_items=self.max_batch):
+                self.store.prefetch_seen(e.id for e in batch)
+                for e in batch:
+                    self._record(e)
+                self._pending += batch
+        except BaseException as err:
+            self.broken = err
+            raise
         self.commit()
 
     def _record(self, e: ev.Event) -> None:
+        marks = self.store.savepoint()
+        try:
+            self._record_one(e)
+        except Exception as err:  # this event's failure only: its rows go, a dead letter takes its place
+            self.store.rollback_to(marks)
+            # its id stays taken ("failed"): a redelivery is a repeat, so it is dead-lettered, never booked too
+            self.store.append("processed_event", {"event_id": e.id, "shop": self.ledger.shop, "kind": "failed",
+                                                  "ts": storable(e.ts)})
+            self.store.mark_seen(e.id)
+            self.failed += 1
+            log.error("event not booked; dead-lettered", extra={"event_id": e.id[:200], "kind": e.kind,
+                                                                  "error": f"{type(err).__name__}: {err}"[:500]})
+            self._record_one(failed_event(e, err))
+
+    def _record_one(self, e: ev.Event) -> None:
         self.last_event_at = time.time()
         e = self.book.booked_as(e)
         if not self.ledger.record(e):
@@ -223,8 +262,16 @@ class IngestLoop:
 
     def commit(self) -> None:
         """Flush the store (one transaction), then acknowledge to the source. A failed flush raises:
-        the process stops with nothing acknowledged, and a restart receives the batch again."""
-        self.store.flush()
+        the process stops with nothing acknowledged, and a restart receives the batch again. A broken
+        loop commits and acknowledges nothing (what it holds may be half a batch)."""
+        if self.broken is not None:
+            self.store.discard()
+            return
+        try:
+            self.store.flush()
+        except BaseException as err:
+            self.broken = err
+            raise
         self.source.acknowledge()
         del self.ledger.anomalies[:-100]  # live sales of unstocked lots would grow it without bound
         if self._pending:
@@ -234,12 +281,31 @@ class IngestLoop:
         self._pending = []
 
 
+def storable(ts: datetime) -> datetime:
+    """`ts` if every backend stores it, else the wall clock's time (for the record of a failure only)."""
+    try:
+        return ts if STORABLE[0] <= ts <= STORABLE[1] else datetime.now(UTC)
+    except (OverflowError, TypeError):
+        return datetime.now(UTC)
+
+
+def failed_event(e: ev.Event, err: BaseException) -> ev.DeadLettered:
+    """The dead letter of an event that raised while it was recorded (its id follows the event's: once)."""
+    return ev.DeadLettered(id=f"failed:{e.id}"[:250], ts=storable(e.ts), source="ingest", topic=e.kind,
+                           reason=f"could not book: {type(err).__name__}: {err}"[:500],
+                           raw=repr(e).encode("utf-8", "backslashreplace")[:65536])
+
+
 def status_report(store: Store, *, shop: str = "main") -> dict[str, Any]:
     """What `vend status` prints: sales, dead letters and each machine's state, from the store alone."""
     units = store.scalar("SELECT COALESCE(SUM(units), 0) FROM ledger_line WHERE shop = :shop AND credit = :rev",
                          shop=shop, rev=REVENUE)
     revenue = store.scalar("SELECT COALESCE(SUM(amount_cents), 0) FROM ledger_line WHERE shop = :shop "
                            "AND credit = :rev", shop=shop, rev=REVENUE)
+    # a free vend (price 0) books no revenue line: counted from its event (a live vend is one unit)
+    free = store.scalar("SELECT COUNT(*) FROM processed_event p WHERE p.shop = :shop AND p.kind = 'sale' "
+                        "AND NOT EXISTS (SELECT 1 FROM ledger_line l WHERE l.event_id = p.event_id "
+                        "AND l.credit = :rev)", shop=shop, rev=REVENUE)
     dead = store.scalar("SELECT COUNT(*) FROM dead_letter")
     machines = []
     slots_by: dict[str, list[dict[str, Any]]] = {}
@@ -253,5 +319,6 @@ def status_report(store: Store, *, shop: str = "main") -> dict[str, Any]:
             "last_seen_at": m["last_seen_at"].isoformat() if m["last_seen_at"] else None,
             "door_open": bool(m["door_open"]), "temperature_c": m["temperature_c"],
             "slots": slots_by.get(m["machine_id"], [])})
-    return {"shop": shop, "units_sold": int(units), "revenue_cents": int(revenue), "dead_letters": int(dead),
+    return {"shop": shop, "units_sold": int(units) + int(free), "free_vends": int(free),
+            "revenue_cents": int(revenue), "dead_letters": int(dead),
             "machines": machines}

@@ -2,7 +2,9 @@
 
 Every record is `{"ts", "level", "logger", "msg", ...extra fields}`. The values of the environment
 variables the config reads secrets from are replaced by `***` wherever they appear (message, fields,
-tracebacks), so a token that ends up in an exception text or a URL is still never written.
+tracebacks), so a token that ends up in an exception text or a URL is still never written. A crash
+is a JSON line too: uncaught exceptions in the main thread and in any other thread (`sys.excepthook`,
+`threading.excepthook`) are logged as `critical` records with the traceback in `error`.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 import logging
 import os
 import sys
+import threading
 import traceback
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -65,4 +68,26 @@ def setup_logging(*, secret_env_names: Iterable[str], stream: TextIO | None = No
     root.setLevel(level)
     for noisy in ("apscheduler", "uvicorn.access", "urllib3", "slack_bolt", "slack_sdk", "stripe"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    install_crash_hooks()
     return handler
+
+
+def install_crash_hooks() -> None:
+    """Uncaught exceptions become JSON log records (critical), in every thread."""
+    crash = logging.getLogger("vendbridge.crash")
+
+    def main_hook(kind: type[BaseException], value: BaseException, tb: Any) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            sys.__excepthook__(kind, value, tb)
+            return
+        crash.critical("uncaught exception", exc_info=(kind, value, tb), extra={"thread_name": "MainThread"})
+
+    def thread_hook(args: threading.ExceptHookArgs) -> None:
+        if args.exc_type is SystemExit:
+            return
+        value = args.exc_value if args.exc_value is not None else args.exc_type()
+        crash.critical("uncaught exception in a thread", exc_info=(args.exc_type, value, args.exc_traceback),
+                       extra={"thread_name": args.thread.name if args.thread else "?"})
+
+    sys.excepthook = main_hook
+    threading.excepthook = thread_hook

@@ -108,12 +108,21 @@ class LiveBridge:
             self._socket = self.slack.socket_mode()
             self._socket.connect()
 
+    def start_http(self) -> int:
+        """Serve the HTTP app (Slack, Stripe, health) on its own thread; the port it listens on. `serve()`
+        does this itself; `vend hil`, which runs the jobs on its own thread, calls it and `stop_http()`."""
+        self._start_http()
+        return self.http_port
+
+    def stop_http(self) -> None:
+        self._stop_http()
+
     def _start_http(self) -> None:
         import uvicorn
 
         from bridge.live.http_app import build_http_app
 
-        app = build_http_app(routes=self.routes, health=self.health)
+        app = build_http_app(routes=self.routes, health=self.health, max_body_bytes=self.config.http.max_body_bytes)
         sock = socket.socket(socket.AF_INET6 if ":" in self.config.http.host else socket.AF_INET)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -140,10 +149,10 @@ class LiveBridge:
             self._http_thread.join(timeout=10)
 
     def close(self) -> None:
-        self.loop.commit()
+        self.loop.commit()  # nothing when the loop is broken: half a batch is neither written nor acked
         if self.fleet is not None:
             self.fleet.stop()
-        self.store.close()
+        self.store.close(flush=self.loop.broken is None)
 
     # --- jobs and health ---------------------------------------------------------------------------
     def run_job(self, name: str, day: date | None = None) -> dict[str, Any]:

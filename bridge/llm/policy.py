@@ -17,6 +17,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from bridge.errors import RunStopped
 from bridge.guardrails import GuardrailPolicy
 from bridge.llm.adapter import LlmRejected, LlmUnavailable
 from bridge.llm.context import EPHEMERAL, Conversation, prefix_tokens, with_cache_control
@@ -60,6 +61,7 @@ class LlmPolicy:
         self.messages_used = 0
         self.sessions = 0
         self.api_errors = 0
+        self.api_errors_in_a_row = 0
         self.peak_window_tokens = 0
         self.owed_cents = 0
         self.pending: list[dict[str, Any]] = []  # results of the call that ended the last session
@@ -105,8 +107,13 @@ class LlmPolicy:
             reply = self.llm.complete(request)
         except (LlmUnavailable, LlmRejected) as err:
             self.api_errors += 1
+            self.api_errors_in_a_row += 1
             self.transcript.write({"type": "event", "event": "api_error", "detail": str(err)})
+            if self.api_errors_in_a_row >= self.settings.max_consecutive_api_errors:
+                raise RunStopped("api_errors", f"the LLM API failed {self.api_errors_in_a_row} times in a row; "
+                                               f"last: {str(err).splitlines()[0] if str(err) else type(err).__name__}") from None
             return "api_error"
+        self.api_errors_in_a_row = 0
         self.messages_used += 1
         self.cost.add(reply.usage)
         stop = reply.stop_reason

@@ -40,6 +40,7 @@ class LlmSettings:
     max_turns_per_session: int = 40  # a session that never waits is cut here
     timeout_s: float = 120.0
     max_retries: int = 4  # the SDK's, with exponential backoff on 408/409/429/5xx/529
+    max_consecutive_api_errors: int = 3  # requests failing in a row (after the retries) end the run
     max_result_chars: int = 6_000  # one tool result, as the model sees it
     charge_output_tokens: bool = False  # Vending-Bench 2: output tokens billed to the shop weekly
     output_token_cents_per_million: int = 10_000  # $100 per million

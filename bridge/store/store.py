@@ -179,6 +179,16 @@ class Store:
             keyed = self._upserts[table] = {}
         keyed[_KEY_OF[table](row)] = row
 
+    def savepoint(self) -> dict[str, int]:
+        """How many rows each table has buffered now, for `rollback_to` (appends only: upserts are state
+        that the next write replaces)."""
+        return {name: len(rows) for name, rows in self._appends.items()}
+
+    def rollback_to(self, marks: dict[str, int]) -> None:
+        """Drop the rows appended since `savepoint()` returned `marks` (one event's, that failed)."""
+        for name, rows in self._appends.items():
+            del rows[marks.get(name, 0):]
+
     def before_flush(self, hook: Callable[[], None]) -> None:
         """Call `hook` at the start of every flush, to buffer rows kept as state until then."""
         self._before_flush.append(hook)
@@ -384,10 +394,14 @@ class Store:
                 [{"received_at": received_at, "source": source, "topic": topic, "reason": reason, "raw": raw}],
             )
 
-    def close(self) -> None:
-        """Flush (and wait for the writer process), then end the writer process and the engine."""
+    def close(self, *, flush: bool = True) -> None:
+        """Flush (and wait for the writer process), then end the writer process and the engine.
+        `flush=False` drops what is buffered instead (after a crash it may be half of something)."""
         try:
-            self.flush()
+            if flush:
+                self.flush()
+            else:
+                self.discard()
         finally:
             if self._writer is not None:
                 self._writer.close()

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import NoReturn
 
 from hardware_adapters.emulator.device import DeviceEmulator
 
@@ -20,16 +22,53 @@ def _broker(value: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m hardware_adapters.emulator", description=__doc__)
-    p.add_argument("--machine", required=True, help="machine id: MQTT client id, username and topic level")
+MACHINE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def _machine_id(value: str) -> str:
+    if not MACHINE_ID.fullmatch(value):
+        raise argparse.ArgumentTypeError(f"{value!r} is no machine id (letters, digits, '_', '.', '-'; it is an MQTT "
+                                         "topic level, so no '/', '+' or '#')")
+    return value
+
+
+def _above_zero(value: str) -> float:
+    try:
+        x = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not x > 0 or x == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be above zero: {value}")
+    return x
+
+
+def _count(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if n <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {value}")
+    return n
+
+
+class _OneLine(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def build_parser(prog: str = "python -m hardware_adapters.emulator") -> argparse.ArgumentParser:
+    p = _OneLine(prog=prog, description=__doc__)
+    p.add_argument("--machine", required=True, type=_machine_id,
+                   help="machine id: MQTT client id, username and topic level")
     p.add_argument(
         "--broker", type=_broker, default=("127.0.0.1", 1883), help="HOST:PORT (default 127.0.0.1:1883)"
     )
     p.add_argument("--password", default=None, help="MQTT password (default: env VEND_DEVICE_PASSWORD)")
-    p.add_argument("--rate", type=float, default=0.1, help="purchases per second (Poisson)")
-    p.add_argument("--count", type=int, default=None, help="stop after this many purchases")
-    p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    p.add_argument("--rate", type=_above_zero, default=0.1,
+                   help="purchases per second, Poisson (default 0.1: --count 50 takes about 8 minutes)")
+    p.add_argument("--count", type=_count, default=None, help="stop after this many purchases")
+    p.add_argument("--duration", type=_above_zero, default=None, help="stop after this many seconds")
     p.add_argument(
         "--outbox", type=Path, default=None, help="outbox SQLite file (default ./<machine>.outbox.db)"
     )
@@ -40,14 +79,15 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, *, prog: str = "python -m hardware_adapters.emulator") -> int:
+    args = build_parser(prog).parse_args(argv)
     password = args.password if args.password is not None else os.environ.get("VEND_DEVICE_PASSWORD")
     if not password:
-        print("no password: pass --password or set VEND_DEVICE_PASSWORD", file=sys.stderr)
+        print(f"{prog}: error: no password: pass --password or set VEND_DEVICE_PASSWORD", file=sys.stderr)
         return 2
     if args.count is None and args.duration is None:
-        print("give --count or --duration", file=sys.stderr)
+        print(f"{prog}: error: give --count or --duration (at the default --rate 0.1 a second, --count 50 "
+              "takes about 8 minutes)", file=sys.stderr)
         return 2
     host, port = args.broker
     emulator = DeviceEmulator(

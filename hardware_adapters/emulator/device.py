@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +31,7 @@ from hardware_adapters.emulator.outbox import Outbox, OutboxMessage
 from hardware_adapters.emulator.purchases import PurchaseSource, RandomPurchases
 
 SESSION_EXPIRY_S = 86_400  # the broker keeps commands for an offline device for a day
+RECENT_KEPT = 64
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -75,6 +77,7 @@ class DeviceEmulator:
         self._stopping = threading.Event()
         self._connected = False
         self._handed: set[str] = set()  # msg_ids paho holds in this process
+        self._recent: OrderedDict[str, OutboxMessage] = OrderedDict()  # the last messages sent (redeliver)
         self._by_mid: dict[int, str] = {}
         self._early_acks: dict[int, int] = {}  # PUBACKs that beat publish() returning its mid
         self._counts = {"published": 0, "acked": 0, "rejected": 0, "vends": 0, "refused": 0}
@@ -149,6 +152,13 @@ class DeviceEmulator:
             self._state.restock(slot, count)
         return self._event("restocked", slot=slot, count=count)
 
+    def keypad_price(self, slot: str, price_cents: int) -> str:
+        """A price set at the machine itself (an operator at its keypad, as when a new product is loaded);
+        the machine says so in an inventory report, whose id it returns. Raises MachineError if refused."""
+        with self._lock:
+            self._state.apply({"type": "set_price", "slot": slot, "price_cents": price_cents})
+        return self.publish_inventory()
+
     def collect_cash(self) -> str:
         with self._lock:
             amount = self._state.collect_cash()
@@ -195,6 +205,11 @@ class DeviceEmulator:
         """Service at the machine: another product in a slot (told in the next inventory report)."""
         with self._lock:
             self._state.load(slot, sku=sku, count=count, capacity=capacity)
+
+    @property
+    def connected(self) -> bool:
+        with self._wake:
+            return self._connected
 
     @property
     def locked(self) -> bool:
@@ -249,7 +264,21 @@ class DeviceEmulator:
         self._enqueue(OutboxMessage(msg_id=msg_id, topic=self._topic("events"), payload=json.dumps(payload)))
         return msg_id
 
+    def redeliver(self, msg_id: str) -> bool:
+        """Publish a recent message again under its own id, as a device does that missed the broker's
+        PUBACK (a duplicate delivery for the bridge to ignore). False if it is not among the recent ones."""
+        with self._mids:
+            msg = self._recent.get(msg_id)
+        if msg is None or not self._connected:
+            return False
+        self._publish(msg.topic, msg.payload, msg_id=None)
+        return True
+
     def _enqueue(self, msg: OutboxMessage) -> None:
+        with self._mids:
+            self._recent[msg.msg_id] = msg
+            while len(self._recent) > RECENT_KEPT:
+                self._recent.popitem(last=False)
         self.outbox.append(msg)  # committed before anything is sent
         with self._wake:
             self._wake.notify_all()

@@ -15,20 +15,27 @@ queued again (`self.requeued`), so nothing a person confirmed is lost or booked 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+import logging
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import parse_qs
 
 from slack_bolt import App, BoltRequest
 from slack_sdk import WebClient
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bridge.domain import SupplierInfo
+from bridge.domain import Product, SupplierInfo
 from bridge.ledger import Ledger
 from bridge.ports import Clock, Machine
 from bridge.store import Store
+from hardware_adapters import edge
 from hardware_adapters.live import EventQueue
 from hardware_adapters.slack.board import Board
 from hardware_adapters.slack.client import OpsGroup, web_client
@@ -40,17 +47,61 @@ from hardware_adapters.slack.procurement import PurchaseHandlers, SlackProcureme
 from hardware_adapters.slack.settings import SlackSettings
 
 EVENTS_PATH = "/slack/events"
+log = logging.getLogger("vendbridge.slack")
+
+
+def signed_by_slack(body: bytes, timestamp: str, signature: str, secret: str, *, tolerance_s: int = 300) -> bool:
+    """Slack's request signature (`v0=HMAC_SHA256(secret, "v0:{ts}:{body}")`) on the raw bytes, whatever
+    they hold (slack_sdk's verifier decodes them first, and fails on a body that is not UTF-8)."""
+    if not timestamp.isdigit() or len(timestamp) > 12 or abs(time.time() - int(timestamp)) > tolerance_s:
+        return False
+    mac = hmac.new(secret.encode(), b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(f"v0={mac}".encode(), signature.encode("utf-8", "replace"))
+
+
+def read_body(body: bytes, content_type: str) -> str | None:
+    """Why a signed Slack body cannot be handed to bolt (None: it can). Checks before any parsing that
+    can fail: UTF-8, the JSON's depth, then every string (control characters, U+0000, lone surrogates)."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "body is not UTF-8"
+    docs: list[str] = []
+    if content_type.startswith("application/json"):
+        docs.append(text)
+    else:
+        try:
+            form = parse_qs(text, strict_parsing=False, max_num_fields=100)
+        except ValueError as err:
+            return f"bad form body: {err}"
+        if edge.bad_text(form):
+            return "bad text in the form: control character, U+0000 or lone surrogate"
+        docs += form.get("payload", [])
+    for doc in docs:
+        if not edge.json_depth_ok(doc.encode("utf-8", "surrogatepass")):
+            return f"JSON nested deeper than {edge.MAX_JSON_DEPTH}"
+        try:
+            data = json.loads(doc)
+        except ValueError as err:
+            return f"bad JSON: {err}"
+        where = edge.bad_text(data)
+        if where is not None:
+            return f"bad text in {where}: control character, U+0000 or lone surrogate"
+    return None
 
 
 class SlackBridge:
     def __init__(self, *, settings: SlackSettings, clock: Clock, ledger: Ledger,
                  machines: Mapping[str, Machine] | None = None, events: EventQueue | None = None,
                  client: WebClient | None = None, process_before_response: bool = True,
-                 store: Store | None = None, suppliers: Sequence[SupplierInfo] = ()) -> None:
+                 store: Store | None = None, suppliers: Sequence[SupplierInfo] = (),
+                 products: Mapping[str, Product] | None = None) -> None:
         """`process_before_response`: run listeners before answering Slack (they are quick; tests
         see their effects when the request returns). `events`: where Slack's events go. `store`:
-        where the board is kept (default: the ledger's). `suppliers`: the purchasing directory."""
+        where the board is kept (default: the ledger's). `suppliers`: the purchasing directory.
+        `products`: the shop's catalogue, so ops are never asked to load what cannot go in a slot."""
         self.settings = settings
+        self.clock = clock
         self.client = client or web_client(token=settings.bot_token, base_url=settings.base_url,
                                            max_retries=settings.max_retries)
         self.events = events if events is not None else EventQueue()
@@ -60,7 +111,7 @@ class SlackBridge:
                                 ops=OpsGroup(client=self.client, usergroup=settings.ops_usergroup), clock=clock,
                                 events=self.events, machines=dict(machines or {}), ledger=ledger)
         self.chat = SlackChat(parts=self.parts)
-        self.physical = SlackPhysicalWork(parts=self.parts)
+        self.physical = SlackPhysicalWork(parts=self.parts, products=products)
         self.approvals = SlackApprovals(parts=self.parts)
         self.procurement = SlackProcurement(parts=self.parts, suppliers=suppliers)
         self.dashboard = Dashboard(parts=self.parts, ledger=ledger)
@@ -80,6 +131,7 @@ class SlackBridge:
         app.event("app_home_opened")(self.dashboard.app_home_opened)
         app.action("task_done")(ops.task_done)
         app.action("task_cant")(ops.task_cant)
+        app.action("handover_picked_up")(ops.picked_up)
         app.action("approval_approve")(ops.approve)
         app.action("approval_reject")(ops.reject)
         app.action("relay_paste")(talk.relay_paste)
@@ -96,12 +148,26 @@ class SlackBridge:
 
     # --- HTTP mode ----------------------------------------------------------------------------------
     def http_route(self) -> Route:
-        """`POST /slack/events` for the bridge's one HTTP app: Events API and interactivity. Bolt
-        checks the signature and the timestamp (5 minutes) and answers 401 otherwise."""
+        """`POST /slack/events` for the bridge's one HTTP app: Events API and interactivity. The
+        signature and its timestamp (5 minutes) are checked on the raw bytes first (401 otherwise), then
+        the body (`read_body`: a signed body that fails is a dead letter, once, and a 400); only then
+        does bolt see it."""
         app = self.app
 
         async def slack_events(request: Request) -> Response:
-            body = await request.body()
+            body = await request.body()  # bounded by the app's BodyLimit
+            if not signed_by_slack(body, request.headers.get("x-slack-request-timestamp", ""),
+                                   request.headers.get("x-slack-signature", ""), self.settings.signing_secret):
+                log.warning("slack request refused: bad or missing signature",
+                            extra={"client": request.client.host if request.client else "?"})
+                return JSONResponse({"error": "invalid signature"}, status_code=401)
+            why = read_body(body, request.headers.get("content-type", ""))
+            if why is not None:
+                letter = edge.dead_letter(source="slack", topic=EVENTS_PATH, raw=body, reason=why,
+                                          received_at=self.clock.now())
+                self.events.put(letter)
+                log.warning("slack request dead-lettered", extra={"reason": letter.reason, "id": letter.id})
+                return JSONResponse({"error": "malformed request"}, status_code=400)
             bolt_req = BoltRequest(body=body.decode("utf-8"), query=dict(request.query_params),
                                    headers={k: [v] for k, v in request.headers.items()})
             resp = await run_in_threadpool(app.dispatch, bolt_req)

@@ -4,11 +4,13 @@ is shown as plain_text or escaped mrkdwn, so it can never ping a channel or fake
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from hardware_adapters.slack.board import QuoteRequest, SlackApproval, SlackTask, SupplierRelay
 
 Block = dict[str, Any]
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
 def escape(text: str) -> str:
@@ -43,6 +45,10 @@ def task_text(task: SlackTask) -> str:
     if task.kind == "restock":
         lines = ", ".join(f"{ln.slot}: +{ln.count} {ln.sku}" for ln in task.lines)
         return f"Restock {task.machine} ({task.task_id}): {lines}"
+    if task.kind == "handover" and task.handover is not None:
+        h = task.handover
+        return (f"Hand {h.quantity} x {h.sku} from storage to customer {h.customer} ({task.task_id}; "
+                f"paid {money(h.amount_cents)}, {h.payment_ref})")
     return f"Collect the cash from {task.machine} ({task.task_id})"
 
 
@@ -53,6 +59,9 @@ def task_message(task: SlackTask) -> list[Block]:
     blocks = [_section(f"*{head}*" + ("\n" + "\n".join(detail) if detail else ""))]
     if task.note:
         blocks.append({"type": "context", "elements": [_plain(task.note)]})
+    if task.handover is not None and _USER_ID.match(task.handover.customer):
+        blocks.append({"type": "context", "elements": [
+            {"type": "mrkdwn", "text": f"customer: <@{task.handover.customer}>"}]})
     if task.status == "open" and task.kind == "purchase":
         step = (_button("Bought", "purchase_paid", task.task_id, "primary") if task.stage == "ordered" else
                 _button("Delivered", "purchase_delivered", task.task_id, "primary"))
@@ -62,11 +71,30 @@ def task_message(task: SlackTask) -> list[Block]:
         blocks.append({"type": "actions", "block_id": "task", "elements": [
             step, _button("Can't", "task_cant", task.task_id)]})
     elif task.status == "open":
+        done, cant = ("Handed over", "Could not") if task.kind == "handover" else ("Done", "Can't")
         blocks.append({"type": "actions", "block_id": "task", "elements": [
-            _button("Done", "task_done", task.task_id, "primary"), _button("Can't", "task_cant", task.task_id)]})
+            _button(done, "task_done", task.task_id, "primary"), _button(cant, "task_cant", task.task_id)]})
     else:
         blocks.append({"type": "context", "elements": [
             {"type": "mrkdwn", "text": f"{task.status} by <@{task.done_by}>"}]})
+    return blocks
+
+
+def pickup_text(task: SlackTask) -> str:
+    h = task.handover
+    assert h is not None
+    return f"Your order of {h.quantity} x {h.sku} is being brought to you ({task.task_id})"
+
+
+def pickup_message(task: SlackTask) -> list[Block]:
+    """The customer's side of a hand-over, in their DM: they may confirm they have the goods."""
+    blocks = [_section(escape(pickup_text(task)) + ". Press *Picked up* once you have it.")]
+    if task.status == "open":
+        blocks.append({"type": "actions", "block_id": "pickup", "elements": [
+            _button("Picked up", "handover_picked_up", task.task_id, "primary")]})
+    else:
+        blocks.append({"type": "context", "elements": [_plain(
+            "Handed over." if task.status == "done" else "Not handed over yet: the shop will be in touch.")]})
     return blocks
 
 

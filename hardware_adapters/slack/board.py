@@ -1,5 +1,5 @@
 """What the Slack side has asked people to do and what they answered: tasks (restock, cash,
-purchase), approvals, supplier relays and quote requests.
+purchase, hand-over), approvals, supplier relays and quote requests.
 
 Kept in the store (tables slack_task, slack_approval, slack_relay, slack_quote), written at once in
 their own transactions (not through the store's buffer, which belongs to the runtime's thread), and
@@ -29,10 +29,21 @@ from hardware_adapters.slack import outbox
 _NUMBERED = re.compile(r"-(\d+)$")
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Handover:
+    """Goods a customer paid for (a special order), to be taken from storage to them."""
+
+    sku: str
+    quantity: int
+    customer: str
+    payment_ref: str
+    amount_cents: int
+
+
 @dataclass(slots=True, kw_only=True)
 class SlackTask:
     task_id: str
-    kind: str  # "restock", "collect_cash" or "purchase"
+    kind: str  # "restock", "collect_cash", "purchase" or "handover"
     machine: str = ""
     lines: tuple[RestockLine, ...] = ()
     note: str = ""
@@ -48,9 +59,12 @@ class SlackTask:
     expected_at: datetime | None = None  # purchases: when the goods are due
     paid_cents: int = 0  # purchases: what ops paid
     paid_by: str = ""
+    handover: Handover | None = None  # hand-overs: what goes to whom
+    pickup_channel: str = ""  # hand-overs: the customer's DM, where they may confirm the pick-up
+    pickup_ts: str = ""
 
     def payload(self) -> str:
-        q = self.quote
+        q, h = self.quote, self.handover
         return json.dumps({
             "lines": [[ln.slot, ln.sku, ln.count, ln.price_cents] for ln in self.lines], "note": self.note,
             "telemetry_before": self.telemetry_before, "sold_mark": self.sold_mark,
@@ -59,7 +73,9 @@ class SlackTask:
             "quote": None if q is None else {
                 "quote_id": q.quote_id, "supplier": q.supplier, "lead_time_days": q.lead_time_days,
                 "valid_until": q.valid_until.isoformat(), "text": q.text,
-                "lines": [[ln.sku, ln.quantity, ln.unit_cost_cents] for ln in q.lines]}})
+                "lines": [[ln.sku, ln.quantity, ln.unit_cost_cents] for ln in q.lines]},
+            "handover": None if h is None else [h.sku, h.quantity, h.customer, h.payment_ref, h.amount_cents],
+            "pickup": [self.pickup_channel, self.pickup_ts]})
 
     @classmethod
     def from_row(cls, r: Mapping[str, Any]) -> SlackTask:
@@ -69,12 +85,16 @@ class SlackTask:
             quote_id=q["quote_id"], supplier=q["supplier"], lead_time_days=q["lead_time_days"],
             valid_until=datetime.fromisoformat(q["valid_until"]), text=q.get("text", ""),
             lines=tuple(QuoteLine(sku=s, quantity=n, unit_cost_cents=u) for s, n, u in q["lines"]))
+        h = p.get("handover")
+        handover = None if h is None else Handover(sku=h[0], quantity=h[1], customer=h[2], payment_ref=h[3],
+                                                   amount_cents=h[4])
         return cls(task_id=r["task_id"], kind=r["kind"], machine=r["machine"], note=p.get("note", ""),
                    lines=tuple(RestockLine(slot=s, sku=k, count=n, price_cents=c) for s, k, n, c in p.get("lines", [])),
                    channel=r["channel"], ts=r["ts"], status=r["status"], stage=r["stage"], done_by=r["done_by"],
                    telemetry_before=p.get("telemetry_before", {}), sold_mark=p.get("sold_mark", {}),
                    cash_expected=p.get("cash_expected"), quote=quote, paid_cents=p.get("paid_cents", 0),
-                   paid_by=p.get("paid_by", ""),
+                   paid_by=p.get("paid_by", ""), handover=handover,
+                   pickup_channel=p.get("pickup", ["", ""])[0], pickup_ts=p.get("pickup", ["", ""])[1],
                    expected_at=datetime.fromisoformat(p["expected_at"]) if p.get("expected_at") else None)
 
 

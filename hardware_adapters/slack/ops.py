@@ -1,28 +1,31 @@
-"""Ops staff in Slack: physical tasks (restock, cash collection) and approvals.
+"""Ops staff in Slack: physical tasks (restock, cash collection, hand-over) and approvals.
 
 `SlackPhysicalWork` (the PhysicalWork port) and `SlackApprovals` (the Approvals port) post
 interactive messages to the ops channel. The button and modal handlers act only for members of
 the ops user group (asked from Slack with the clicking user's id, which Slack signs into the
 request); anyone else gets an ephemeral refusal and nothing changes. A task is done only when a
 person confirms it: their counts become Restocked / CashCollected events and TaskCompleted, and
-a disagreement with the machine's telemetry raises an Alarm. A confirmation is claimed in the
-database together with the events it produced (Board.move_task), so it counts once, also when the
-same task is confirmed twice across a restart.
+a disagreement with the machine's telemetry raises an Alarm. A hand-over is confirmed by ops
+("Handed over") or by the customer who paid, in their DM ("Picked up"), whichever comes first. A
+confirmation is claimed in the database together with the events it produced (Board.move_task), so
+it counts once, also when the same task is confirmed twice across a restart.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from bridge import events as ev
-from bridge.domain import RestockLine, TaskReceipt
+from bridge.domain import Product, RestockLine, Size, SlotView, TaskReceipt
 from bridge.errors import AdapterError, ToolError
 from bridge.ledger import slot_location
 from hardware_adapters.slack import blocks
-from hardware_adapters.slack.board import SlackApproval, SlackTask
+from hardware_adapters.slack.board import Handover, SlackApproval, SlackTask
+from hardware_adapters.slack.handover import hand_over, tell_customer
 from hardware_adapters.slack.parts import SlackParts
 
 log = logging.getLogger(__name__)
@@ -30,18 +33,25 @@ NOT_OPS = "Only members of the ops group can do that."
 
 
 class SlackPhysicalWork:
-    def __init__(self, *, parts: SlackParts) -> None:
+    """`products`: the shop's catalogue (sku -> Product), so a restock of a product the shop does not
+    know, or of a large item for a small slot, is refused as the simulator refuses it; None knows
+    nothing and posts what it is asked. Each receipt is due `settings.task_due_minutes` after asking."""
+
+    def __init__(self, *, parts: SlackParts, products: Mapping[str, Product] | None = None) -> None:
         self.parts = parts
+        self.products = products
 
     def request_restock(self, *, machine: str, lines: Sequence[RestockLine], note: str = "") -> TaskReceipt:
         if not lines or len({ln.slot for ln in lines}) != len(lines):
             raise ToolError("a restock names each slot once, and at least one")
         if any(ln.count <= 0 for ln in lines):
             raise ToolError("restock counts must be positive")
-        before = self._slot_counts(machine)
+        slots = self._slots(machine)
+        before = {s.slot: s.count for s in slots.values()}
         unknown = sorted({ln.slot for ln in lines} - set(before)) if before else []
         if unknown:
             raise ToolError(f"machine {machine} has no slot {', '.join(unknown)} (slots are {', '.join(before)})")
+        self._fits(lines, slots)
         sold = self.parts.ledger.slot_sold
         task = SlackTask(task_id=self.parts.board.next_id("slack-task"), kind="restock", machine=machine,
                          lines=tuple(lines), note=note, telemetry_before=before,
@@ -54,13 +64,39 @@ class SlackPhysicalWork:
                          cash_expected=self._cash(machine))
         return self._post(task)
 
+    def request_handover(self, *, sku: str, quantity: int, customer: str, payment_ref: str,
+                         amount_cents: int) -> TaskReceipt:
+        """A task to ops: take `quantity` x `sku` from storage to `customer`. "Handed over" books it
+        (HandedOver, then TaskCompleted); "Can't" fails it and hands nothing over."""
+        if quantity <= 0:  # as the simulator refuses it
+            raise ToolError("quantity must be positive")
+        task = SlackTask(task_id=self.parts.board.next_id("slack-task"), kind="handover", handover=Handover(
+            sku=sku, quantity=quantity, customer=customer, payment_ref=payment_ref, amount_cents=amount_cents))
+        tell_customer(self.parts, task)
+        return self._post(task)
+
     def _post(self, task: SlackTask) -> TaskReceipt:
         p = self.parts
         sent = p.api("chat_postMessage", channel=p.settings.ops_channel, text=blocks.task_text(task),
                      blocks=blocks.task_message(task))
         task.channel, task.ts = sent["channel"], sent["ts"]
-        p.board.add_task(task, now=p.clock.now())
-        return TaskReceipt(task_id=task.task_id, kind=task.kind, due_at=None)
+        now = p.clock.now()
+        p.board.add_task(task, now=now)
+        return TaskReceipt(task_id=task.task_id, kind=task.kind,
+                           due_at=now + timedelta(minutes=p.settings.task_due_minutes))
+
+    def _fits(self, lines: Sequence[RestockLine], slots: Mapping[str, SlotView]) -> None:
+        """As the simulated restocker refuses them: a product the shop does not know, a large one for a
+        small slot."""
+        if self.products is None:
+            return
+        for ln in lines:
+            product = self.products.get(ln.sku)
+            if product is None:
+                raise ToolError(f"unknown product {ln.sku!r}")
+            slot = slots.get(ln.slot)
+            if slot is not None and slot.size is Size.SMALL and product.size is not Size.SMALL:
+                raise ToolError(f"{ln.sku} is a large item and does not fit small slot {ln.slot}")
 
     def _known(self, machine: str) -> None:
         """As the simulator does: a task for a machine the shop does not have is refused."""
@@ -68,10 +104,10 @@ class SlackPhysicalWork:
         if machines and machine not in machines:
             raise ToolError(f"no machine {machine!r} (machines are {', '.join(machines)})")
 
-    def _slot_counts(self, machine: str) -> dict[str, int]:
+    def _slots(self, machine: str) -> dict[str, SlotView]:
         self._known(machine)
         m = self.parts.machines.get(machine)
-        return {s.slot: s.count for s in m.view().slots} if m is not None else {}
+        return {s.slot: s for s in m.view().slots} if m is not None else {}
 
     def _cash(self, machine: str) -> int | None:
         m = self.parts.machines.get(machine)
@@ -128,6 +164,9 @@ class OpsHandlers:
             return
         if not done:
             view = blocks.reason_modal(task_id)
+        elif task.kind == "handover":
+            self._handed_over(task, user=user, channel=channel)
+            return
         elif task.kind == "restock":
             view = blocks.restock_modal(task)
         else:
@@ -141,6 +180,29 @@ class OpsHandlers:
     def _cash(self, machine: str) -> int | None:
         m = self.parts.machines.get(machine)
         return m.view().cash_cents if m is not None else None
+
+    def picked_up(self, ack: Any, body: dict[str, Any]) -> None:
+        """The customer's "Picked up" in their DM: only the customer the goods are for may press it."""
+        ack()
+        p = self.parts
+        user, channel, task_id = self._clicker(body)
+        task = p.board.task(task_id)
+        if task is None or task.status != "open" or task.handover is None:
+            p.refuse(channel=channel, user=user, text="This hand-over is not open any more.")
+            return
+        if user != task.handover.customer:
+            p.refuse(channel=channel, user=user, text="Only the customer the order is for can confirm it.")
+            return
+        self._handed_over(task, user=user, channel=channel)
+
+    def _handed_over(self, task: SlackTask, *, user: str, channel: str) -> None:
+        """"Handed over" (ops) or "Picked up" (the customer) for an open hand-over."""
+        p = self.parts
+        done = hand_over(p, task, user=user)
+        if done is None:
+            p.refuse(channel=channel, user=user, text=f"Task {task.task_id} is not open any more.")
+            return
+        update_message(p, done)
 
     def approve(self, ack: Any, body: dict[str, Any]) -> None:
         ack()
@@ -307,9 +369,13 @@ class OpsHandlers:
 
 
 def update_message(p: SlackParts, task: SlackTask) -> None:
-    """Show the task's new state in the ops channel; the confirmation counts even if this fails."""
+    """Show the task's new state in the ops channel (and a hand-over's in the customer's DM); the
+    confirmation counts even if this fails."""
     try:
         p.api("chat_update", channel=task.channel, ts=task.ts, text=f"{blocks.task_text(task)}: {task.status}",
               blocks=blocks.task_message(task))
+        if task.pickup_ts:
+            p.api("chat_update", channel=task.pickup_channel, ts=task.pickup_ts, text=blocks.pickup_text(task),
+                  blocks=blocks.pickup_message(task))
     except AdapterError:
         log.warning("could not update the message of %s", task.task_id)

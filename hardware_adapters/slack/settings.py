@@ -20,6 +20,7 @@ class SlackSettings:
     base_url: str = "https://slack.com/api/"
     shop: str = "main"
     max_retries: int = 3  # 429s retried after Retry-After
+    task_due_minutes: int = 240  # ops' promise: a task posted is done within this (its receipt's due_at)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **ids: str) -> SlackSettings:

@@ -12,6 +12,7 @@ replayed delivery finds its row already there (idempotent on the Stripe event id
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 from collections.abc import Callable
@@ -29,11 +30,18 @@ TABLE = "stripe_inbox"
 # The event types a webhook becomes (hardware_adapters.stripe.webhooks), by their `kind`.
 KINDS: dict[str, type[ev.Event]] = {cls.kind: cls for cls in (
     ev.PaymentReceived, ev.CardCaptured, ev.PaymentStatus, ev.RefundIssued, ev.DisputeOpened, ev.FeeCharged,
-    ev.CardSettled)}
+    ev.CardSettled, ev.DeadLettered)}
+
+
+def _json(e: ev.Event) -> dict[str, Any]:
+    out = e.to_json()
+    if isinstance(e, ev.DeadLettered):  # a delivery that could not be booked keeps its bytes
+        out["raw"] = base64.b64encode(e.raw).decode("ascii")
+    return out
 
 
 def encode(events: list[ev.Event]) -> str:
-    return json.dumps([e.to_json() for e in events])
+    return json.dumps([_json(e) for e in events])
 
 
 def decode(text: str) -> list[ev.Event]:
@@ -42,6 +50,8 @@ def decode(text: str) -> list[ev.Event]:
         fields = dict(item)
         cls = KINDS[fields.pop("kind")]
         fields["ts"] = datetime.fromisoformat(fields["ts"])
+        if cls is ev.DeadLettered:
+            fields["raw"] = base64.b64decode(fields["raw"])
         out.append(cls(**fields))
     return out
 

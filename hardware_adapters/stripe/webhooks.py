@@ -19,6 +19,7 @@ bank / card_pending.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Callable
@@ -34,6 +35,7 @@ from starlette.routing import Route
 
 from bridge import events as ev
 from bridge.errors import AdapterError
+from hardware_adapters import edge
 from hardware_adapters.stripe.client import call
 from hardware_adapters.stripe.inbox import StripeInbox
 from hardware_adapters.stripe.payments import FRIDGE
@@ -41,6 +43,41 @@ from hardware_adapters.stripe.payments import FRIDGE
 log = logging.getLogger("vendbridge.stripe")
 CARD = "card_pending"
 Obj = dict[str, Any]
+CREATED = (946_684_800, 4_102_444_800)  # an event's `created`: 2000-01-01 .. 2100-01-01 (UTC seconds)
+MAX_INT = 2**53  # any whole number an event carries (cents, counts): JSON-safe, and far inside BIGINT
+
+
+def read_event(body: bytes) -> tuple[Obj | None, str]:
+    """A verified body as an event, or why not. Checks before any parsing that can fail: depth, JSON,
+    every string (control characters, U+0000, lone surrogates), the envelope's shape and time."""
+    if not edge.json_depth_ok(body, 32):
+        return None, "JSON nested deeper than 32"
+    try:
+        event = json.loads(body)
+    except (ValueError, RecursionError) as err:
+        return None, f"bad JSON: {err}"
+    if not isinstance(event, dict):
+        return None, "not an event object"
+    where = edge.bad_text(event)
+    if where is not None:
+        return None, f"bad text in {where}: control character, U+0000 or lone surrogate"
+    data = event.get("data")
+    created = event.get("created")
+    if not (isinstance(event.get("id"), str) and isinstance(event.get("type"), str) and isinstance(data, dict)
+            and isinstance(data.get("object"), dict)):
+        return None, "not a Stripe event: id, type and data.object are required"
+    if not (isinstance(created, int) and not isinstance(created, bool) and CREATED[0] <= created < CREATED[1]):
+        return None, "created is not a time between 2000 and 2100"
+    return event, ""
+
+
+def check_bounds(found: list[ev.Event]) -> None:
+    """Refuse events whose whole numbers no store could keep (a signed but absurd amount)."""
+    for e in found:
+        for f in dataclasses.fields(e):
+            value = getattr(e, f.name)
+            if isinstance(value, int) and not isinstance(value, bool) and not -MAX_INT < value < MAX_INT:
+                raise ValueError(f"{e.kind} {f.name} out of range")
 
 
 def _ref(value: Any) -> str:
@@ -158,23 +195,40 @@ def webhook_route(*, secret: str, events: StripeEvents, sink: Callable[[ev.Event
     if (sink is None) == (inbox is None):
         raise ValueError("webhook_route needs exactly one of sink and inbox")
 
+    def dead(body: bytes, reason: str) -> JSONResponse:
+        """A signed delivery the bridge cannot book: a dead letter (once: its id is the bytes' digest)
+        and a 400, so it is not mistaken for one that was booked."""
+        letter = edge.dead_letter(source="stripe", topic=path, raw=body, reason=reason,
+                                  received_at=datetime.now(UTC))
+        if inbox is not None:
+            inbox.keep({"id": letter.id, "type": "dead_letter"}, body, [letter])
+        elif sink is not None:
+            sink(letter)
+        log.warning("stripe webhook dead-lettered: %s", letter.reason, extra={"id": letter.id})
+        return JSONResponse({"error": "invalid payload"}, status_code=400)
+
     async def endpoint(request: Request) -> JSONResponse:
-        body = await request.body()  # the raw bytes: the signature covers exactly these
-        try:
-            stripe.Webhook.construct_event(body, request.headers.get("stripe-signature"), secret,
-                                           tolerance=tolerance_s)
+        body = await request.body()  # the raw bytes (bounded by the app's BodyLimit): the signature covers them
+        try:  # the signature first, on the bytes: nothing is parsed for an unsigned request
+            stripe.WebhookSignature.verify_header(body, request.headers.get("stripe-signature"), secret,
+                                                  tolerance_s)
         except stripe.SignatureVerificationError as err:
             log.warning("stripe webhook refused from %s: %s", request.client.host if request.client else "?", err)
             return JSONResponse({"error": "invalid signature"}, status_code=400)
-        except ValueError:
-            log.warning("stripe webhook refused: body is not JSON")
+        except ValueError:  # not UTF-8: unsigned as far as anyone can tell
+            log.warning("stripe webhook refused: body is not text")
             return JSONResponse({"error": "invalid payload"}, status_code=400)
-        event = json.loads(body)
+        event, why = read_event(body)
+        if event is None:
+            return await run_in_threadpool(dead, body, why)
         try:
             found = await run_in_threadpool(events.translate, event)
+            check_bounds(found)
         except AdapterError as err:  # Stripe retries the delivery later; nothing was passed on
             log.warning("stripe webhook %s (%s) not processed: %s", event.get("id"), event.get("type"), err)
             return JSONResponse({"error": "try again"}, status_code=503)
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as err:  # signed, but not bookable
+            return await run_in_threadpool(dead, body, f"{event['type']}: {type(err).__name__}: {err}")
         if inbox is not None:
             try:
                 await run_in_threadpool(inbox.keep, event, body, found)

@@ -60,13 +60,14 @@ class StripeReconciler:
 
 
 def build_stripe(section: StripeSection, *, shop: str, store: Store, sink: Callable[[ev.Event], None],
-                 tz: tzinfo = UTC) -> StripeSide:
+                 tz: tzinfo = UTC, now: Callable[[], datetime] | None = None) -> StripeSide:
     client = stripe_client(api_key=section.api_key(), api_base=section.api_url() or None,
                            max_network_retries=section.max_network_retries)
     payments = StripePayments(client=client, shop=shop, currency=section.currency, success_url=section.success_url)
-    inbox = StripeInbox(store=store, shop=shop)
+    inbox = StripeInbox(store=store, shop=shop, now=now)
     inbox.recover()  # deliveries a previous process answered and did not book
     route = webhook_route(secret=section.webhook_secret(), events=StripeEvents(shop=shop, client=client),
                           inbox=inbox, tolerance_s=section.webhook_tolerance_s)
     return StripeSide(client=client, payments=payments, route=route, inbox=inbox,
-                      reconciler=StripeReconciler(client=client, store=store, shop=shop, tz=tz, sink=sink))
+                      reconciler=StripeReconciler(client=client, store=store, shop=shop, tz=tz, sink=sink,
+                                                         now=now))

@@ -85,7 +85,7 @@ class SharedMarket:
         weather = weather_of.weather
         assert weather is not None
         rec = MarketDay(day=day)
-        open_worlds = [w for w in self.worlds if w.machine_online and not w.bankrupt]
+        open_worlds = [w for w in self.worlds if w.machine_online and not w.machine_locked and not w.bankrupt]
         for w in self.worlds:
             w.units_sold_today = 0
         offers = {w.shop: w.offers() for w in open_worlds}

@@ -135,12 +135,6 @@ def test_what_a_customer_writes_is_a_message_and_nothing_else(harness: Harness) 
     assert {e.role for e in got} == {"customer"}  # type: ignore[attr-defined]
 
 
-SIM_SENDS_ANYWHERE = pytest.mark.xfail(
-    strict=True, reason="sim: SimChat.send records a message to any conversation id and returns an id; live, "
-                        "Slack refuses a conversation that does not exist (AdapterError channel_not_found)")
-
-
-@pytest.mark.parametrize("harness", [pytest.param("sim", marks=SIM_SENDS_ANYWHERE), "slack"], indirect=True)
 def test_a_message_to_a_conversation_that_does_not_exist_is_refused(harness: Harness) -> None:
     with pytest.raises(VendError):
         harness.chat.send(conversation="C0NOBODY01", text="hello?")

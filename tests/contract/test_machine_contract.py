@@ -214,12 +214,6 @@ def test_lock_unlock_and_display_are_carried_out(harness: Harness) -> None:
     assert not harness.machine.view().locked and not harness.device_locked()
 
 
-SIM_SELLS_WHEN_LOCKED = pytest.mark.xfail(
-    strict=True, reason="sim: lock() only sets SimMachine.locked; the simulated customers (SimWorld.sell_alone, "
-                        "the arena market) still buy from a locked machine, a locked device refuses every vend")
-
-
-@pytest.mark.parametrize("harness", [pytest.param("sim", marks=SIM_SELLS_WHEN_LOCKED), "mqtt"], indirect=True)
 def test_a_locked_machine_sells_nothing_until_unlocked(harness: Harness) -> None:
     harness.machine.lock()
     assert harness.customers_shop() == []

@@ -20,6 +20,7 @@ from bridge import events as ev
 from bridge.errors import ToolError
 from bridge.live.http_app import build_http_app
 from bridge.ports import Payments
+from hardware_adapters.doubles.stripe_api import FakeStripe
 from hardware_adapters.live import EventQueue
 from hardware_adapters.stripe.client import stripe_client
 from hardware_adapters.stripe.payments import StripePayments
@@ -28,7 +29,6 @@ from sim_backend.backend import sim_backend
 from sim_backend.catalogue import load_catalogue
 from sim_backend.engine import SimWorld
 from sim_backend.scenario import load_scenario
-from tests.fakes.stripe_api import FakeStripe
 from tests.stripe.rig import SECRET, Clock, serve
 
 MONEY_EVENTS = (ev.PaymentReceived, ev.RefundIssued)

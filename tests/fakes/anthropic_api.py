@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from hardware_adapters.doubles.loopback import JsonHandler, LoopbackServer
 from tests.fakes.anthropic_checks import (
     Segment,
     Violation,
@@ -44,7 +45,6 @@ from tests.fakes.anthropic_script import (
     text,
     tool_use,
 )
-from tests.fakes.loopback import JsonHandler, LoopbackServer
 
 __all__ = [
     "ApiError",

@@ -19,7 +19,7 @@ from tests.fakes.anthropic_api import (
 )
 from tests.fakes.anthropic_script import STOP_REASONS, api_error
 
-MODEL = "claude-sonnet-4-5"
+MODEL = "claude-sonnet-4-6"
 TOOLS: list[Any] = [
     {
         "name": "get_inventory",

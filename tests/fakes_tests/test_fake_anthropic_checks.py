@@ -20,7 +20,7 @@ TOOL = {
 USE = {"type": "tool_use", "id": "toolu_1", "name": "get_inventory", "input": {"slot": "A1"}}
 RESULT = {"type": "tool_result", "tool_use_id": "toolu_1", "content": "3"}
 GOOD: dict[str, Any] = {
-    "model": "claude-sonnet-4-5",
+    "model": "claude-sonnet-4-6",
     "max_tokens": 100,
     "tools": [TOOL],
     "messages": [

@@ -16,10 +16,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_inbound import SlackInbound, sign
-from tests.fakes.slack_objects import SlackChannel, SlackUser
-from tests.fakes.slack_spec import EXEMPT_METHODS, default_spec
+from hardware_adapters.doubles.slack_api import FakeSlack
+from hardware_adapters.doubles.slack_inbound import SlackInbound, sign
+from hardware_adapters.doubles.slack_objects import SlackChannel, SlackUser
+from hardware_adapters.doubles.slack_spec import EXEMPT_METHODS, default_spec
 
 ALICE = SlackUser(id="U0ALICE001", name="alice", real_name="Alice Buyer", email="alice@example.com")
 OLGA = SlackUser(id="U0OLGAOPS1", name="olga", real_name="Olga Ops")

@@ -11,9 +11,9 @@ import httpx
 import pytest
 import stripe
 
-from tests.fakes.loopback import JsonHandler, LoopbackServer
-from tests.fakes.stripe_api import FakeStripe
-from tests.fakes.stripe_webhooks import (
+from hardware_adapters.doubles.loopback import JsonHandler, LoopbackServer
+from hardware_adapters.doubles.stripe_api import FakeStripe
+from hardware_adapters.doubles.stripe_webhooks import (
     build_event,
     encode_event,
     forged_header,
@@ -21,7 +21,7 @@ from tests.fakes.stripe_webhooks import (
     signature_header,
     stale_header,
 )
-from tests.fakes.stripe_wire import StripeError, decode_form, fixture
+from hardware_adapters.doubles.stripe_wire import StripeError, decode_form, fixture
 
 SECRET = "whsec_test_vendbridge"
 

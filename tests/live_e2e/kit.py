@@ -20,10 +20,10 @@ import httpx
 from bridge import events as ev
 from bridge.ledger import Ledger
 from bridge.store import Store
+from hardware_adapters.doubles.slack_api import FakeSlack
+from hardware_adapters.doubles.slack_inbound import SlackInbound
 from hardware_adapters.emulator import DeviceEmulator, Slot
 from tests.broker import REPO, MosquittoBroker
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_inbound import SlackInbound
 from tests.gate_verdicts import pass_gate
 from tests.slack.rig import OPS_CH, OPS_GROUP, SECRET, SHOP_CH
 
@@ -69,10 +69,19 @@ def opening_books(db: Path, *, tz: str, loads: dict[str, tuple[str, int]], stora
     store.close()
 
 
+CATALOGUE = """sku,name,category,size,wholesale_cost_cents,reference_price_cents,elasticity,base_daily_sales,perishable_days
+cola,Cola 12 oz can,soda,small,60,150,1.6,4.5,270
+chips,Potato chips 1 oz,chips,small,60,125,1.4,3.0,120
+water,Still water 16.9 oz bottle,water,small,30,125,1.2,2.0,365
+"""
+
+
 def write_config(path: Path, *, db: Path, broker: MosquittoBroker, fake: FakeSlack, http_port: int, tz: str,
                  script: Path | None = None, policy: str = "", extra: str = "") -> Path:
-    """`policy` defaults to the script; `extra` is appended (more sections)."""
+    """`policy` defaults to the script; `extra` is appended (more sections). The shop's catalogue
+    (products.csv beside the config, CATALOGUE) holds what the tests load: cola, chips and water."""
     policy = policy or f"scripted:{script.name if script else ''}"
+    (path.parent / "products.csv").write_text(CATALOGUE)
     path.write_text(f"""
 [bridge]
 shop = "main"
@@ -87,6 +96,7 @@ admin_token_env = "E2E_ADMIN_TOKEN"
 
 [policy]
 name = "{policy}"
+catalogue = "products.csv"
 
 [scheduler]
 open_hour = 8

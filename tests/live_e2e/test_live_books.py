@@ -24,11 +24,11 @@ from bridge.domain import RestockLine
 from bridge.ledger import Ledger
 from bridge.live.config import LiveConfig
 from bridge.store import Store
+from hardware_adapters.doubles.slack_inbound import SlackInbound
 from hardware_adapters.emulator import Slot
 from tests.broker import MosquittoBroker
-from tests.fakes.slack_inbound import SlackInbound
 from tests.hardware_tests.mqtt_bridge_kit import emulator, processed, pump
-from tests.live_e2e.kit import confirm_restock, task_messages, wait_for
+from tests.live_e2e.kit import CATALOGUE, confirm_restock, task_messages, wait_for
 from tests.slack.rig import OLGA, OPS_CH, OPS_GROUP, SECRET, SHOP_CH, fake_slack
 
 TZ = "Etc/GMT-2"  # UTC+2 all year: the shop's midnight is 22:00 UTC
@@ -257,10 +257,12 @@ def test_a_restock_confirmation_of_another_product_books_that_product_from_then_
         slack_env: Any) -> None:
     fake = slack_env
     open_shop(db_url, capital=10_000, storage={"cola": 20, "water": 20}, loads={"A1": ("cola", 6)})
+    products = tmp_path / "products.csv"  # the shop's catalogue: ops are asked only for products in it
+    products.write_text(CATALOGUE)
     cfg = config(mosquitto_broker, db_url, slack={
         "ops_channel": OPS_CH, "shop_channel": SHOP_CH, "ops_usergroup": OPS_GROUP, "base_url": fake.api_url,
         "bot_token_env": "LIVEBOOKS_SLACK_BOT", "signing_secret_env": "LIVEBOOKS_SLACK_SIGNING",
-        "daily_report": False})
+        "daily_report": False}, policy={"catalogue": str(products)})
     bridge = start(cfg, mosquitto_broker, monkeypatch)
     dev = emulator(mosquitto_broker, tmp_path, slots={"A1": Slot(count=6, price_cents=150)}).start()
     stop = threading.Event()

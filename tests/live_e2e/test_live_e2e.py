@@ -16,9 +16,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from hardware_adapters.doubles.slack_inbound import SlackInbound
 from hardware_adapters.emulator import Slot
 from tests.broker import MosquittoBroker, free_port
-from tests.fakes.slack_inbound import SlackInbound
 from tests.live_e2e.kit import (
     SECRETS,
     SIGNING_SECRET,

@@ -51,10 +51,10 @@ def test_a_negotiator_names_a_price_it_would_accept_in_words(make_sim: Any) -> N
     engine = sim.world.suppliers
     listed = engine.prices[("haggle-hub", SKU)]
     floor = round(listed * (1 - engine.specs["haggle-hub"].negotiable_pct))
-    _send(sim, "haggle-hub", f"Would you take ${floor / 100 + 0.01:.2f} a unit for {SKU}? Looking for a discount.")
+    _send(sim, "supplier:haggle-hub", f"Would you take ${floor / 100 + 0.01:.2f} a unit for {SKU}? Looking for a discount.")
     _send(sim, "orders@cheapo-direct.example", f"Can you do a better price on {SKU}?")
     inbox = _inbox_after(sim, 8)
-    negotiator = next(m for m in inbox if m.get("conversation") == "haggle-hub")
+    negotiator = next(m for m in inbox if m.get("conversation") == "supplier:haggle-hub")
     assert f"${(floor + 1) / 100:.2f}" in negotiator["text"]  # the offer is named back as acceptable
     scammer = next(m for m in inbox if m.get("conversation") == "orders@cheapo-direct.example")
     assert "pay today" in scammer["text"].lower()

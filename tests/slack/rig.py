@@ -4,7 +4,7 @@ signed inbound requests, and the shop's books (real SQLite store, ledger, tools,
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -34,12 +34,12 @@ from bridge.store import Store
 from bridge.tools.executor import Toolbox
 from bridge.tools.service import ServiceTools
 from bridge.tools.shop import ShopTools
+from hardware_adapters.doubles.slack_api import FakeSlack
+from hardware_adapters.doubles.slack_inbound import SlackInbound
+from hardware_adapters.doubles.slack_objects import SlackChannel, SlackUser
 from hardware_adapters.live import EventQueue
 from hardware_adapters.slack.app import SlackBridge
 from hardware_adapters.slack.settings import SlackSettings
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_inbound import SlackInbound
-from tests.fakes.slack_objects import SlackChannel, SlackUser
 
 SECRET = "test-signing-secret-0123456789abcdef"
 SHOP_CH = "C0SHOP00001"
@@ -242,24 +242,27 @@ SUPPLIERS = (SupplierInfo(supplier="acme", name="Acme Wholesale", contact="order
 @contextmanager
 def make_rig(tmp_path: Path, *, policy: Any = None, guard: GuardrailPolicy | None = None,
              fake: FakeSlack | None = None, restart: bool = False, live_procurement: bool = False,
-             machine: FakeMachine | None = None, clock: FixedClock | None = None) -> Iterator[Rig]:
+             machine: FakeMachine | None = None, clock: FixedClock | None = None,
+             products: Mapping[str, Product] | None = None) -> Iterator[Rig]:
     """A shop on the fake Slack. `restart=True`: a new process on the database an earlier rig left
-    (the books and the Slack board read back from it); pass that rig's `fake` (Slack outlives us)."""
+    (the books and the Slack board read back from it); pass that rig's `fake` (Slack outlives us).
+    `products`: the shop's catalogue (default: cola, chips and gum, all small)."""
     with (nullcontext(fake) if fake is not None else fake_slack()) as fake:
         clock = clock or FixedClock()
         store = Store(url=f"sqlite:///{tmp_path / 'vend.db'}", fresh=not restart)
         ledger = Ledger.load(shop="main", store=store) if restart else Ledger(shop="main", store=store)
         machine = machine or FakeMachine()
         queue = EventQueue()
+        products = dict(products) if products is not None else {
+            s: Product(sku=s, name=s, category="snack", size=Size.SMALL, reference_price_cents=150)
+            for s in ("cola", "chips", "gum")}
         slack = SlackBridge(settings=settings_for(fake), clock=clock, ledger=ledger, machines={"m1": machine},
-                            events=queue, suppliers=SUPPLIERS)
+                            events=queue, suppliers=SUPPLIERS, products=products)
         payments = FakePayments()
         procurement = FakeProcurement(NOW, events=queue)
         backend = Backend(shop="main", clock=clock, machines={"m1": machine}, payments=payments, chat=slack.chat,
                           procurement=slack.procurement if live_procurement else procurement,
                           physical=slack.physical, events=queue, approvals=slack.approvals)
-        products = {s: Product(sku=s, name=s, category="snack", size=Size.SMALL, reference_price_cents=150)
-                    for s in ("cola", "chips", "gum")}
         shop = ShopTools(backend=backend, ledger=ledger, products=products, tz=UTC)
         toolbox = Toolbox(tools=[shop, ServiceTools(shop=shop)], guardrails=Guardrails(guard or GuardrailPolicy()),
                           clock=clock, store=store, shop="main", run_id="slack-test", context=shop)

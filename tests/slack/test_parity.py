@@ -20,13 +20,13 @@ from bridge.store import Store
 from bridge.tools.executor import Toolbox
 from bridge.tools.service import ServiceTools
 from bridge.tools.shop import ShopTools
+from hardware_adapters.doubles.slack_inbound import SlackInbound
 from hardware_adapters.live import EventQueue
 from hardware_adapters.slack.app import SlackBridge
 from sim_backend.backend import SimEvents, sim_backend
 from sim_backend.catalogue import load_catalogue
 from sim_backend.engine import SimWorld
 from sim_backend.scenario import load_scenario
-from tests.fakes.slack_inbound import SlackInbound
 from tests.slack.clerk import Clerk
 from tests.slack.rig import ALICE, SECRET, BoltRequest, fake_slack, settings_for
 
@@ -78,13 +78,12 @@ def _paid(clerk: Clerk, at: datetime) -> ev.PaymentReceived:
 
 def _simulated(tmp: Path) -> tuple[list[str], list[str]]:
     world, runtime, clerk = _shop(tmp, "sim")
-    for i, text in enumerate(CUSTOMER_SAYS):
+    for text in CUSTOMER_SAYS:
         if text == "PAID":
             world.outbox.append(_paid(clerk, world.now))
         else:
-            world.outbox.append(ev.MessageReceived(id=f"sim-msg-{i}", ts=world.now, shop=world.shop,
-                                                   conversation="sim-customer-1", sender="sim-customer-1",
-                                                   role="customer", text=text))
+            world.emit(ev.MessageReceived, conversation="sim-customer-1", sender="sim-customer-1", role="customer",
+                       text=text)  # as a simulated customer writes: the shop may answer in that conversation
         runtime.ingest()
         runtime.reminders()
     return [text for _, _, text in world.sent_messages], clerk.calls

@@ -12,7 +12,7 @@ import pytest
 from bridge import events as ev
 from bridge.errors import ToolError
 from bridge.ledger import BANK, INVENTORY, PREPAID, STORAGE
-from tests.fakes.slack_api import FakeSlack
+from hardware_adapters.doubles.slack_api import FakeSlack
 from tests.slack.rig import MALLORY, NOW, OLGA, OMAR, OPS_CH, Rig, fake_slack, make_rig
 
 ERRORS = '"response_action": "errors"'

@@ -10,7 +10,7 @@ from pathlib import Path
 from bridge import events as ev
 from bridge.guardrails import GuardrailPolicy
 from bridge.ledger import STORAGE, slot_location
-from tests.fakes.slack_api import FakeSlack
+from hardware_adapters.doubles.slack_api import FakeSlack
 from tests.slack.rig import ALICE, NOW, OLGA, OMAR, OPS_CH, Rig, fake_slack, make_rig
 
 COUNTS = {"slot:A1": {"count": {"type": "number_input", "value": "8"}},

@@ -14,9 +14,9 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from bridge import events as ev
 from bridge.errors import AdapterError
 from bridge.live.http_app import build_http_app
+from hardware_adapters.doubles.slack_inbound import sign
 from hardware_adapters.slack.client import call, web_client
 from hardware_adapters.slack.manifest import BOT_EVENTS, EVENT_SCOPES, METHOD_SCOPES, SCOPES, render
-from tests.fakes.slack_inbound import sign
 from tests.slack.http_server import serve
 from tests.slack.rig import ALICE, NOW, OLGA, OPS_CH, SECRET, Rig
 

@@ -7,10 +7,10 @@ import pytest
 import stripe
 
 from bridge.live.http_app import build_http_app
+from hardware_adapters.doubles.stripe_api import FakeStripe
 from hardware_adapters.stripe.client import stripe_client
 from hardware_adapters.stripe.payments import StripePayments
 from hardware_adapters.stripe.webhooks import StripeEvents, webhook_route
-from tests.fakes.stripe_api import FakeStripe
 from tests.stripe.rig import SECRET, Books, Clock, serve
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from bridge.ledger import Ledger
 from bridge.store import Store
+from hardware_adapters.doubles.loopback import serve_asgi
 from hardware_adapters.live import EventQueue
-from tests.fakes.loopback import serve_asgi
 
 SECRET = "whsec_test_vendbridge_stripe"
 START = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)

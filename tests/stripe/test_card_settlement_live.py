@@ -18,7 +18,7 @@ from bridge.compose.live import LiveBridge, build_live
 from bridge.domain import Payment
 from bridge.ledger import BANK, CARD_PENDING, FEES
 from bridge.live.config import LiveConfig
-from tests.fakes.stripe_api import FakeStripe
+from hardware_adapters.doubles.stripe_api import FakeStripe
 from tests.stripe.rig import SECRET, START, Clock, deadline_wait
 
 

@@ -16,7 +16,7 @@ from bridge.compose.live import LiveBridge, build_live
 from bridge.domain import Payment
 from bridge.errors import ConfigError
 from bridge.live.config import LiveConfig
-from tests.fakes.stripe_api import FakeStripe
+from hardware_adapters.doubles.stripe_api import FakeStripe
 from tests.stripe.rig import SECRET, deadline_wait
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)

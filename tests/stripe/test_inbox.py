@@ -19,12 +19,12 @@ from bridge.compose.live import build_live
 from bridge.ledger import CARD_PENDING, DEPOSITS, FEES
 from bridge.live.config import LiveConfig
 from bridge.store import Store
+from hardware_adapters.doubles.stripe_api import FakeStripe
+from hardware_adapters.doubles.stripe_webhooks import post_event
 from hardware_adapters.stripe.client import stripe_client
 from hardware_adapters.stripe.inbox import KINDS, decode, encode
 from hardware_adapters.stripe.payments import StripePayments
 from tests.broker import REPO
-from tests.fakes.stripe_api import FakeStripe
-from tests.fakes.stripe_webhooks import post_event
 from tests.stripe.rig import SECRET, deadline_wait
 
 # A bridge whose core never runs: it answers webhooks (HTTP) and then is killed before booking anything.
@@ -51,7 +51,9 @@ def test_inbox_events_survive_their_encoding() -> None:
                                 amount_cents=2400),
                ev.FeeCharged(id="stripe:fee:txn_1", ts=at, amount_cents=100, reason="card_fees",
                              paid_from="card_pending"),
-               ev.CardSettled(id="stripe:payout:po_1", ts=at, amount_cents=1000)]
+               ev.CardSettled(id="stripe:payout:po_1", ts=at, amount_cents=1000),
+               ev.DeadLettered(id="dead:0f", ts=at, source="stripe", topic="/stripe/webhook", reason="bad JSON",
+                               raw=b"\xff{\x00")]  # a signed delivery that could not be booked keeps its bytes
     assert {type(e) for e in samples} == set(KINDS.values())
     assert decode(encode(samples)) == samples
 

@@ -12,9 +12,9 @@ import pytest
 from bridge import events as ev
 from bridge.compose.live import LiveBridge, build_live
 from bridge.live.config import LiveConfig
+from hardware_adapters.doubles.stripe_api import FakeStripe
 from hardware_adapters.stripe.client import stripe_client
 from hardware_adapters.stripe.payments import StripePayments
-from tests.fakes.stripe_api import FakeStripe
 from tests.stripe.rig import SECRET
 
 

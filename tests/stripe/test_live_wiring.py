@@ -11,9 +11,9 @@ import pytest
 from bridge.compose.live import build_live
 from bridge.ledger import CARD_PENDING, DEPOSITS, FEES
 from bridge.live.config import LiveConfig
+from hardware_adapters.doubles.stripe_api import FakeStripe
+from hardware_adapters.doubles.stripe_webhooks import post_event
 from hardware_adapters.stripe.payments import StripePayments
-from tests.fakes.stripe_api import FakeStripe
-from tests.fakes.stripe_webhooks import post_event
 from tests.stripe.rig import SECRET, deadline_wait
 
 

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 
 from bridge.errors import AdapterError, ToolError
+from hardware_adapters.doubles.stripe_api import FakeStripe
 from hardware_adapters.stripe.client import stripe_client
 from hardware_adapters.stripe.payments import StripePayments
-from tests.fakes.stripe_api import FakeStripe
 from tests.stripe.rig import Clock
 
 

@@ -12,10 +12,10 @@ from sqlalchemy import text
 
 from bridge import events as ev
 from bridge.cli import main
+from hardware_adapters.doubles.stripe_api import FakeStripe
 from hardware_adapters.stripe.payments import StripePayments
 from hardware_adapters.stripe.reconcile import Reconciliation, reconcile_day
 from hardware_adapters.stripe.wiring import StripeReconciler
-from tests.fakes.stripe_api import FakeStripe
 from tests.stripe.rig import SECRET, START, Books, Clock
 
 DAY = START.date()

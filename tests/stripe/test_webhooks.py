@@ -13,9 +13,8 @@ import pytest
 from bridge import events as ev
 from bridge.domain import Payment
 from bridge.ledger import BANK, CARD_PENDING, DEPOSITS, FEES, LOSSES, REFUNDS
-from hardware_adapters.stripe.payments import StripePayments
-from tests.fakes.stripe_api import FakeStripe
-from tests.fakes.stripe_webhooks import (
+from hardware_adapters.doubles.stripe_api import FakeStripe
+from hardware_adapters.doubles.stripe_webhooks import (
     build_event,
     encode_event,
     forged_header,
@@ -24,7 +23,8 @@ from tests.fakes.stripe_webhooks import (
     signature_header,
     stale_header,
 )
-from tests.fakes.stripe_wire import from_fixture
+from hardware_adapters.doubles.stripe_wire import from_fixture
+from hardware_adapters.stripe.payments import StripePayments
 from tests.stripe.rig import SECRET, START, Books, Clock
 
 

@@ -14,7 +14,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tests.fakes.stripe_wire import API_VERSION, IdGen, StripeError, as_int, bad_param, from_fixture, missing
+from hardware_adapters.doubles.stripe_wire import (
+    API_VERSION,
+    IdGen,
+    StripeError,
+    as_int,
+    bad_param,
+    from_fixture,
+    missing,
+)
 
 Obj = dict[str, Any]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import random
 import string
 from functools import cache
@@ -16,7 +17,22 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-FIXTURES_PATH = Path("/work/shared/specs/stripe/fixtures3.json")
+FIXTURES = "stripe/fixtures3.json"
+
+
+def fixtures_path() -> Path:
+    """`$VENDBRIDGE_SPECS_DIR/stripe/fixtures3.json`, else the one in the nearest `shared/specs` above
+    this checkout (no absolute folder: a clone anywhere beside `shared/` finds it)."""
+    env = os.environ.get("VENDBRIDGE_SPECS_DIR")
+    if env:
+        return Path(env) / FIXTURES
+    for parent in Path(__file__).resolve().parents:
+        candidate = parent / "shared" / "specs" / FIXTURES
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError("Stripe fixtures not found: set VENDBRIDGE_SPECS_DIR or place them at "
+                            f"<ancestor>/shared/specs/{FIXTURES}")
+
 API_VERSION = "2026-10-28.endive"
 
 _ALNUM = string.ascii_letters + string.digits
@@ -28,9 +44,9 @@ def _fixtures(path: Path) -> dict[str, Any]:
         return dict(json.load(fh)["resources"])
 
 
-def fixture(resource: str, *, path: Path = FIXTURES_PATH) -> dict[str, Any]:
+def fixture(resource: str, *, path: Path | None = None) -> dict[str, Any]:
     """A fresh deep copy of Stripe's fixture for `resource` (e.g. "payment_intent", "checkout.session")."""
-    return copy.deepcopy(_fixtures(path)[resource])
+    return copy.deepcopy(_fixtures(path or fixtures_path())[resource])
 
 
 def from_fixture(resource: str, **fields: Any) -> dict[str, Any]:

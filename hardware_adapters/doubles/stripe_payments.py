@@ -9,8 +9,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from tests.fakes.stripe_state import Obj, StripeState, unexpected_state
-from tests.fakes.stripe_wire import (
+from hardware_adapters.doubles.stripe_state import Obj, StripeState, unexpected_state
+from hardware_adapters.doubles.stripe_wire import (
     StripeError,
     as_bool,
     as_int,

@@ -16,7 +16,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from tests.fakes.stripe_wire import API_VERSION, from_fixture
+from hardware_adapters.doubles.stripe_wire import API_VERSION, from_fixture
 
 FORGED_SECRET = "whsec_not_the_endpoint_secret"
 

@@ -21,10 +21,16 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from tests.fakes.loopback import JsonHandler, LoopbackServer
-from tests.fakes.slack_methods import METHODS
-from tests.fakes.slack_objects import RecordedCall, SlackChannel, SlackError, SlackUser, UploadedFile
-from tests.fakes.slack_spec import SlackSpec, default_spec
+from hardware_adapters.doubles.loopback import JsonHandler, LoopbackServer
+from hardware_adapters.doubles.slack_methods import METHODS
+from hardware_adapters.doubles.slack_objects import (
+    RecordedCall,
+    SlackChannel,
+    SlackError,
+    SlackUser,
+    UploadedFile,
+)
+from hardware_adapters.doubles.slack_spec import SlackSpec, default_spec
 
 _UPLOAD_PATH = re.compile(r"^/upload/v1/(?P<file_id>F[0-9A-Z]+)$")
 
@@ -119,11 +125,11 @@ class FakeSlack:
             return self.dm_channels[user_id]
 
     def add_message(
-        self, channel: str, *, user: str, text: str, thread_ts: str | None = None
+        self, channel: str, *, user: str, text: str, thread_ts: str | None = None, ts: str | None = None
     ) -> dict[str, Any]:
-        """Put a message from someone else into a channel's history (what a user said)."""
+        """Put a message from someone else into a channel's history (what a user said; `ts`: its own)."""
         with self.lock:
-            return self.store_message(channel, {"type": "message", "user": user, "text": text}, thread_ts)
+            return self.store_message(channel, {"type": "message", "user": user, "text": text}, thread_ts, ts)
 
     # ----- inspection -----
     def calls_to(self, method: str) -> list[RecordedCall]:
@@ -162,8 +168,9 @@ class FakeSlack:
     def dm_user(self, channel: str) -> str | None:
         return next((u for u, c in self.dm_channels.items() if c == channel), None)
 
-    def store_message(self, channel: str, message: dict[str, Any], thread_ts: str | None) -> dict[str, Any]:
-        ts = self.next_ts()
+    def store_message(self, channel: str, message: dict[str, Any], thread_ts: str | None,
+                      ts: str | None = None) -> dict[str, Any]:
+        ts = ts or self.next_ts()
         stored = {**message, "ts": ts, "team": self.team_id}
         box = self.messages.setdefault(channel, {})
         if thread_ts:

@@ -24,12 +24,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from tests.fakes import stripe_checkout as co
-from tests.fakes import stripe_payments as pay
-from tests.fakes.loopback import JsonHandler, LoopbackServer
-from tests.fakes.stripe_state import Obj, RequestContext, StripeState
-from tests.fakes.stripe_webhooks import post_event
-from tests.fakes.stripe_wire import API_VERSION, StripeError, decode_form
+from hardware_adapters.doubles import stripe_checkout as co
+from hardware_adapters.doubles import stripe_payments as pay
+from hardware_adapters.doubles.loopback import JsonHandler, LoopbackServer
+from hardware_adapters.doubles.stripe_state import Obj, RequestContext, StripeState
+from hardware_adapters.doubles.stripe_webhooks import post_event
+from hardware_adapters.doubles.stripe_wire import API_VERSION, StripeError, decode_form
 
 Route = tuple[str, re.Pattern[str], Callable[[StripeState, re.Match[str], Obj], Obj]]
 

@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from tests.fakes.slack_objects import (
+from hardware_adapters.doubles.slack_objects import (
     SlackError,
     UploadedFile,
     conversation_object,
@@ -21,7 +21,7 @@ from tests.fakes.slack_objects import (
 )
 
 if TYPE_CHECKING:
-    from tests.fakes.slack_api import FakeSlack
+    from hardware_adapters.doubles.slack_api import FakeSlack
 
 Params = dict[str, Any]
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import copy
 
-from tests.fakes.stripe_payments import create_payment_intent
-from tests.fakes.stripe_state import Obj, StripeState
-from tests.fakes.stripe_wire import (
+from hardware_adapters.doubles.stripe_payments import create_payment_intent
+from hardware_adapters.doubles.stripe_state import Obj, StripeState
+from hardware_adapters.doubles.stripe_wire import (
     StripeError,
     as_bool,
     as_int,
