@@ -61,6 +61,9 @@ def models(args: argparse.Namespace) -> int:
     names = [m.strip() for m in args.models.split(",") if m.strip()]
     if len(names) != 2 or names[0] == names[1]:
         raise ConfigError("--models names two different players, e.g. claude-sonnet-4-6,claude-haiku-4-5")
+    from sim_backend.scenario import load_scenario
+
+    load_scenario(args.scenario, days=args.days)  # a bad scenario: one line before any worker starts
     if any(player(n)[0] == "llm" for n in names):
         from bridge.llm.adapter import api_key_from_env
 
