@@ -22,7 +22,7 @@ def run(args: argparse.Namespace) -> int:
     if args.bench == "ingest":
         return ingest(args)
     if args.bench == "models":
-        from bridge.bench_models import models
+        from bridge.compose.bench_models import models
 
         return models(args)
     raise SystemExit(f"unknown bench {args.bench}")
