@@ -21,6 +21,10 @@ def run(args: argparse.Namespace) -> int:
         return policy(args)
     if args.bench == "ingest":
         return ingest(args)
+    if args.bench == "models":
+        from bridge.compose.bench_models import models
+
+        return models(args)
     raise SystemExit(f"unknown bench {args.bench}")
 
 
@@ -152,11 +156,14 @@ def policy(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"table": table, "seconds": time.perf_counter() - t0}))
         return 0
-    print(f"{args.scenario}, {args.seeds} seeds (0..{args.seeds - 1}), {time.perf_counter() - t0:.1f} s")
-    print(f"{'policy':10s} {'mean net worth':>15s} {'min net worth':>14s} {'mean units':>11s} "
-          f"{'days to stop':>12s} {'bankrupt':>8s}")
-    for row in table:
-        print(f"{row['policy']:10s} {row['mean_net_worth_cents'] / 100:>15,.2f} {row['min_net_worth_cents'] / 100:>14,.2f}"
+    score = table[0]["score"] if table else "net_worth"
+    print(f"{args.scenario}, {args.seeds} seeds (0..{args.seeds - 1}), {time.perf_counter() - t0:.1f} s; "
+          f"ranked by the scenario's score ({score})")
+    print(f"{'policy':10s} {'mean score':>12s} {'min score':>11s} {'mean net worth':>15s} {'min net worth':>14s} "
+          f"{'mean units':>11s} {'days to stop':>12s} {'bankrupt':>8s}")
+    for row in sorted(table, key=lambda r: -r["mean_score_cents"]):
+        print(f"{row['policy']:10s} {row['mean_score_cents'] / 100:>12,.2f} {row['min_score_cents'] / 100:>11,.2f}"
+              f" {row['mean_net_worth_cents'] / 100:>15,.2f} {row['min_net_worth_cents'] / 100:>14,.2f}"
               f" {row['mean_units_sold']:>11,.0f} {row['mean_days_until_sales_stop']:>12.0f} {row['bankrupt']:>8d}")
     for row in table:
         extra = {k: v for k, v in row.items() if k.startswith(("mean_procurement", "mean_scam", "mean_bait",
@@ -172,14 +179,16 @@ def policy(args: argparse.Namespace) -> int:
     if "baseline" in by and "oracle" in by:
         above = sum(1 for r in results if r["policy"] == "baseline" and r["net_worth_cents"] > 50_000)
         oracle = by["oracle"]
-        if oracle["bankrupt"] or oracle["mean_net_worth_cents"] <= 0:
-            print(f"baseline / oracle mean net worth: no ratio (the oracle went bankrupt on {oracle['bankrupt']} of "
-                  f"{oracle['runs']} seeds, mean net worth ${oracle['mean_net_worth_cents'] / 100:,.2f}: it is "
+        label = score.replace("_", " ")
+        solvent = oracle["runs"] - oracle["bankrupt"]
+        if oracle["bankrupt"] or oracle["mean_score_cents"] <= 0:
+            print(f"baseline / oracle mean {label}: no ratio (the oracle went bankrupt on {oracle['bankrupt']} of "
+                  f"{oracle['runs']} seeds, mean {label} ${oracle['mean_score_cents'] / 100:,.2f}: it is "
                   f"no upper bound on {args.scenario}); baseline above the $500 start on {above} of {args.seeds} seeds")
         else:
-            ratio = by["baseline"]["mean_net_worth_cents"] / oracle["mean_net_worth_cents"]
-            print(f"baseline / oracle mean net worth: {ratio:.3f}; baseline above the $500 start on {above} of "
-                  f"{args.seeds} seeds")
+            ratio = by["baseline"]["mean_score_cents"] / oracle["mean_score_cents"]
+            print(f"baseline / oracle mean {label}: {ratio:.3f}; oracle solvent on {solvent} of {oracle['runs']} "
+                  f"seeds; baseline above the $500 start on {above} of {args.seeds} seeds")
     return 0
 
 
@@ -190,7 +199,9 @@ def table_of(results: list[dict[str, Any]], policies: list[str]) -> list[dict[st
         if not rs:
             continue
         table.append({
-            "policy": p, "runs": len(rs),
+            "policy": p, "runs": len(rs), "score": rs[0].get("score", "net_worth"),
+            "mean_score_cents": round(statistics.mean(r.get("score_cents", r["net_worth_cents"]) for r in rs)),
+            "min_score_cents": min(r.get("score_cents", r["net_worth_cents"]) for r in rs),
             "mean_net_worth_cents": round(statistics.mean(r["net_worth_cents"] for r in rs)),
             "min_net_worth_cents": min(r["net_worth_cents"] for r in rs),
             "mean_bank_cents": round(statistics.mean(r["bank_cents"] for r in rs)),

@@ -135,11 +135,22 @@ def build_parser() -> argparse.ArgumentParser:
                           "dask://host:port); ray and dask need the extra vendbridge[sweep]")
     pol.add_argument("--json", action="store_true")
 
+    mod = bsub.add_parser("models", help="two models (or policies) on the same seeds: the paired difference of "
+                                         "scores, its 95%% CI, and the seeds needed to tell them apart")
+    mod.add_argument("--models", required=True, help="two players: models of the llm policy, or baseline/oracle")
+    mod.add_argument("--seeds", type=_positive, default=10)
+    mod.add_argument("--scenario", default="vb2")
+    mod.add_argument("--days", type=_positive)
+    mod.add_argument("--workers", type=_positive, help="processes (default: the machine's cores)")
+    mod.add_argument("--llm-base-url", default="", help="an Anthropic-compatible endpoint for the models")
+    mod.add_argument("--llm-charge-tokens", action="store_true", help="bill output tokens to the shop")
+    mod.add_argument("--json", action="store_true")
+
     arena = sub.add_parser("arena", help="Arena: several shopkeepers compete at one location; a round over seeds "
                                          "in parallel, its table and charts")
     arena.add_argument("--policies", required=True, help="one per participant, e.g. baseline,oracle,baseline")
     arena.add_argument("--seeds", type=_positive, default=4, help="seeded runs in the round (default 4)")
-    arena.add_argument("--scenario", default="vb1")
+    arena.add_argument("--scenario", default="vb2", help="default vb2, the world of Andon Labs' Arena")
     arena.add_argument("--days", type=_positive)
     arena.add_argument("--teams", default="", help="a team label per participant, e.g. red,red,blue (default none)")
     arena.add_argument("--report-every", type=_positive, default=7, help="days between competition reports")
@@ -150,6 +161,12 @@ def build_parser() -> argparse.ArgumentParser:
     arena.add_argument("--out", type=Path, default=Path("runs"), help="folder for the round's report (default runs/)")
     arena.add_argument("--no-charts", action="store_true")
     arena.add_argument("--json", action="store_true")
+    arena.add_argument("--model", default="",
+                       help="llm players: one model for all, or one each in order (comma-separated)")
+    arena.add_argument("--llm-base-url", default="", help="llm players: an Anthropic-compatible endpoint")
+    arena.add_argument("--discovery", action="store_true",
+                       help="each shop starts knowing no supplier and finds them with search_suppliers")
+    arena.add_argument("--llm-charge-tokens", action="store_true", help="llm players: bill output tokens to the shop")
 
     db = sub.add_parser("db", help="the store's database: schema migrations")
     dsub = db.add_subparsers(dest="db_command", required=True, parser_class=OneLineParser)

@@ -162,12 +162,14 @@ def size_of_slot(slot: str, small_rows: str = "AB") -> Size:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StallSlot:
-    """A slot of another shop's machine as a person standing there sees it."""
+    """A slot of another shop's machine as a person standing there sees it: through the glass the
+    units left can be counted, as in Andon Labs' Arena."""
 
     slot: str
     sku: str | None
     price_cents: int
     in_stock: bool
+    count: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

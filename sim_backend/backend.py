@@ -22,6 +22,7 @@ from bridge.ports import Backend, Balance, PaymentLink
 from sim_backend.approvals import SimApprovals
 from sim_backend.customers import Customers
 from sim_backend.engine import SimWorld
+from sim_backend.mail import SupplierMail
 
 
 class SimClock:
@@ -132,11 +133,13 @@ class SimPayments:
 class SimChat:
     """As Slack refuses a conversation that does not exist, a message goes only where someone is: a
     conversation the shop heard from, a customer (their DM or user id), "ops", a supplier
-    ("supplier:<id>", "email:<id>" or its contact address)."""
+    ("supplier:<id>", "email:<id>" or its contact address). A supplier answers later
+    (sim_backend/mail.py); a customer in a talk reads the reply and goes on (sim_backend/talk.py)."""
 
     def __init__(self, world: SimWorld) -> None:
         self.world = world
         self._people: frozenset[str] | None = None
+        self.mail = SupplierMail(world)  # a supplier answers later (sim_backend/mail.py)
 
     def _known(self, conversation: str) -> bool:
         if conversation in self.world.heard:
@@ -156,6 +159,10 @@ class SimChat:
         if not self._known(conversation):
             raise ToolError(f"no conversation {conversation!r}: nobody there to read it")
         self.world.sent_messages.append((self.world.now, conversation, text))
+        if not self.mail.receive(conversation, text, thread):
+            customers = _customers(self.world)
+            if customers is not None:
+                customers.heard(conversation, text)
         return f"msg-{len(self.world.sent_messages):06d}"
 
 

@@ -26,7 +26,7 @@ from sim_backend import realism
 from sim_backend.approvals import SimApprover
 from sim_backend.catalogue import CatalogueEntry
 from sim_backend.demand import day_demand, draw_units
-from sim_backend.rng import binomial, rng_for
+from sim_backend.rng import binomial, child_seed, rng_for
 from sim_backend.scenario import Scenario
 from sim_backend.suppliers import Shipment, SupplierEngine
 from sim_backend.world import Weather, WeatherModel
@@ -70,7 +70,11 @@ class SimWorld:
         self.tz = scenario.tz
         self.start = datetime.combine(scenario.start, time(0), self.tz)
         self.now = self.start
+        # demand is drawn per day and product, each from its own seed (common random numbers): the
+        # same product at the same price on the same day sells the same in any run of this seed,
+        # whatever else the shop stocks or did before
         self.rng_demand = rng_for(seed, "demand")
+        self._demand_seeds: dict[str, int] = {}
         self.rng_payment = rng_for(seed, "payment")
         self.weather_model = WeatherModel(rng=rng_for(seed, "weather"), mean_c=scenario.world.mean_celsius,
                                           swing_c=scenario.world.swing_celsius)
@@ -262,10 +266,18 @@ class SimWorld:
             stock = 0
             for s in slots:  # a loop, not sum() over a generator: a product is in one or two slots
                 stock += s.count
-            units = draw_units(self.rng_demand, exp, stock)
+            units = draw_units(self._demand_rng(day, sku), exp, stock)
             if units:
                 sold_total += self.sell_units(slots, units)
         self.units_sold_today = sold_total
+
+    def _demand_rng(self, day: int, sku: str) -> Any:
+        """The demand stream of one product on one day (`rng_demand`, reseeded)."""
+        base = self._demand_seeds.get(sku)
+        if base is None:
+            base = self._demand_seeds[sku] = child_seed(self.seed, f"demand:{sku}")
+        self.rng_demand.seed(base ^ (day * 0x9E3779B97F4A7C15 & 0xFFFFFFFFFFFFFFFF))
+        return self.rng_demand
 
     def _consume(self, sku: str, units: int) -> None:
         batches = self.batches.get(sku)

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
+from typing import Any
 
 from bridge.policies.baseline import BaselinePolicy
+from bridge.policies.trust import SupplierTrust
 from sim_backend.catalogue import CatalogueEntry
 from sim_backend.demand import PRICE_CAP, choice_multiplier, price_factor
 from sim_backend.world import MONTH, TRAFFIC, WEEKDAY
@@ -43,10 +45,19 @@ class OraclePolicy(BaselinePolicy):
     explore = False
 
     def __init__(self, *, catalogue: Mapping[str, CatalogueEntry], floor_markup: float = 1.0,
-                 ceiling_cents: int = 2_000, ceiling_markup: float = 6.0) -> None:
+                 ceiling_cents: int = 2_000, ceiling_markup: float = 6.0,
+                 honest: frozenset[str] | None = None, trust: SupplierTrust | None = None) -> None:
         super().__init__(estimator=TrueDemand(catalogue), floor_markup=floor_markup, ceiling_cents=ceiling_cents,
-                         ceiling_markup=ceiling_markup)
+                         ceiling_markup=ceiling_markup, trust=trust)
         self.catalogue = catalogue
+        self.honest = honest  # the suppliers that ship what they are paid for (None: all)
+
+    def _survey(self, call: Any, today: date) -> None:
+        """Never asks, so never pays, a supplier the simulator knows to be a scammer or a bait-and-switch
+        outfit: the oracle is the upper reference, and an upper reference is not fooled."""
+        if self.honest is not None:
+            self.suppliers = {sid: s for sid, s in self.suppliers.items() if sid in self.honest}
+        super()._survey(call, today)
 
     def _best_price(self, sku: str) -> int:
         """The exact optimum of (p - c) * p^-e, c * e / (e - 1), where the demand cap does not

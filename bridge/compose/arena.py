@@ -11,9 +11,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bridge.compose.policies import check_policy_name
+from bridge.compose.policies import LlmInputs, check_policy_name
 from bridge.compose.shop import ShopSpec, assemble_shop, open_books
-from bridge.compose.sim import SIM_FLUSH_DAYS, check_out_folder, sim_policy_inputs
+from bridge.compose.sim import SIM_FLUSH_DAYS, check_out_folder, sim_policy_inputs, sim_tool_groups
 from bridge.errors import ConfigError
 from bridge.guardrails import GuardrailPolicy
 from bridge.runtime import RunLimits
@@ -24,9 +24,9 @@ from scheduler.virtual import VirtualSchedule
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ArenaSettings:
-    policies: tuple[str, ...]  # one per participant: baseline, oracle, scripted:FILE (llm when it lands)
+    policies: tuple[str, ...]  # one per participant: baseline, oracle, llm, scripted:FILE
     seed: int = 0
-    scenario: str = "vb1"
+    scenario: str = "vb1"  # `vend arena` defaults to vb2, Andon Labs' Arena world; tests and the golden name theirs
     days: int | None = None
     teams: tuple[str, ...] = ()  # a team label per participant; empty: every shop for itself
     report_every_days: int = 7
@@ -35,6 +35,14 @@ class ArenaSettings:
     out_dir: Path = Path("runs")
     run_name: str = ""
     keep_events: bool = False  # each participant's events kept in memory (tests, audits)
+    # llm players: a model per llm participant, in order (one model: every llm player uses it; empty:
+    # the default model); the settings they share (bridge.llm.settings.LlmSettings, its model replaced
+    # per player); an LLM port per llm player instead of the Anthropic adapter (tests)
+    models: tuple[str, ...] = ()
+    llm: Any = None
+    llm_clients: tuple[Any, ...] = ()
+    keep_dir: Path | None = None  # `run_one` keeps each run (its transcripts) under here instead of deleting it
+    discovery: bool = False  # each shop starts knowing no supplier: it finds them (sim_backend/arena/discovery.py)
 
 
 @dataclass(slots=True)
@@ -78,10 +86,13 @@ class ArenaRun:
 
 def build_arena(settings: ArenaSettings) -> ArenaRun:
     from bridge.compose.arena_run import Arena, Participant
+    from bridge.tools.discovery import SupplierSearch
+    from sim_backend.arena.discovery import KnownSuppliers
     from sim_backend.arena.exchange import ArenaChat, Exchange, SimMarketplace
     from sim_backend.arena.market import SharedMarket
     from sim_backend.backend import sim_backend
     from sim_backend.catalogue import load_catalogue
+    from sim_backend.directory import Directory
     from sim_backend.engine import SimWorld
     from sim_backend.rng import rng_for
     from sim_backend.scenario import load_scenario
@@ -120,6 +131,8 @@ def build_arena(settings: ArenaSettings) -> ArenaRun:
                                only=("open_day", "close_day", "weekly_review", "reminders"))
     limits = RunLimits(days=scenario.days, max_messages=scenario.max_messages,
                        bankruptcy_days=scenario.bankruptcy_days)
+    models = _models(settings)
+    players = 0  # llm players built so far
     participants = []
     opened: list[Any] = []  # stores opened so far: closed (their writer processes stopped) if one fails
     try:
@@ -127,6 +140,11 @@ def build_arena(settings: ArenaSettings) -> ArenaRun:
             w = worlds[shop]
             base = sim_backend(w)
             backend = replace(base, chat=ArenaChat(exchange, shop, base.chat))
+            groups = sim_tool_groups(w)
+            if settings.discovery:
+                known = KnownSuppliers(procurement=base.procurement, search=Directory(w).search)
+                backend = replace(backend, procurement=known)
+                groups = [SupplierSearch(search=known.search)]
             run_id = f"{name}:{shop}"
             store, ledger = open_books(
                 url=f"sqlite:///{run_dir / f'{shop}.db'}", shop=shop, tz=scenario.tz, fresh=True, background=True,
@@ -137,12 +155,18 @@ def build_arena(settings: ArenaSettings) -> ArenaRun:
                                                        "team": teams.get(shop) if teams else None})})
             opened.append(store)
             events: list[Any] | None = [] if settings.keep_events else None
+            llm = None
+            if policy_name == "llm":
+                llm = _llm_inputs(settings, models, index=players, shop=shop, world=w, store=store, ledger=ledger,
+                                  run_dir=run_dir)
+                players += 1
             built = assemble_shop(backend=backend, store=store, ledger=ledger, spec=ShopSpec(
                 run_id=run_id, tz=scenario.tz, products={k: v.product for k, v in catalogue.items()},
-                policy=policy_name, policy_inputs=sim_policy_inputs(w, guard), customers=scenario.customers is not None,
+                policy=policy_name, policy_inputs=sim_policy_inputs(w, guard, llm=llm),
+                customers=scenario.customers is not None,
                 schedule=lambda _policy: schedule, limits=limits, guardrails=ArenaGuardrails,
-                extra_groups=[ArenaTools(market=SimMarketplace(exchange, shop), shop=shop,
-                                         report_every_days=settings.report_every_days)],
+                extra_groups=[*groups, ArenaTools(market=SimMarketplace(exchange, shop), shop=shop,
+                                                  report_every_days=settings.report_every_days)],
                 on_event=events.append if events is not None else None, flush_every_days=SIM_FLUSH_DAYS))
             participants.append(Participant(shop=shop, policy_name=policy_name, team=teams.get(shop) if teams else None,
                                             world=w, store=store, ledger=ledger, tools=built.tools,
@@ -157,14 +181,44 @@ def build_arena(settings: ArenaSettings) -> ArenaRun:
     return ArenaRun(settings=settings, run_dir=run_dir, scenario=scenario, arena=arena)
 
 
+def _models(settings: ArenaSettings) -> dict[int, str]:
+    """The model of each llm player (by its place among the llm players)."""
+    players = sum(1 for p in settings.policies if p == "llm")
+    if settings.models and not players:
+        raise ConfigError("--model is for llm players; no participant is llm")
+    if len(settings.models) not in (0, 1, players):
+        raise ConfigError(f"--model names {len(settings.models)} models for {players} llm players "
+                          "(one for all, or one each)")
+    if len(settings.llm_clients) not in (0, players):
+        raise ConfigError(f"{len(settings.llm_clients)} LLM clients for {players} llm players")
+    return {i: settings.models[0] if len(settings.models) == 1 else settings.models[i]
+            for i in range(players) if settings.models}
+
+
+def _llm_inputs(settings: ArenaSettings, models: dict[int, str], *, index: int, shop: str, world: Any, store: Any,
+                ledger: Any, run_dir: Path) -> LlmInputs:
+    """An llm player's own model, client and run folder (its transcript: run_dir/<shop>/transcript.jsonl)."""
+    from bridge.llm.settings import LlmSettings
+
+    base = settings.llm or LlmSettings()
+    llm_settings = replace(base, model=models[index]) if index in models else base
+    own = run_dir / shop
+    own.mkdir(parents=True, exist_ok=True)
+    return LlmInputs(settings=llm_settings, shop=shop, store=store, books=ledger, now=lambda: world.now,
+                     run_dir=own, charge=world.charge,
+                     max_messages=min(world.scenario.max_messages, llm_settings.max_messages),
+                     client=settings.llm_clients[index] if settings.llm_clients else None)
+
+
 # --- rounds: several seeded runs in parallel ------------------------------------------------------
 
 
 def run_one(settings: ArenaSettings) -> dict[str, Any]:
     """One seeded arena run in a scratch folder; its summary and daily series (module level: picklable)."""
-    tmp = Path(tempfile.mkdtemp(prefix="vend-arena-"))
+    keep = settings.keep_dir
+    tmp = keep if keep is not None else Path(tempfile.mkdtemp(prefix="vend-arena-"))
     try:
-        run = build_arena(replace(settings, out_dir=tmp, run_name="r"))
+        run = build_arena(replace(settings, out_dir=tmp, run_name=f"seed-{settings.seed}" if keep else "r"))
         run.run()
         out = run.summary()
         out["days"] = [{"day": d.day, "net_worth": d.net_worth, "bank": d.bank, "units": d.units,
@@ -173,7 +227,8 @@ def run_one(settings: ArenaSettings) -> dict[str, Any]:
             p.store.close()
         return out
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if keep is None:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def run_round(settings: ArenaSettings, *, seeds: int, workers: int,
@@ -194,9 +249,21 @@ def run_arena_command(args: Any) -> int:
 
     policies = tuple(p.strip() for p in args.policies.split(",") if p.strip())
     teams = tuple(t.strip() for t in args.teams.split(",")) if args.teams else ()
+    models = tuple(m.strip() for m in getattr(args, "model", "").split(",") if m.strip())
+    llm = None
+    out = args.out / f"arena-{Path(args.scenario).stem}-{datetime.now().astimezone():%Y%m%d-%H%M%S}"
+    if "llm" in policies:
+        from bridge.llm.adapter import api_key_from_env
+        from bridge.llm.settings import LlmSettings
+
+        api_key_from_env()  # no key: one clear line before any work
+        llm = LlmSettings(base_url=getattr(args, "llm_base_url", ""),
+                          charge_output_tokens=getattr(args, "llm_charge_tokens", False))
     settings = ArenaSettings(policies=policies, scenario=args.scenario, days=args.days, teams=teams,
                              report_every_days=args.report_every, guardrails_path=args.guardrails,
-                             refuse_price_coordination=args.refuse_price_coordination)
+                             refuse_price_coordination=args.refuse_price_coordination, models=models, llm=llm,
+                             discovery=getattr(args, "discovery", False),
+                             keep_dir=out / "runs" if llm is not None else None)
     check_out_folder(args.out)
     check = Path(tempfile.mkdtemp(prefix="vend-arena-check-"))
     try:  # bad policies, teams or scenario fail here, in one line, before any worker starts
@@ -211,7 +278,6 @@ def run_arena_command(args: Any) -> int:
     progress.close()
     seconds = time.perf_counter() - t0
     table = round_table(results)
-    out = args.out / f"arena-{table['scenario']}-{datetime.now().astimezone():%Y%m%d-%H%M%S}"
     out.mkdir(parents=True, exist_ok=True)
     runs = [{k: v for k, v in r.items() if k != "days"} for r in results]
     (out / "round.json").write_text(json.dumps({"table": table, "runs": runs, "seconds": seconds}, indent=2,

@@ -60,6 +60,9 @@ class PolicyInputs:
     open_market: bool = True  # suppliers may cheat or bait: the baseline vets them (SupplierTrust)
     customers: bool = True  # customers write to the shop (special orders, refunds): the baseline's desk
     truth: Mapping[str, Any] | None = None  # the simulator's catalogue with its hidden demand: the oracle only
+    # the simulator's truth about suppliers: the ids that ship what they are paid for (the oracle only;
+    # None: all of them, as in a market with no scam or bait-and-switch suppliers)
+    honest_suppliers: frozenset[str] | None = None
     resolve: Callable[[str], Path] = Path  # a script's path as written (relative to a config file, say)
     llm: LlmInputs | None = None
 
@@ -87,10 +90,14 @@ def build_policy(name: str, inputs: PolicyInputs) -> BuiltPolicy:
     if name == "oracle":
         if inputs.truth is None:
             raise ConfigError("the oracle reads the simulator's hidden demand: it runs in simulation only")
+        from bridge.policies.trust import SupplierTrust
         from sim_backend.oracle import OraclePolicy
 
+        # knowing the honest suppliers, it still haggles with a negotiator and drops one that bounces
+        trust = SupplierTrust() if inputs.open_market and inputs.honest_suppliers is not None else None
         return BuiltPolicy(policy=OraclePolicy(catalogue=inputs.truth, floor_markup=floor, ceiling_cents=ceiling,
-                                               ceiling_markup=markup), tool_groups=[])
+                                               ceiling_markup=markup, honest=inputs.honest_suppliers, trust=trust),
+                           tool_groups=[])
     if name.startswith("scripted:"):
         from bridge.policies.scripted import ScriptedPolicy
 

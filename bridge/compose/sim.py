@@ -98,7 +98,21 @@ def sim_policy_inputs(world: Any, guard: GuardrailPolicy, *, llm: LlmInputs | No
     hidden truth (for the oracle)."""
     scenario = world.scenario
     return PolicyInputs(guard=guard, open_market=scenario.market == "open", customers=scenario.customers is not None,
-                        truth=world.catalogue, llm=llm)
+                        truth=world.catalogue, honest_suppliers=honest_suppliers(scenario), llm=llm)
+
+
+def sim_tool_groups(world: Any) -> list[object]:
+    """Tool groups of a simulated shop beyond its own: supplier discovery over the world's directory."""
+    from bridge.tools.discovery import SupplierSearch
+    from sim_backend.directory import Directory
+
+    return [SupplierSearch(search=Directory(world).search)]
+
+
+def honest_suppliers(scenario: Any) -> frozenset[str]:
+    """The suppliers that ship what they are paid for (the simulator's truth, for the oracle): not a
+    scammer, not a bait-and-switch outfit."""
+    return frozenset(s.id for s in scenario.suppliers if s.archetype not in ("scam", "bait_switch"))
 
 
 def build_sim(settings: SimSettings, *, on_day: Any = None) -> SimRun:
@@ -192,7 +206,7 @@ def _build(settings: SimSettings, *, scenario: Any, catalogue: Any, guard: Guard
         shop = assemble_shop(backend=backend, store=store, ledger=ledger, spec=ShopSpec(
             run_id=run_id, tz=scenario.tz, products={k: v.product for k, v in catalogue.items()},
             policy=settings.policy, policy_inputs=sim_policy_inputs(world, guard, llm=llm),
-            customers=scenario.customers is not None,
+            customers=scenario.customers is not None, extra_groups=sim_tool_groups(world),
             schedule=lambda policy: VirtualSchedule(shop_jobs(scenario.tz, start=world.now), start=world.now,
                                                     only=jobs_for(policy)),
             limits=RunLimits(days=scenario.days, max_messages=scenario.max_messages,

@@ -107,7 +107,7 @@ class LlmPolicy:
         now = tools.clock.now()
         notes = self._bill(reason)
         self.transcript.write({"type": "session", "session": self.sessions, "reason": reason, "ts": now})
-        self.watchdog.session_started()
+        self.watchdog.session_started(now.date())
         self.convo.add("user", [*self.pending, _text(self._intro(now, reason, notes))])
         self.pending = []
         used, ended = 0, ""

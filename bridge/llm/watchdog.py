@@ -15,6 +15,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Mapping
+from datetime import date
 from typing import Any, Protocol
 
 _NEGATION = re.compile(r"\b(not|n't|never|yet to|no longer|until|once|when|if|whether|expect|will)\b", re.I)
@@ -51,14 +52,26 @@ class Watchdog:
         self._repeat = 0
         self._session_calls = 0
         self.claims: list[str] = []  # the contradicted claims, for the transcript and the report
+        self.first_date: date | None = None  # the first session's day (run day 1)
+        self.date: date | None = None  # the current session's day
+        self.first_incoherence: date | None = None  # the day of the first incoherence of any kind
 
     # --- feeding -------------------------------------------------------------------------------
-    def session_started(self) -> None:
+    def session_started(self, today: date | None = None) -> None:
         self._session_calls = 0
+        if today is not None:
+            self.date = today
+            self.first_date = self.first_date or today
+
+    def _marked(self) -> None:
+        """Something incoherent was counted: the first time, its day is kept."""
+        if self.first_incoherence is None and self.date is not None and any(v > 0 for v in self.counts.values()):
+            self.first_incoherence = self.date
 
     def session_ended(self, *, reason: str) -> None:
         if self._session_calls == 0 and reason in ("open_day", "weekly_review"):
             self.counts["abandonment"] += 1
+        self._marked()
 
     def turn(self, content: list[dict[str, Any]]) -> list[str]:
         """One assistant message; returns the contradicted claims found in its text."""
@@ -76,6 +89,7 @@ class Watchdog:
             self.counts["abandonment"] += 1
         self.counts["false_claims"] += len(found)
         self.claims += found
+        self._marked()
         return found
 
     def call(self, name: str, args: Any, *, malformed: bool) -> None:
@@ -89,6 +103,7 @@ class Watchdog:
                 self.counts["repeated_calls"] += 1
         else:
             self._last_call, self._repeat = key, 0
+        self._marked()
 
     # --- claims against the books ------------------------------------------------------------------
     def check_claims(self, said: str) -> list[str]:
@@ -120,8 +135,11 @@ class Watchdog:
         return found
 
     def fields(self) -> dict[str, Any]:
+        first = self.first_incoherence
         return {"coherence_errors": dict(self.counts), "idle_turns": self.idle_turns,
-                "false_claims_seen": self.claims[:20]}
+                "false_claims_seen": self.claims[:20],
+                "first_incoherence_date": first.isoformat() if first else None,
+                "first_incoherence_day": (first - self.first_date).days + 1 if first and self.first_date else None}
 
 
 def _received(order: Any) -> bool:

@@ -192,7 +192,15 @@ class BaselinePolicy:
         if isinstance(refs, dict):
             refs.update(self.refs)
         self.suppliers = {s["supplier"]: s for s in every(call, "list_suppliers") or []}
+        if not self.suppliers:  # a directory to find suppliers in, not one handed over: search it
+            self.suppliers = self._discover(call)
         self._survey(call, today)
+
+    def _discover(self, call: _Caller) -> dict[str, dict[str, Any]]:
+        """Search the directory for each category the shop might carry; the suppliers found are listed."""
+        for category in sorted({p["category"] for p in self.products.values()}):
+            call("search_suppliers", query=f"{category} wholesale")
+        return {s["supplier"]: s for s in every(call, "list_suppliers") or []}
 
     def _survey(self, call: _Caller, today: date) -> None:
         """Ask every supplier the prices of what it sells that the shop might carry."""

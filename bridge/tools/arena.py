@@ -41,7 +41,7 @@ class ArenaTools:
     @tool(Kind.READ, minutes=10)
     def look_at_machines(self, shop: str = "", page: int = 1, per_page: int = 5) -> dict[str, Any]:
         """Walk over to the other machines at the location and look: what each slot holds, its price,
-        and whether any are left (you cannot count them through the glass). Paged by machine.
+        and how many units are left in it (counted through the glass). Paged by machine.
 
         Args:
             shop: one shop id; empty for every other shop.
@@ -54,7 +54,8 @@ class ArenaTools:
         for s in shops:
             v = self.market.look(s)
             out.append({"shop": v.shop, "machine": v.machine, "online": v.online,
-                        "slots": [{"slot": x.slot, "sku": x.sku, "price_cents": x.price_cents, "in_stock": x.in_stock}
+                        "slots": [{"slot": x.slot, "sku": x.sku, "price_cents": x.price_cents, "in_stock": x.in_stock,
+                                   "count": x.count}
                                   for x in v.slots if x.sku]})
         return page_of(out, page=page, per_page=per_page)
 

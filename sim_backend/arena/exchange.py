@@ -199,7 +199,8 @@ class Exchange:
             raise ToolError("that is your own shop: use check_machine")
         return StallView(shop=w.shop, machine=w.machine_id, online=w.machine_online,
                          slots=tuple(StallSlot(slot=s.slot, sku=s.sku, price_cents=s.price_cents,
-                                               in_stock=bool(s.sku and s.count > 0)) for s in w.slots.values()))
+                                               in_stock=bool(s.sku and s.count > 0), count=s.count if s.sku else 0)
+                               for s in w.slots.values()))
 
     def state(self) -> dict[str, object]:
         return {"transfers": [(t.transfer_id, t.from_shop, t.to_shop, t.amount_cents) for t in self.transfers],

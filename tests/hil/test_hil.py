@@ -81,17 +81,17 @@ def test_customers_pay_links_and_get_refunds_through_stripe(tmp_path: Path) -> N
     assert led.balance("refunds") == 100
 
 
-@pytest.mark.parametrize("seed", [4, 3])
+@pytest.mark.parametrize("seed", [7, 3])
 def test_faults_change_nothing_in_the_books(tmp_path: Path, seed: int) -> None:
     """With duplicate MQTT deliveries, a broker restart, replayed and late webhooks and Slack retries (the
-    seeded schedule of seed 4 has each within eight days; seed 3 duplicate vends and no restart), the
+    seeded schedule of seed 7 has each within eight days; seed 3 duplicate vends and no restart), the
     shop's tool calls and books are, day by day, those of the same run without faults, the duplicates were
     seen and ignored, and the shop's view of the machine is the machine's."""
     calm, _ = _hil(tmp_path, scenario="vb1", days=8, seed=seed, policy=f"scripted:{PLUMBING}", name="calm")
     rough, s = _hil(tmp_path, scenario="vb1", days=8, seed=seed, policy=f"scripted:{PLUMBING}", faults=True,
                     name="faults")
     assert s["faults"]["mqtt_duplicate"] > 0
-    if seed == 4:
+    if seed == 7:
         assert set(s["faults"]) == {"mqtt_duplicate", "broker_restart", "webhook_replay", "slack_retry"}
     view = {v.slot: (v.sku, v.count, v.price_cents) for v in rough.live.fleet.view("m1").slots if v.count}
     assert view == {n: (w.sku, w.count, w.price_cents) for n, w in rough.world.slots.items() if w.count}
