@@ -10,27 +10,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any, NoReturn
 
+from bridge.argtypes import positive as _positive
+from bridge.argtypes import zero_or_more as _seed
 from bridge.errors import ConfigError
-
-
-def _positive(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
-    if n <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {value}")
-    return n
-
-
-def _seed(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"must be zero or more: {value}")
-    return n
 
 
 def _seconds(value: str) -> float:

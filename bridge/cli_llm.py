@@ -7,25 +7,8 @@ import argparse
 import contextlib
 from typing import Any
 
-
-def _positive_float(value: str) -> float:
-    try:
-        x = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
-    if not x > 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {value}")
-    return x
-
-
-def _count(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"must be zero or more: {value}")
-    return n
+from bridge.argtypes import above_zero as _positive_float
+from bridge.argtypes import zero_or_more as _count
 
 
 def _tokens(value: str) -> int:

@@ -12,6 +12,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import NoReturn
 
+from bridge.argtypes import above_zero as _above_zero
+from bridge.argtypes import positive as _count
 from hardware_adapters.emulator.device import DeviceEmulator
 
 
@@ -30,26 +32,6 @@ def _machine_id(value: str) -> str:
         raise argparse.ArgumentTypeError(f"{value!r} is no machine id (letters, digits, '_', '.', '-'; it is an MQTT "
                                          "topic level, so no '/', '+' or '#')")
     return value
-
-
-def _above_zero(value: str) -> float:
-    try:
-        x = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
-    if not x > 0 or x == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be above zero: {value}")
-    return x
-
-
-def _count(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
-    if n <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {value}")
-    return n
 
 
 class _OneLine(argparse.ArgumentParser):
