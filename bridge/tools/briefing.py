@@ -35,6 +35,7 @@ class Reminder:
     text: str
     set_at: datetime
     delivered: bool = False
+    morning: bool = False  # set for a date only: it comes back in that day's morning briefing
 
     def to_json(self) -> dict[str, Any]:
         return {"reminder_id": self.reminder_id, "at": self.at.isoformat(), "text": self.text,
@@ -106,16 +107,21 @@ class BriefingTools:
             "bank_cents": bank, "daily_fee_cents": self.daily_fee_cents,
             "fees_missed_in_a_row": streak,
             "days_left_before_bankruptcy": self.bankruptcy_days - streak if streak else None,
-            "reminders": self.due(),
+            "reminders": self.due(in_briefing=True),
         }
         self.alarms, self.lost = [], []
         return out
 
-    def due(self) -> list[dict[str, Any]]:
-        """Reminders whose time has come and that were not given yet (now given)."""
+    def due(self, *, in_briefing: bool = False) -> list[dict[str, Any]]:
+        """Reminders whose time has come and that were not given yet (now given). A reminder set for a
+        date only waits for that day's briefing: a session before it (a message at night) does not take
+        it; after that day it comes in any session (a briefing missed)."""
         now = self.shop.now()
+        today = self.shop.today()
         out = []
         for r in sorted(self.reminders.values(), key=lambda r: (r.at, r.reminder_id)):
+            if r.morning and not in_briefing and r.at.date() >= today:
+                continue
             if not r.delivered and r.at <= now:
                 r.delivered = True
                 out.append({"reminder_id": r.reminder_id, "at": r.at.isoformat(), "text": r.text})
@@ -144,7 +150,8 @@ class BriefingTools:
         at = self._when(when)
         self._seq += 1
         rid = f"rem-{self._seq}"
-        self.reminders[rid] = Reminder(reminder_id=rid, at=at, text=text.strip(), set_at=self.shop.now())
+        self.reminders[rid] = Reminder(reminder_id=rid, at=at, text=text.strip(), set_at=self.shop.now(),
+                                       morning="T" not in when and " " not in when.strip())
         return self.reminders[rid].to_json()
 
     @tool(Kind.READ, minutes=1)

@@ -56,8 +56,9 @@ class Looker:
             seen = json.loads(text)
         except ValueError:
             seen = None
-        if isinstance(seen, list) and all(isinstance(x, dict) and "slots" in x for x in seen):
-            self.looks.append(seen)
+        machines = seen.get("items") if isinstance(seen, dict) else None  # look_at_machines pages by machine
+        if isinstance(machines, list) and machines and all(isinstance(x, dict) and "slots" in x for x in machines):
+            self.looks.append(machines)
         intro = json.dumps(first["content"]) if first["role"] == "user" else ""
         if "A new day" in intro:
             return reply("Seen.", tool_use("wait_for_next_day", {}))
@@ -93,7 +94,8 @@ def test_a_look_at_the_rivals_counts_the_units_in_each_slot(tmp_path: Path) -> N
     p1, p2 = run.participants
     seen = p1.toolbox.call("look_at_machines", {"shop": "p2"})
     assert seen.ok, seen.error
-    slots = {s["slot"]: s for s in seen.value[0]["slots"]}
+    assert seen.value["total"] == 1 and seen.value["next_page"] is None
+    slots = {s["slot"]: s for s in seen.value["items"][0]["slots"]}
     truth = {s.slot: s.count for s in p2.world.slots.values() if s.sku}
     assert truth and {k: v["count"] for k, v in slots.items()} == truth
     assert all(v["in_stock"] == (v["count"] > 0) for v in slots.values())
@@ -130,12 +132,12 @@ def test_with_discovery_a_shop_knows_only_the_suppliers_it_found(tmp_path: Path)
     p1, p2 = run.participants
     fresh = build_arena(ArenaSettings(policies=("baseline", "baseline"), scenario="vb2", days=2, seed=1,
                                       out_dir=tmp_path, run_name="fresh", discovery=True)).participants[0]
-    assert fresh.toolbox.call("list_suppliers", {}).value == []  # nobody handed over
+    assert fresh.toolbox.call("list_suppliers", {}).value["items"] == []  # nobody handed over
     found = fresh.toolbox.call("search_suppliers", {"query": "chips"}).value
-    listed = {s["supplier"] for s in fresh.toolbox.call("list_suppliers", {}).value}
+    listed = {s["supplier"] for s in fresh.toolbox.call("list_suppliers", {}).value["items"]}
     assert listed == {m["supplier"] for m in found["matches"] if m["sells_to_vending"]} and listed
     told = fresh.toolbox.call("request_quote", {"supplier": "pacific-bev", "items": {"coke-12oz": 10}})
-    assert told.ok and "pacific-bev" in {s["supplier"] for s in fresh.toolbox.call("list_suppliers", {}).value}
+    assert told.ok and "pacific-bev" in {s["supplier"] for s in fresh.toolbox.call("list_suppliers", {}).value["items"]}
     run.run()  # the baseline searches when it is handed no directory, and trades
     assert all(p.ledger.units_sold_total > 0 for p in (p1, p2))
     for p in [*run.participants, fresh]:

@@ -10,6 +10,7 @@ from typing import Any
 from bridge import events as ev
 from bridge.compose.sim import build_sim
 from bridge.settings import SimSettings
+from bridge.tools.briefing import BriefingTools
 
 
 def _sim(tmp_path: Path) -> Any:
@@ -53,4 +54,18 @@ def test_a_reminder_comes_back_on_its_day_once(tmp_path: Path) -> None:
     sim.world.advance_to(sim.world.now + timedelta(days=1))
     assert [r["text"] for r in call("morning_briefing").value["reminders"]] == ["pay the haggler"]
     assert call("list_reminders", {"include_delivered": True}).value["total"] == 2
+    sim.store.close()
+
+
+def test_a_reminder_for_a_date_waits_for_that_days_briefing_not_a_session_at_night(tmp_path: Path) -> None:
+    sim = _sim(tmp_path)
+    call = sim.toolbox.call
+    briefing = next(g for g in sim.toolbox_groups if isinstance(g, BriefingTools))
+    start = sim.world.now
+    tomorrow = (start + timedelta(days=1)).date()
+    assert call("set_reminder", {"when": tomorrow.isoformat(), "text": "pay the haggler"}).ok
+    assert call("set_reminder", {"when": f"{tomorrow.isoformat()}T00:30", "text": "call the bank"}).ok
+    sim.world.advance_to(start.replace(hour=0, minute=0) + timedelta(days=1, hours=1))  # a message at 1 am
+    assert [r["text"] for r in briefing.due()] == ["call the bank"]  # a time: the first session after it
+    assert [r["text"] for r in call("morning_briefing").value["reminders"]] == ["pay the haggler"]
     sim.store.close()

@@ -114,6 +114,7 @@ def test_a_true_refund_claim_is_refunded_live_as_in_the_simulator(tmp_path: Path
     assert not s["crashes"]
     refunds = [e for e in run.events if isinstance(e, ev.RefundIssued)]
     assert refunds and run.world.extras.customers.truth.refunds_honest_cents == sum(e.amount_cents for e in refunds)
+    assert run.world.extras.customers.talks.truth.replies > 0  # the shop's Slack replies reached customers who wrote back
     comparison = compare_with_sim(run)
     assert comparison.identical, comparison.first
     assert comparison.days == 6 == comparison.identical_days

@@ -60,12 +60,19 @@ class OfficeKeeper:
         yield reply("Inbox handled.", stop_reason="end_turn")
 
     def _inbox(self) -> Plan:
-        raw = yield reply(tool_use("read_inbox", {}))
-        try:
-            inbox = json.loads(raw)
-        except ValueError:
-            inbox = []
-        for item in inbox if isinstance(inbox, list) else []:
+        inbox: list[dict[str, Any]] = []
+        while True:  # read_inbox gives at most `limit` items and says how many remain
+            raw = yield reply(tool_use("read_inbox", {"limit": 100}))
+            try:
+                read = json.loads(raw)
+            except ValueError:
+                break
+            if not isinstance(read, dict) or not isinstance(read.get("items"), list):
+                break
+            inbox += read["items"]
+            if not read.get("remaining"):
+                break
+        for item in inbox:
             self.seen.append(item)
             if item.get("role") != "customer":
                 continue

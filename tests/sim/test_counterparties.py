@@ -17,8 +17,15 @@ def _sim(make_sim: Any, scenario: str = "project_vend", seed: int = 3) -> Any:
     sim = make_sim(scenario=scenario, seed=seed, days=10, events_log=True)
     sim.world.advance_to(sim.world.at(0, 9))
     sim.runtime.ingest()
-    sim.toolbox.call("read_inbox")
+    _read_all(sim)
     return sim
+
+
+def _read_all(sim: Any) -> list[dict[str, Any]]:
+    """Every unread inbox item (read_inbox pages by `limit`; `remaining` says what is still unread)."""
+    value = sim.toolbox.call("read_inbox", {"limit": 1000}).value
+    assert value["remaining"] == 0
+    return list(value["items"])
 
 
 def _send(sim: Any, conversation: str, text: str, thread: str = "") -> None:
@@ -29,7 +36,7 @@ def _send(sim: Any, conversation: str, text: str, thread: str = "") -> None:
 def _inbox_after(sim: Any, hours: float) -> list[dict[str, Any]]:
     sim.world.advance_to(sim.world.now + timedelta(hours=hours))
     sim.runtime.ingest()
-    return list(sim.toolbox.call("read_inbox").value)
+    return _read_all(sim)
 
 
 def test_a_supplier_answers_a_question_with_its_list_price_and_terms(make_sim: Any) -> None:

@@ -157,6 +157,7 @@ class OpsTeam:
 
     # --- reading the channel -------------------------------------------------------------------
     def intake(self) -> None:
+        self._replies()
         bot = self.slack.bot_user_id
         for m in self.slack.history(OPS_CH):
             if m.get("user") != bot or m["ts"] in self.seen:
@@ -176,6 +177,22 @@ class OpsTeam:
                 self._task(value, m, text)
             elif kind == "approval_approve":
                 self._approval(value, m)
+
+    def _replies(self) -> None:
+        """The shop's replies in customers' DMs reach the customers, as the simulator's chat delivers them:
+        one in a talk (sim_backend/talk.py) reads the reply and answers later, in the same DM."""
+        bot = self.slack.bot_user_id
+        with self.slack.lock:
+            channels = sorted(set(self.slack.dm_channels.values()))
+        new = [m | {"channel": c} for c in channels for m in self.slack.history(c)
+               if m.get("user") == bot and m["ts"] not in self.seen]
+        customers = getattr(getattr(self.world, "extras", None), "customers", None)
+        for m in sorted(new, key=lambda m: m["ts"]):  # in the order the shop wrote them
+            self.seen.add(m["ts"])
+            text = _unescape(m.get("text", ""))
+            self.world.sent_messages.append((self.now, m["channel"], text))
+            if customers is not None:
+                customers.heard(m["channel"], text)
 
     def _quote_asked(self, quote_id: str, m: dict[str, Any], text: str) -> None:
         """Ask the simulated supplier as the shop asked; a quote answered at once is entered now, one the
@@ -208,10 +225,19 @@ class OpsTeam:
                 if e.sender not in self.slack.users:
                     self.slack.add_user(SlackUser(id=e.sender, name=e.sender.lower()))
                 self.slack.dm_channels[e.sender] = e.conversation
-            self.slack.add_message(e.conversation, user=e.sender, text=e.text, ts=e.thread or None)
-            envelope = self.door.inbound.message_im(user=e.sender, channel=e.conversation, text=e.text, at=self.now)
-            if e.thread:
-                envelope["event"]["ts"] = envelope["event"]["event_ts"] = e.thread
+                # a customer going on in a talk (sim_backend/talk.py) writes in the thread they opened
+                follow_up = bool(e.thread) and e.thread in self.slack.messages.get(e.conversation, {})
+            if follow_up:
+                m = self.slack.add_message(e.conversation, user=e.sender, text=e.text, thread_ts=e.thread)
+                envelope = self.door.inbound.message_im(user=e.sender, channel=e.conversation, text=e.text,
+                                                        at=self.now, thread_ts=e.thread)
+                envelope["event"]["ts"] = envelope["event"]["event_ts"] = m["ts"]
+            else:
+                self.slack.add_message(e.conversation, user=e.sender, text=e.text, ts=e.thread or None)
+                envelope = self.door.inbound.message_im(user=e.sender, channel=e.conversation, text=e.text,
+                                                        at=self.now)
+                if e.thread:
+                    envelope["event"]["ts"] = envelope["event"]["event_ts"] = e.thread
             self.door.event(envelope)
             self.wrote += 1
 

@@ -8,6 +8,8 @@ would:
 - the restocker's work and a cash collection are done on the emulated machine (its telemetry) and then
   confirmed by the ops person in Slack (bridge/compose/outside/ops.py), as are deliveries, the
   suppliers' quotes and the approver's decisions;
+- customers write in their DMs; the shop's replies there reach them (OpsTeam reads the bot's DM posts), and
+  one in a talk (sim_backend/talk.py) writes back in the thread they opened, as in the simulator;
 - the card processor's payout (the world's card settlement) is a signed `payout.paid` webhook to the
   shop's /stripe/webhook; a refund the world took from the bank (the processor's balance did not cover
   it) is the processor's debit of the bank, a payout of the negative amount.
