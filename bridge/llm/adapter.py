@@ -98,7 +98,8 @@ class AnthropicLLM:
                                 "tools": request.tools}
         if request.tool_choice is not None:
             body["tool_choice"] = request.tool_choice
-        return int(self._call(lambda: self._client.messages.count_tokens(**body), request.model).input_tokens)
+        return int(self._call(lambda: self._client.messages.count_tokens(**body), request.model,
+                              counted=False).input_tokens)
 
     def complete(self, request: LlmRequest) -> LlmReply:
         body: dict[str, Any] = {"model": request.model, "max_tokens": request.max_tokens,
@@ -125,13 +126,14 @@ class AnthropicLLM:
         except (OSError, ValueError, AttributeError, TypeError):
             return 0
 
-    def _call(self, send: Callable[[], Any], model: str) -> Any:
+    def _call(self, send: Callable[[], Any], model: str, *, counted: bool = True) -> Any:
         """One API call: retried on 408/409/429/5xx, timeouts and dropped connections with exponential
-        backoff (each counted); the vendor's errors mapped to the project's."""
+        backoff (each counted); the vendor's errors mapped to the project's. `counted`: a Messages request
+        (the summary's llm_requests); a token count is not one."""
         a = self._anthropic
         attempts = self.settings.max_retries + 1
         for attempt in range(attempts):
-            self.http_requests += 1
+            self.http_requests += counted
             hint: float | None = None
             last = attempt == attempts - 1
             try:
