@@ -65,3 +65,22 @@ def wait_db(query: Callable[[], Any], expect: Callable[[Any], bool], timeout: fl
         time.sleep(0.05)  # polling interval of a condition with a deadline, not a wait for a server
         value = query()
     return value
+
+
+def config_file(broker: MosquittoBroker, db_url: str, path: Path) -> Path:
+    """A `vend live` config file for one machine m1 on `broker` (a process under test reads it)."""
+    path.write_text(f"""
+[bridge]
+db = "{db_url}"
+max_delay_ms = 5
+
+[mqtt]
+host = "{broker.host}"
+port = {broker.port}
+password_env = "TEST_VEND_MQTT_PW"
+reconnect_max_s = 1
+
+[[machines]]
+id = "m1"
+""")
+    return path

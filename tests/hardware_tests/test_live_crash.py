@@ -17,27 +17,9 @@ from bridge.store import Store
 from hardware_adapters.emulator import Slot
 from tests.broker import REPO, MosquittoBroker
 from tests.gate_verdicts import pass_gate
-from tests.hardware_tests.mqtt_bridge_kit import emulator, processed, pump, start_bridge, wait_db
+from tests.hardware_tests.mqtt_bridge_kit import config_file, emulator, processed, pump, start_bridge, wait_db
 
 TOTAL = 900
-
-
-def _config(broker: MosquittoBroker, db: Path, path: Path) -> Path:
-    path.write_text(f"""
-[bridge]
-db = "sqlite:///{db}"
-max_delay_ms = 5
-
-[mqtt]
-host = "{broker.host}"
-port = {broker.port}
-password_env = "TEST_VEND_MQTT_PW"
-reconnect_max_s = 1
-
-[[machines]]
-id = "m1"
-""")
-    return path
 
 
 def _vend(config: Path, broker: MosquittoBroker, *args: str) -> subprocess.Popen[str]:
@@ -52,7 +34,7 @@ def test_broker_restart_and_bridge_sigkill_lose_and_double_nothing(
 ) -> None:
     broker = mosquitto_broker
     db = tmp_path / "live.db"
-    config = _config(broker, db, tmp_path / "live.toml")
+    config = config_file(broker, f"sqlite:///{db}", tmp_path / "live.toml")
     Store(url=f"sqlite:///{db}").engine.dispose()  # the schema exists before anyone polls it
     store = Store(url=f"sqlite:///{db}")
 

@@ -18,28 +18,10 @@ from bridge.store import Store
 from hardware_adapters.emulator import Slot
 from tests.broker import REPO, MosquittoBroker
 from tests.gate_verdicts import pass_gate
-from tests.hardware_tests.mqtt_bridge_kit import emulator, wait_db
+from tests.hardware_tests.mqtt_bridge_kit import config_file, emulator, wait_db
 
 TOTAL = 400
 SEED = 18
-
-
-def _config(broker: MosquittoBroker, db_url: str, path: Path) -> Path:
-    path.write_text(f"""
-[bridge]
-db = "{db_url}"
-max_delay_ms = 5
-
-[mqtt]
-host = "{broker.host}"
-port = {broker.port}
-password_env = "TEST_VEND_MQTT_PW"
-reconnect_max_s = 1
-
-[[machines]]
-id = "m1"
-""")
-    return path
 
 
 def _bridge(config: Path, broker: MosquittoBroker) -> subprocess.Popen[bytes]:
@@ -58,7 +40,7 @@ def test_sigkills_of_the_bridge_and_the_broker_at_random_points_lose_and_double_
     mosquitto_broker: MosquittoBroker, db_url: str, tmp_path: Path, record_property: pytest.RecordProperty
 ) -> None:
     broker = mosquitto_broker
-    config = _config(broker, db_url, tmp_path / "live.toml")
+    config = config_file(broker, db_url, tmp_path / "live.toml")
     Store(url=db_url).engine.dispose()  # the schema exists before anyone polls it
     store = Store(url=db_url)
     rng = random.Random(SEED)
