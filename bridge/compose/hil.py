@@ -215,7 +215,7 @@ def _wire(settings: HilSettings, *, scenario: Any, world: Any, run_dir: Path, na
         site=SiteSection(daily_costs_cents={"daily_fee": scenario.daily_fee_cents} if scenario.daily_fee_cents else {}),
         mqtt=MqttSection(host=host, port=port, password_env=env["mqtt"], client_id=f"vendbridge-{name}"[:64],
                          reconnect_max_s=1),
-        machines=[MachineSection(id=machine, planogram={}, slot_capacity=capacity)],
+        machines=[MachineSection(id=machine, planogram={}, slot_capacity=capacity, counts="physical")],
         slack=SlackSection(ops_channel=OPS_CH, shop_channel=SHOP_CH, ops_usergroup=OPS_GROUP, base_url=slack.api_url,
                            bot_token_env=env["slack_bot"], signing_secret_env=env["slack_secret"], daily_report=False,
                            customers=scenario.customers is not None, suppliers=suppliers,

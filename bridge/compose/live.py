@@ -108,7 +108,8 @@ def _wire(config: LiveConfig, *, store: Store, ledger: Ledger, run_id: str,
     source = MergedSource(inbox=inbox, fleet=fleet, translate=as_telemetry if people_confirm else None,
                           interrupted=lambda: bool(core_ref) and core_ref[0].has_work())
     loop = IngestLoop(source=source, ledger=ledger, store=store, book=book, max_batch=b.max_batch,
-                      max_delay_s=b.max_delay_ms / 1000, on_commit=on_commit)
+                      max_delay_s=b.max_delay_ms / 1000, on_commit=on_commit,
+                      counted=frozenset(m.id for m in config.machines if m.counts == "physical"))
     core = CoreLoop(loop=loop)
     core_ref.append(core)
     live = LiveBridge(config=config, store=store, ledger=ledger, book=book, fleet=fleet, loop=loop, inbox=inbox,

@@ -75,6 +75,10 @@ class MachineSection(_Section):
     planogram: dict[str, str] = Field(default_factory=dict)  # slot -> sku
     slot_capacity: Annotated[int, Field(gt=0, le=1000)] = 10
     fridge: bool = False  # card-present sessions: door open holds [stripe] fridge_hold_cents, close charges
+    # what the device's inventory counts are: "reported" (a spiral machine's count of its own vends and keyed
+    # restocks: never checked against the books) or "physical" (a smart fridge's shelves count what is there:
+    # a count short of the books is booked as stock lost at the report's time, as a stocktake would)
+    counts: Literal["reported", "physical"] = "reported"
 
 
 class HttpSection(_Section):

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from bridge import events as ev
-from bridge.ledger import REVENUE, Ledger
+from bridge.ledger import REVENUE, Ledger, slot_location
 from bridge.live.slots import SlotPlan
 from bridge.store import Store
 
@@ -168,8 +168,10 @@ class IngestLoop:
     def __init__(self, *, source: LiveEventSource, ledger: Ledger, store: Store, book: MachineBook,
                  max_batch: int = 2000, max_delay_s: float = 0.05, idle_wait_s: float = 0.2,
                  on_commit: Callable[[Sequence[ev.Event], float], None] | None = None,
-                 on_event: Callable[[ev.Event], None] | None = None) -> None:
+                 on_event: Callable[[ev.Event], None] | None = None, counted: frozenset[str] = frozenset()) -> None:
         self.source = source
+        self.counted = counted  # machines whose reports are physical counts: a count short of the books is a loss
+        self.moved_at: dict[str, datetime] = {}  # slot location -> the latest restock or unload people confirmed
         self.ledger = ledger
         self.store = store
         self.book = book
@@ -259,6 +261,35 @@ class IngestLoop:
                 self.store.append("world_action", row)
         if self.on_event is not None:
             self.on_event(e)
+        if self.counted:
+            if isinstance(e, ev.Restocked | ev.Unloaded):
+                loc = slot_location(e.machine, e.slot)
+                if loc not in self.moved_at or self.moved_at[loc] < e.ts:
+                    self.moved_at[loc] = e.ts
+            elif isinstance(e, ev.InventorySnapshot) and e.machine in self.counted:
+                for lost in self._counted_short(e):
+                    self._record_one(lost)
+
+    def _counted_short(self, e: ev.InventorySnapshot) -> list[ev.StockLost]:
+        """A machine that counts what its slots hold (`[[machines]] counts = "physical"`: a smart fridge's
+        shelves) and counts fewer units than the books hold there: the difference is gone without a sale
+        (theft, damage, spoiled stock taken out), booked as StockLost at the count's own time, as a
+        stocktake books shrinkage. Its id is the report's, so a redelivered report books it once; a count
+        above the books books nothing (a vend still on its way, or a restock the books have not heard of),
+        and a slot is not judged by a count no later than the last restock or unload people confirmed
+        there (the count may be from before their work: the next count judges it)."""
+        out = []
+        for s in e.slots:
+            sku = s.sku or self.book.plan.sku_at(e.machine, s.slot, e.ts)
+            location = slot_location(e.machine, s.slot)
+            if not sku or (location in self.moved_at and e.ts <= self.moved_at[location]):
+                continue
+            held = self.ledger.units_at(location, sku)
+            if 0 <= s.count < held:
+                out.append(ev.StockLost(id=f"{e.id}:{s.slot}:short", ts=e.ts, shop=e.shop, sku=sku,
+                                        quantity=held - s.count, location=location,
+                                        reason=f"counted short: the machine counted {s.count}, the books held {held}"))
+        return out
 
     def commit(self) -> None:
         """Flush the store (one transaction), then acknowledge to the source. A failed flush raises:

@@ -152,6 +152,11 @@ class DeviceEmulator:
             self._state.restock(slot, count)
         return self._event("restocked", slot=slot, count=count)
 
+    def take(self, slot: str, count: int) -> None:
+        """Units gone from a slot without a vend (shrinkage): no event; the next inventory report counts it."""
+        with self._lock:
+            self._state.take(slot, count)
+
     def keypad_price(self, slot: str, price_cents: int) -> str:
         """A price set at the machine itself (an operator at its keypad, as when a new product is loaded);
         the machine says so in an inventory report, whose id it returns. Raises MachineError if refused."""

@@ -80,6 +80,14 @@ class MachineState:
         current = self._slot(slot)
         self.slots[slot] = replace(current, count=current.count + count)
 
+    def take(self, slot: str, count: int) -> None:
+        """Units gone from a slot without a vend (taken through an open door, damaged, thrown out): the
+        machine records no event; its next inventory report counts what is left."""
+        current = self._slot(slot)
+        if not 0 < count <= current.count:
+            raise MachineError(f"cannot take {count} from slot {slot} holding {current.count}")
+        self.slots[slot] = replace(current, count=current.count - count)
+
     def collect_cash(self) -> int:
         amount, self.cash_box_cents = self.cash_box_cents, 0
         return amount

@@ -120,6 +120,21 @@ def test_a_true_refund_claim_is_refunded_live_as_in_the_simulator(tmp_path: Path
     assert comparison.days == 6 == comparison.identical_days
 
 
+def test_shrinkage_reaches_the_live_books_by_the_fridges_count(tmp_path: Path) -> None:
+    """project_vend with the baseline for 14 days: the simulator's shrinkage (units gone from the slots on
+    Sunday nights) is taken from the emulated fridge, whose next report counts it; the live shop books the
+    count short of its books as lost, and the books agree with `vend sim` every day."""
+    run, s = _hil(tmp_path, scenario="project_vend", days=14, seed=7, policy="baseline")
+    played = [e for e in run.outside.history if isinstance(e, ev.StockLost) and e.location.startswith("m1:")]
+    booked = [e for e in run.events if isinstance(e, ev.StockLost)]
+    assert played and "StockLost" not in s["unplayed"]
+    assert sum(e.quantity for e in booked) == sum(e.quantity for e in played)
+    assert all(e.reason.startswith("counted short") for e in booked)
+    comparison = compare_with_sim(run)
+    assert comparison.identical, comparison.first
+    assert comparison.days == 14 == comparison.identical_days
+
+
 @pytest.mark.parametrize("scenario, seed, policy, faults", [
     ("vb1", 7, "baseline", False),
     ("project_vend", 7, f"scripted:{EXAMPLE}", False),

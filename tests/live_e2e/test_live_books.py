@@ -233,6 +233,65 @@ def test_a_device_report_of_another_product_and_capacity_changes_the_slot_from_i
         bridge.close()
 
 
+def test_a_fridge_that_counts_fewer_units_than_the_books_books_the_difference_as_lost_once(
+        mosquitto_broker: MosquittoBroker, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`counts = "physical"` (a smart fridge counts its shelves): a report short of the books books the
+    difference as StockLost at the report's time, once even when the report comes twice; a count no later
+    than a restock people confirmed judges nothing (it may be from before their work), the next one does;
+    a machine whose counts are only "reported" (the default) never has its count taken for a loss."""
+    open_shop(db_url, capital=10_000, storage={"cola": 20, "chips": 20}, loads={"A1": ("cola", 5), "A2": ("chips", 5)})
+    base = config(mosquitto_broker, db_url)
+    physical = base.model_copy(update={"machines": [base.machines[0].model_copy(update={"counts": "physical"})]})
+    now = [local(D, 10, 0)]
+    slots = {"A1": Slot(count=5, price_cents=150), "A2": Slot(count=5, price_cents=150)}
+    bridge = start(physical, mosquitto_broker, monkeypatch)
+    dev = emulator(mosquitto_broker, tmp_path, clock=lambda: now[0], slots=slots).start()
+    try:
+        assert pump(bridge, lambda: bridge.fleet.view("m1").online)
+        led = bridge.ledger
+        dev.take("A1", 2)  # gone without a vend
+        report = dev.publish_inventory()
+        assert pump(bridge, lambda: f"mqtt:m1:{report}" in processed(bridge, "inventory_snapshot"))
+        lost = bridge.store.rows("ledger_line", debit="losses")
+        assert [(r["sku"], r["units"], r["amount_cents"]) for r in lost] == [("cola", 2, 120)]  # at cost, 60c
+        assert "counted 3, the books held 5" in lost[0]["memo"]
+        assert led.units_at("m1:A1", "cola") == 3 and led.units_at("m1:A2", "chips") == 5
+        dev.redeliver(report)  # the same report again: booked once
+        again = dev.publish_inventory()  # and a new count that agrees with the books: nothing more
+        assert pump(bridge, lambda: f"mqtt:m1:{again}" in processed(bridge, "inventory_snapshot"))
+        assert len(bridge.store.rows("ledger_line", debit="losses")) == 1
+        # ops confirm 3 chips loaded into A2 at 11:00; the fridge's count of 11:00 does not show them yet
+        now[0] = local(D, 11, 0)
+        bridge.inbox.put(ev.Restocked(id="slack:t1:A2", ts=now[0], machine="m1", slot="A2", sku="chips", count=3,
+                                      task_id="t1"))
+        stale = dev.publish_inventory()
+        assert pump(bridge, lambda: f"mqtt:m1:{stale}" in processed(bridge, "inventory_snapshot"))
+        assert len(bridge.store.rows("ledger_line", debit="losses")) == 1 and led.units_at("m1:A2", "chips") == 8
+        now[0] = local(D, 11, 5)  # a later count still short: those three are not there
+        later = dev.publish_inventory()
+        assert pump(bridge, lambda: f"mqtt:m1:{later}" in processed(bridge, "inventory_snapshot"))
+        assert [(r["sku"], r["units"]) for r in bridge.store.rows("ledger_line", debit="losses")] == [
+            ("cola", 2), ("chips", 3)]
+    finally:
+        dev.stop()
+        bridge.close()
+    # a machine that only reports its own vends and keyed restocks: its count is never a loss
+    bridge = start(base, mosquitto_broker, monkeypatch)
+    dev = emulator(mosquitto_broker, tmp_path, clock=lambda: now[0], slots={"A1": Slot(count=3, price_cents=150),
+                                                                          "A2": Slot(count=5, price_cents=150)}).start()
+    try:
+        assert pump(bridge, lambda: bridge.fleet.view("m1").online)
+        dev.take("A1", 3)
+        now[0] = local(D, 12, 0)
+        report = dev.publish_inventory()
+        assert pump(bridge, lambda: f"mqtt:m1:{report}" in processed(bridge, "inventory_snapshot"))
+        assert len(bridge.store.rows("ledger_line", debit="losses")) == 2
+        assert bridge.ledger.units_at("m1:A1", "cola") == 3
+    finally:
+        dev.stop()
+        bridge.close()
+
+
 class _Http:
     """The in-process bridge's HTTP server, as kit.confirm_restock posts to a `vend live` process."""
 

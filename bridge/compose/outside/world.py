@@ -8,6 +8,9 @@ would:
 - the restocker's work and a cash collection are done on the emulated machine (its telemetry) and then
   confirmed by the ops person in Slack (bridge/compose/outside/ops.py), as are deliveries, the
   suppliers' quotes and the approver's decisions;
+- units gone from a slot (shrinkage, spoiled or expired stock taken out) are taken from the emulated
+  machine, a smart fridge that counts its shelves: its inventory report tells the shop (which books the
+  count short of its books as lost); what is lost from storage has no way to the shop yet (`unplayed`);
 - customers write in their DMs; the shop's replies there reach them (OpsTeam reads the bot's DM posts), and
   one in a talk (sim_backend/talk.py) writes back in the thread they opened, as in the simulator;
 - the card processor's payout (the world's card settlement) is a signed `payout.paid` webhook to the
@@ -116,6 +119,7 @@ class Outside:
             return
         self.history += events
         sent = 0
+        counted: set[str] = set()  # machines that lost units from a slot: their next report counts it
         for e in events:
             if isinstance(e, ev.Sale):
                 device = self.devices[e.machine]
@@ -132,11 +136,17 @@ class Outside:
                 sent += 1
             elif isinstance(e, ev.MessageReceived) and e.role == "customer" and e.conversation.startswith("D"):
                 continue
+            elif isinstance(e, ev.StockLost) and e.location.partition(":")[0] in self.devices:
+                machine, _, slot = e.location.partition(":")
+                self.devices[machine].take(slot, e.quantity)  # gone from the shelf; the fridge counts it
+                counted.add(machine)
             elif not isinstance(e, _PLAYED_ELSEWHERE):
                 self.unplayed[type(e).__name__] += 1
+        for machine in sorted(counted):
+            self.devices[machine].publish_inventory()
         keyed = self.ops.keyed
         sent += self.ops.physical_work(events)
-        self._wait_received(sent, reports=self.ops.keyed - keyed)
+        self._wait_received(sent, reports=self.ops.keyed - keyed + len(counted))
         self.ops.confirm(events)
         if self.cards is not None:
             self.cards.receipts(events)
