@@ -48,6 +48,8 @@ class HilSettings:
     compare: bool = False  # --compare follows the run (checked here: not with shadow)
     faults: bool = False  # the real world's faults on a seeded schedule (bridge/compose/outside/faults.py)
     shadow: bool = False  # vend live --shadow's composition: WRITEs recorded (audit verdict "shadow"), never done
+    mode: str = "hil"  # the run's mode in its name and its run row (`vend chat` plays hil's loop as "chat")
+    llm: Any = None  # --policy llm: the LlmSection (model, endpoint); its transcript goes in the run folder
 
 
 @dataclass(slots=True)
@@ -80,7 +82,7 @@ class HilRun:
         fields = live.tools.check_balance()
         score = fields["bank_cents"] if self.scenario.score == "bank" else fields["net_worth_cents"]
         return {
-            "scenario": self.scenario.name, "policy": self.settings.policy, "seed": self.settings.seed, "mode": "hil",
+            "scenario": self.scenario.name, "policy": self.settings.policy, "seed": self.settings.seed, "mode": self.settings.mode,
             "score": self.scenario.score, "score_cents": score,
             "net_worth_cents": fields["net_worth_cents"], "bank_cents": fields["bank_cents"],
             "card_pending_cents": fields["card_pending_cents"], "machine_cash_cents": fields["machine_cash_cents"],
@@ -123,7 +125,8 @@ def build_hil(settings: HilSettings) -> HilRun:
     catalogue = load_catalogue(scenario.catalogue or None)
     host, port = _broker_address(settings.broker)
     label = settings.policy.replace("/", "_").replace(":", "-")
-    name = settings.run_name or f"{scenario.name}-{label}-s{settings.seed}-hil-{datetime.now().astimezone():%Y%m%d-%H%M%S}"
+    name = settings.run_name or (f"{scenario.name}-{label}-s{settings.seed}-{settings.mode}-"
+                                 f"{datetime.now().astimezone():%Y%m%d-%H%M%S}")
     run_dir = settings.out_dir / name
     if (run_dir / "vend.db").exists():
         raise ConfigError(f"{run_dir} already holds a run; choose another --name or --out")
@@ -222,10 +225,11 @@ def _wire(settings: HilSettings, *, scenario: Any, world: Any, run_dir: Path, na
                            delivery_hour=scenario.world.delivery_hour,
                            restock_due_minutes=scenario.world.restock_delay_minutes,
                            collect_due_minutes=scenario.world.collect_delay_minutes),
-        stripe=StripeSection(base_url=stripe.url, api_key_env=env["stripe_key"], webhook_secret_env=env["stripe_hook"]))
+        stripe=StripeSection(base_url=stripe.url, api_key_env=env["stripe_key"], webhook_secret_env=env["stripe_hook"]),
+        llm=settings.llm.model_copy(update={"transcript_dir": str(run_dir)}) if settings.llm is not None else None)
     live = build_live(config, clock=clock, run_id=name, shadow=settings.shadow, limits=RunLimits(
         days=scenario.days, max_messages=scenario.max_messages, bankruptcy_days=scenario.bankruptcy_days),
-        run_info={"mode": "hil", "scenario": scenario.name, "seed": settings.seed, "started_at": world.now})
+        run_info={"mode": settings.mode, "scenario": scenario.name, "seed": settings.seed, "started_at": world.now})
     stack.callback(live.close)
     events: list[Any] = []
     record_events(live, events)

@@ -149,6 +149,10 @@ class OpsTeam:
         self.unanswered: list[str] = []  # requests the world would not answer (why)
         self.keyed = 0  # prices keyed in at a machine (inventory reports, not events)
         self.wrote = 0  # customers' messages delivered
+        # by hand (`vend chat --as ops`): the shop's requests are kept in `held` for a person to answer
+        # (`answer`), not answered here; what the world does for an answer given is still confirmed here
+        self.by_hand = False
+        self.held: list[tuple[str, str, dict[str, Any], str]] = []  # (action, value, message, text)
 
     @property
     def now(self) -> datetime:
@@ -169,14 +173,22 @@ class OpsTeam:
             first = actions[0]["elements"][0]
             kind, value = first["action_id"], first.get("value", "")
             text = _unescape(m.get("text", ""))
-            if kind == "quote_enter":
-                self._quote_asked(value, m, text)
-            elif kind == "purchase_paid":
-                self._purchase(value, m, text)
-            elif kind == "task_done":
-                self._task(value, m, text)
-            elif kind == "approval_approve":
-                self._approval(value, m)
+            if self.by_hand:
+                self.held.append((kind, value, m, text))
+            else:
+                self.answer(kind, value, m, text)
+
+    def answer(self, kind: str, value: str, m: dict[str, Any], text: str) -> None:
+        """Answer one request of the shop's (the first button of its post: `kind`, `value`) as the world
+        decides: the supplier quotes, the order is placed and paid, the restocker or the approver is asked."""
+        if kind == "quote_enter":
+            self._quote_asked(value, m, text)
+        elif kind == "purchase_paid":
+            self._purchase(value, m, text)
+        elif kind == "task_done":
+            self._task(value, m, text)
+        elif kind == "approval_approve":
+            self._approval(value, m)
 
     def _replies(self) -> None:
         """The shop's replies in customers' DMs reach the customers, as the simulator's chat delivers them:
@@ -322,6 +334,10 @@ class OpsTeam:
             self.unanswered.append(f"approval {approval_id}: {err}")
             return
         self.approvals[sim_id] = (approval_id, m["ts"])
+
+    def cant(self, task_id: str, ts: str, reason: str) -> None:
+        """Press "Can't" on the shop's request (posted at `ts`) and give the reason in its modal."""
+        self._cant(task_id, ts, reason)
 
     def _cant(self, task_id: str, ts: str, reason: str) -> None:
         modal = self.door.click(user=OPS_USER, action_id="task_cant", value=task_id, message_ts=ts, at=self.now)
