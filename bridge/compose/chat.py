@@ -322,10 +322,12 @@ class ChatSession:
         if cards is None or not links:
             self.say("refused", "the shop has sent you no payment link")
             return
+        from hardware_adapters.doubles.stripe_wire import StripeError
+
         session = links[-1].rstrip(".,)")
         try:
             cards.stripe.complete_checkout_session(session)
-        except Exception as err:  # the double refuses a session it does not know or one already paid
+        except StripeError as err:  # a session it does not know, one already paid or expired
             self.say("refused", f"the link was not paid: {err}")
             return
         cards.deliver()

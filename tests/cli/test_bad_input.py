@@ -47,6 +47,15 @@ TABLE: dict[str, list[list[str]]] = {
         ["--out", "{cwd}/afile/runs"],
         ["--broker", "nohost"],
     ],
+    "chat": [
+        ["--scenario", "nope"],
+        ["--policy", "oracle"],  # the oracle reads the simulator's truth: not the live shop's
+        ["--policy", "foo"],
+        ["--as", "boss"],
+        ["--seed", "-1"],
+        ["--policy", "llm"],  # no ANTHROPIC_API_KEY
+        ["--out", "{cwd}/afile/runs"],
+    ],
     "calibrate": [
         ["--db", "notaurl", "--out", "{cwd}/twin.toml"],
         ["--db", "sqlite:///{cwd}/missing.db", "--out", "{cwd}/twin.toml"],
