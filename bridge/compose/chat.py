@@ -29,13 +29,12 @@ import re
 import sys
 import unicodedata
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
 from bridge import events as ev
-from bridge.errors import AdapterError
+from bridge.errors import AdapterError, ConfigError
 
 MAX_TEXT = 4_000  # Slack: a client limits a message to 4,000 characters (longer: split it or post a file)
 MAX_WAIT = timedelta(days=31)
@@ -43,6 +42,8 @@ MAX_POST = 300  # characters of an ops-channel post printed (quote requests list
 CUSTOMER_USER = "U0CHATYOU1"  # the engineer as a customer of the workspace, and their DM with the shop
 CUSTOMER_DM = "D0CHATYOU1"
 READS_MESSAGES = ("reminders", "open_day", "weekly_review")  # the jobs whose session reads the inbox
+_FLAGS = {"max_tokens": "--llm-max-tokens", "timeout_s": "--llm-timeout", "max_retries": "--llm-retries",
+          "max_turns_per_session": "--llm-session-turns", "model": "--model", "base_url": "--llm-base-url"}
 _SPAN = re.compile(r"(\d+)\s*(d|h|m)")
 _LINK = re.compile(r"https://checkout\.stripe\.com/c/pay/(\S+)")
 
@@ -68,17 +69,6 @@ HELP = {
         "/help  /quit    (end of input quits too)",
     ],
 }
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ChatSettings:
-    scenario: str = "project_vend"
-    seed: int = 7
-    policy: str = "baseline"
-    role: str = "customer"  # or "ops"
-    out_dir: Path = Path("runs")
-    run_name: str = ""
-    llm: Any = None  # --policy llm: the LlmSection
 
 
 def refusal(line: str) -> str:
@@ -158,14 +148,16 @@ class ChatSession:
         self.say("info", f"it is {self.when()}; the shop reads its messages at its "
                          f"{' and '.join(self.reads)} job(s). /help for commands")
         self.say("info", f"run folder {self.run.run_dir}")
+        if self.role == "customer":
+            self.say("info", "ask for products by their full names (/products WORD lists them)")
 
     # --- time ------------------------------------------------------------------------------------
     def _step(self) -> str:
         """Run the shop's next job (the world plays up to it first)."""
         when, job = self.schedule.pop()
+        self.say("info", f"{self.when(when)}  {job}")
         self.runtime.run_job(when, job)
         self._check()
-        self.say("info", f"{self.when(when)}  {job}")
         self._show()
         return job
 
@@ -248,6 +240,9 @@ class ChatSession:
         rest = rest.strip()
         if name in ("/quit", "/exit"):
             return False
+        if self.ended and name in ("/wait", "/next", "/day", "/do", "/cant", "/approve", "/reject", "/pay"):
+            self.say("refused", f"the shop's run has ended ({self.ended}); /books or /quit")
+            return True
         command = {"/help": self._help, "/books": self._books, "/machine": self._machine,
                    "/products": self._products,
                    "/next": lambda _: self.next_job(), "/day": lambda _: self.next_day(), "/wait": self._wait,
@@ -511,14 +506,21 @@ def run_chat(args: Any) -> int:
     logging.getLogger("vendbridge").setLevel(logging.WARNING)
     llm = None
     if args.policy == "llm":
+        from pydantic import ValidationError
+
         from bridge.cli_llm import llm_overrides
         from bridge.live.config import LlmSection
         from bridge.llm.adapter import api_key_from_env
 
-        api_key_from_env()  # no key: one line before anything starts
         fields = {"model": args.model} if args.model else {}
-        llm = LlmSection(base_url=args.llm_base_url, **fields, **llm_overrides(args))
+        try:
+            llm = LlmSection(base_url=args.llm_base_url, **fields, **llm_overrides(args))
+        except ValidationError as err:
+            first = err.errors()[0]
+            flag = _FLAGS.get(str(first["loc"][0]), str(first["loc"][0])) if first["loc"] else "--policy llm"
+            raise ConfigError(f"{flag}: {first['msg']}") from None
         llm.settings()  # a model without a known price: one line here
+        api_key_from_env()  # no key: one line before anything starts
     settings = HilSettings(scenario=args.scenario, seed=args.seed, policy=args.policy, out_dir=args.out,
                            run_name=args.name, charts=False, mode="chat", llm=llm)
     tty = sys.stdin.isatty()
@@ -529,7 +531,6 @@ def run_chat(args: Any) -> int:
         print(line, flush=True)
 
     run = build_hil(settings)
-    status = 0
     try:
         session = ChatSession(run, role=args.role, out=out)
         try:
@@ -539,13 +540,15 @@ def run_chat(args: Any) -> int:
                     if not session.handle(line):
                         break
         except Interrupted as stop:
+            if tty:
+                print()  # off the prompt's line
             session.say("info", f"stopped ({stop.name})")
-        except AdapterError as err:
+        except AdapterError as err:  # a failure of the loop itself (broker, doubles): one line, exit 1
             print(f"vend: error: {err}", file=sys.stderr)
-            status = 1
+            return 1
         summary = session.finish()
         session.say("info", f"the chat ended at {session.when()}: net worth {_money(summary['net_worth_cents'])}, "
                             f"{summary['days_run']} day(s) closed; run folder {run.run_dir}")
     finally:
         run.close()
-    return status
+    return 0

@@ -21,6 +21,7 @@ from bridge.compose.chat import MAX_TEXT, parse_span, read_lines, refusal
 from tests.broker import find_tool
 from tests.fakes.anthropic_api import FakeAnthropic, Reply, reply, text, tool_use
 
+HERE = Path(__file__).resolve().parent
 VEND = [sys.executable, "-m", "bridge.cli", "chat"]
 COKE = "Coca-Cola Classic 12 oz can"  # the baseline knows products by their full names
 BOOKS = re.compile(r"^books> .*: bank \$([\d,]+\.\d\d), .*net worth \$([\d,]+\.\d\d)$")
@@ -269,3 +270,18 @@ def test_the_llm_shopkeeper_reads_the_dm_and_its_answer_is_printed(tmp_path: Pat
     assert (run_dir / "transcript.jsonl").is_file()
     assert ANSWER in (run_dir / "transcript.jsonl").read_text()
     _nothing_left_running(run_dir)
+
+
+def test_as_ops_the_engineer_decides_an_approval(tmp_path: Path) -> None:
+    """A request for approval waits for the engineer (the scenario's approver persona does not answer it);
+    /reject presses the button in Slack and the shop books the decision."""
+    done, lines, run_dir = _chat(tmp_path, "/day\n/approve nope\n/reject approval-00001\n/tasks\n/next\n",
+                                 "--as", "ops", "--policy", f"scripted:{HERE / 'approval.toml'}")
+    assert done.returncode == 0, done.stderr.decode()
+    assert "shop> [approval-00001] Approval needed: refund:R-00042 up to $12.00" in lines
+    assert "refused> no approval 'nope' waits for you; /tasks" in lines
+    assert "info> approval-00001: rejected" in lines and "tasks> nothing open in the ops channel" in lines
+    decided = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()
+               if '"approval_decided"' in line]
+    assert [(d["approval_id"], d["approved"], d["approver"]) for d in decided] == [
+        ("approval-00001", False, "U0OPSHIL01")]

@@ -54,6 +54,8 @@ TABLE: dict[str, list[list[str]]] = {
         ["--as", "boss"],
         ["--seed", "-1"],
         ["--policy", "llm"],  # no ANTHROPIC_API_KEY
+        ["--policy", "llm", "--llm-max-tokens", "100000"],
+        ["--policy", "llm", "--model", "gpt-9"],
         ["--out", "{cwd}/afile/runs"],
     ],
     "calibrate": [
