@@ -155,10 +155,14 @@ class ChatSession:
     def _step(self) -> str:
         """Run the shop's next job (the world plays up to it first)."""
         when, job = self.schedule.pop()
-        self.say("info", f"{self.when(when)}  {job}")
+        acted = self.runtime.outcome.messages
         self.runtime.run_job(when, job)
+        line = f"{self.when(when)}  {job}"
+        quiet = job == "reminders" and self.runtime.outcome.messages == acted  # nothing to read: no line
+        if not quiet:
+            self.say("info", line)
         self._check()
-        self._show()
+        self._show(lead=line if quiet else "")
         return job
 
     def _check(self) -> None:
@@ -204,7 +208,8 @@ class ChatSession:
             self.say("info", "no answer yet; /next or /wait lets more time pass")
 
     # --- what the shop posted ----------------------------------------------------------------------
-    def _show(self) -> None:
+    def _show(self, *, lead: str = "") -> None:
+        """Print the bot's new posts where the engineer is (after `lead`, an info line, if there are any)."""
         self.ops.intake()  # the automated ops person's reading (and, by hand, what is held for us)
         channel = CUSTOMER_DM if self.role == "customer" else _ops_channel()
         bot = self.slack.bot_user_id
@@ -212,6 +217,9 @@ class ChatSession:
             if m.get("user") != bot or m["ts"] in self.shown:
                 continue
             self.shown.add(m["ts"])
+            if lead:
+                self.say("info", lead)
+                lead = ""
             text = _unescape(m.get("text", ""))
             first = _first_action(m)
             if self.role == "ops" and len(text) > MAX_POST:
