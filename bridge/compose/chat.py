@@ -44,7 +44,7 @@ CUSTOMER_DM = "D0CHATYOU1"
 READS_MESSAGES = ("reminders", "open_day", "weekly_review")  # the jobs whose session reads the inbox
 _FLAGS = {"max_tokens": "--llm-max-tokens", "timeout_s": "--llm-timeout", "max_retries": "--llm-retries",
           "max_turns_per_session": "--llm-session-turns", "model": "--model", "base_url": "--llm-base-url"}
-_SPAN = re.compile(r"(\d+)\s*(d|h|m)")
+_SPAN = re.compile(r"(\d{1,5})\s*(d|h|m)")
 _LINK = re.compile(r"https://checkout\.stripe\.com/c/pay/(\S+)")
 
 HELP = {
@@ -472,6 +472,10 @@ def read_lines(stream: IO[str], *, limit: int = MAX_TEXT) -> Iterator[str]:
 
 
 def _typed(prompt: str) -> Iterator[str]:
+    import contextlib
+
+    with contextlib.suppress(ImportError):
+        import readline  # noqa: F401 (line editing and history at the prompt)
     while True:
         try:
             yield input(prompt)
