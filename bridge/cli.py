@@ -96,13 +96,13 @@ def build_parser() -> argparse.ArgumentParser:
                      help="host:port of a running mosquitto with the project's config (passwords in VEND_HIL_MQTT and "
                           "VEND_HIL_DEVICE); default: start one on a free loopback port")
 
-    from bridge.compose.chat import add_chat_command
-
-    add_chat_command(sub)
-
     tr = sub.add_parser("transcript", help="print an llm run's transcript: tool calls, results, refusals, tokens")
     tr.add_argument("run", help="the run folder (or its transcript.jsonl)")
     tr.add_argument("--width", type=_positive, default=160, help="characters of each text or result shown")
+
+    from bridge.compose.chat import add_chat_command
+
+    add_chat_command(sub)
 
     bench = sub.add_parser("bench", help="benchmarks: figures, not pass/fail")
     bsub = bench.add_subparsers(dest="bench", required=True, parser_class=OneLineParser)
@@ -313,10 +313,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bridge.compose.hil import run_hil
 
             return run_hil(args)
-        if args.command == "chat":
-            from bridge.compose.chat import run_chat
-
-            return run_chat(args)
         if args.command == "bench":
             from bridge import bench
 
@@ -332,6 +328,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_live(args.config, shadow=args.shadow)
         if args.command == "status":
             return _status(args)
+        if args.command == "chat":
+            from bridge.compose.chat import run_chat
+
+            return run_chat(args)
         if args.command == "arena":
             from bridge.compose.arena import run_arena_command
 

@@ -44,12 +44,12 @@ class HilSettings:
     out_dir: Path = Path("runs")
     run_name: str = ""
     charts: bool = True
+    mode: str = "hil"  # the run's mode in its name and its run row (`vend chat` plays hil's loop as "chat")
+    llm: Any = None  # --policy llm: the LlmSection (model, endpoint); its transcript goes in the run folder
     broker: str = ""  # host:port of a running broker with the project's config; empty: start one
     compare: bool = False  # --compare follows the run (checked here: not with shadow)
     faults: bool = False  # the real world's faults on a seeded schedule (bridge/compose/outside/faults.py)
     shadow: bool = False  # vend live --shadow's composition: WRITEs recorded (audit verdict "shadow"), never done
-    mode: str = "hil"  # the run's mode in its name and its run row (`vend chat` plays hil's loop as "chat")
-    llm: Any = None  # --policy llm: the LlmSection (model, endpoint); its transcript goes in the run folder
 
 
 @dataclass(slots=True)
@@ -215,6 +215,7 @@ def _wire(settings: HilSettings, *, scenario: Any, world: Any, run_dir: Path, na
                              tz=scenario.timezone),
         http=HttpSection(host="127.0.0.1", port=0, admin_token_env=env["admin"]),
         policy=PolicySection(name=settings.policy, catalogue=str(scenario.catalogue or ""), market=scenario.market),
+        llm=settings.llm.model_copy(update={"transcript_dir": str(run_dir)}) if settings.llm is not None else None,
         site=SiteSection(daily_costs_cents={"daily_fee": scenario.daily_fee_cents} if scenario.daily_fee_cents else {}),
         mqtt=MqttSection(host=host, port=port, password_env=env["mqtt"], client_id=f"vendbridge-{name}"[:64],
                          reconnect_max_s=1),
@@ -225,8 +226,7 @@ def _wire(settings: HilSettings, *, scenario: Any, world: Any, run_dir: Path, na
                            delivery_hour=scenario.world.delivery_hour,
                            restock_due_minutes=scenario.world.restock_delay_minutes,
                            collect_due_minutes=scenario.world.collect_delay_minutes),
-        stripe=StripeSection(base_url=stripe.url, api_key_env=env["stripe_key"], webhook_secret_env=env["stripe_hook"]),
-        llm=settings.llm.model_copy(update={"transcript_dir": str(run_dir)}) if settings.llm is not None else None)
+        stripe=StripeSection(base_url=stripe.url, api_key_env=env["stripe_key"], webhook_secret_env=env["stripe_hook"]))
     live = build_live(config, clock=clock, run_id=name, shadow=settings.shadow, limits=RunLimits(
         days=scenario.days, max_messages=scenario.max_messages, bankruptcy_days=scenario.bankruptcy_days),
         run_info={"mode": settings.mode, "scenario": scenario.name, "seed": settings.seed, "started_at": world.now})

@@ -47,17 +47,6 @@ TABLE: dict[str, list[list[str]]] = {
         ["--out", "{cwd}/afile/runs"],
         ["--broker", "nohost"],
     ],
-    "chat": [
-        ["--scenario", "nope"],
-        ["--policy", "oracle"],  # the oracle reads the simulator's truth: not the live shop's
-        ["--policy", "foo"],
-        ["--as", "boss"],
-        ["--seed", "-1"],
-        ["--policy", "llm"],  # no ANTHROPIC_API_KEY
-        ["--policy", "llm", "--llm-max-tokens", "100000"],
-        ["--policy", "llm", "--model", "gpt-9"],
-        ["--out", "{cwd}/afile/runs"],
-    ],
     "calibrate": [
         ["--db", "notaurl", "--out", "{cwd}/twin.toml"],
         ["--db", "sqlite:///{cwd}/missing.db", "--out", "{cwd}/twin.toml"],
@@ -91,6 +80,17 @@ TABLE: dict[str, list[list[str]]] = {
     "status": [["--db", "notaurl"], ["--db", "sqlite:///{cwd}/missing.db"], ["--db", DOWN_PG]],
     "shadow-report": [["--db", "sqlite:///{cwd}/missing.db"], ["--db", "notaurl"], ["--db", DOWN_PG],
                       ["--db", "sqlite:///{cwd}/missing.db", "--since", "yesterday"]],
+    "chat": [
+        ["--scenario", "nope"],
+        ["--policy", "oracle"],  # the oracle reads the simulator's truth: not the live shop's
+        ["--policy", "foo"],
+        ["--as", "boss"],
+        ["--seed", "-1"],
+        ["--policy", "llm"],  # no ANTHROPIC_API_KEY
+        ["--policy", "llm", "--llm-max-tokens", "100000"],
+        ["--policy", "llm", "--model", "gpt-9"],
+        ["--out", "{cwd}/afile/runs"],
+    ],
     "runs": [["--out", "{cwd}/nope"], ["--out", "{cwd}/afile"]],
     "compare": [["nope1", "nope2"], ["{cwd}/empty", "{cwd}/empty"], ["{cwd}/afile", "x"],
                 ["a", "b", "--out", "{cwd}/empty"]],
