@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import html
 import os
+import re
 import signal
 import socket
 import sys
@@ -60,6 +61,16 @@ def _clip(text: str, width: int = 72) -> str:
     return text if len(text) <= width else text[:width - 1] + "…"
 
 
+def _answer(text: str) -> str:
+    """A post to ops as it reads once answered: "Restock m1 (slack-task-00025): done" (the shop edits the post,
+    ending it with the outcome), or the whole text when it is not of that form."""
+    ident = re.search(r"\(([^,();]+)", text)
+    status = text.rsplit(": ", 1)[1] if ": " in text else ""
+    if ident is None or not status or len(status) > 60:
+        return _clip(text, 90)
+    return f"{text.split(' (', 1)[0]} ({ident[1]}): {_clip(status, 60)}"
+
+
 # --- the feed -----------------------------------------------------------------------------------------
 
 
@@ -75,6 +86,7 @@ class Feed:
         self.now: Any = None  # the simulated time (for edits of posts, which carry no time of their own)
         self.day: Any = None
         self.seen: dict[str, str] = {}  # ops post ts -> its text as last shown
+        self.delivery: tuple[str, datetime, list[str]] | None = None  # an order's deliveries, to show as one line
         self.replied: set[str] = set()  # DM post ts shown
         self.counts = {"sales": 0, "revenue_cents": 0, "customer messages": 0, "replies": 0, "tasks": 0,
                        "answered": 0, "closes": 0}
@@ -88,6 +100,8 @@ class Feed:
         self.now = lambda: run.world.now
 
     def line(self, at: datetime, kind: str, text: str) -> None:
+        if self.delivery is not None:  # what came before this line
+            self._delivered()
         local = at.astimezone(self.tz) if self.tz is not None else at
         if local.date() != self.day:
             self.day = local.date()
@@ -113,8 +127,12 @@ class Feed:
                                     f"({e.order_ref or e.payment_ref})")
         elif isinstance(e, ev.SupplierPaid):
             self.line(e.ts, "order", f"{e.order_id} from {e.supplier}: {_money(e.amount_cents)} paid by ops")
-        elif isinstance(e, ev.DeliveryReceived):
-            self.line(e.ts, "deliv", f"{e.order_id}: {e.quantity} x {e.sku} delivered")
+        elif isinstance(e, ev.DeliveryReceived):  # an order's products: one line
+            if self.delivery is not None and self.delivery[0] != e.order_id:
+                self.flush()
+            if self.delivery is None:
+                self.delivery = (e.order_id, e.ts, [])
+            self.delivery[2].append(f"{e.quantity} x {e.sku}")
         elif isinstance(e, ev.Restocked):
             self.line(e.ts, "stock", f"{e.machine} {e.slot} +{e.count} {e.sku} (ops)")
         elif isinstance(e, ev.CashCollected):
@@ -131,6 +149,12 @@ class Feed:
             self.line(e.ts, "bank", f"{_money(e.amount_cents)} deposited by the owner")
         elif isinstance(e, ev.ApprovalDecided):
             self.line(e.ts, "appr", f"{e.approval_id} {'approved' if e.approved else 'refused'}")
+
+    def _delivered(self) -> None:
+        assert self.delivery is not None
+        order, at, items = self.delivery
+        self.delivery = None
+        self.line(at, "deliv", f"{order} delivered: {_clip(', '.join(items), 80)}")
 
     def day_closed(self, record: Any) -> None:
         self.poll()
@@ -157,14 +181,19 @@ class Feed:
                 self.line(at, "task", _clip(text, 90))
             else:
                 self.counts["answered"] += 1
-                self.line(self.now(), "ops", _clip(text.replace("U0OPSHIL01", "ops"), 90))
+                self.line(self.now(), "ops", _answer(text.replace("U0OPSHIL01", "ops")))
             self.seen[ts] = text
         for ts, user, text in dms:
             self.replied.add(ts)
             self.counts["replies"] += 1
             self.line(datetime.fromtimestamp(float(ts), self.tz), "shop", f"→ {user} \"{_clip(text)}\"")
 
+    def flush(self) -> None:
+        if self.delivery is not None:
+            self._delivered()
+
     def totals(self) -> str:
+        self.flush()
         c = self.counts
         return (f"{c['sales']} units sold ({_money(c['revenue_cents'])}), {c['customer messages']} customer messages, "
                 f"{c['replies']} replies, {c['tasks']} posts to ops ({c['answered']} answered), {c['closes']} day closes")
@@ -185,6 +214,7 @@ class Demo:
         self.stop = threading.Event()
         self.why = ""
         self.signals = 0
+        self.signal = ""  # the signal that stopped the run ("Ctrl-C", "SIGTERM")
         self.closing = False
         self.run: Any = None
         self.waiting = False  # the runtime waits for its next job: the shop takes in what arrives, as live does
@@ -218,6 +248,7 @@ class Demo:
             return  # closing what was started: let it finish
         if self.signals == 1:
             self.why = self.why or "interrupted"
+            self.signal = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
             self.stop.set()
             return
         raise KeyboardInterrupt  # the second: abort at once (what was started is still closed)
@@ -241,6 +272,7 @@ class Demo:
                 if self.waiting:
                     self.run.live.loop.pump()
                 self.feed.poll()
+                self.feed.flush()
             self.stop.wait(min(SLICE_S, (when - allowed).total_seconds() / self.speed))
 
     def _end(self) -> bool:
@@ -249,9 +281,9 @@ class Demo:
             outcome.ended_by = self.why or "interrupted"
         if not self.told:
             self.told = True
-            what = "Ctrl-C" if self.why == "interrupted" else f"{self.duration:g} s passed"
+            what = self.signal if self.signal else f"{self.duration:g} s passed"
             print(f"vend demo: {what}: stopping at the next quiet point"
-                  f"{' (Ctrl-C again to abort)' if self.why == 'interrupted' else ''}", file=self.err, flush=True)
+                  f"{' (again to abort)' if self.signal else ''}", file=self.err, flush=True)
         return False
 
 
@@ -328,7 +360,10 @@ def run_demo(args: Any) -> int:
     import logging
 
     from bridge.cli import format_summary
-    from bridge.compose.hil import HilSettings, build_hil, write_hil_report
+    from bridge.compose.hil import HilSettings, write_hil_report
+    from bridge.compose.html_report import write_html_report
+    from bridge.compose.runs import outcome_of
+    from bridge.compose.sim import _refusals
 
     logging.getLogger("vendbridge").setLevel(logging.ERROR)
     out = sys.stdout
@@ -346,14 +381,16 @@ def run_demo(args: Any) -> int:
     failure = ""
     aborted = False
     summary: dict[str, Any] | None = None
+    refusals: list[dict[str, Any]] = []
     try:
         try:
-            run = build_hil(settings)
+            run = _build(settings)
             pids, ports = children(), ports_of(run)
             _header(run, args, pids, ports, out)
             demo.attach(run)
             run.run()
             summary = run.summary()
+            refusals = _refusals(run.live.store)
         except AdapterError as err:  # the loop itself failed (broker, doubles): one line, exit 1
             failure = str(err)
         except KeyboardInterrupt:
@@ -364,10 +401,15 @@ def run_demo(args: Any) -> int:
                 run.close()
         if summary is not None and run is not None:
             summary |= {"mode": "demo", "speed": args.speed, "wall_seconds": round(time.monotonic() - demo.wall0, 3)}
-            write_hil_report(run, summary)
+            charts = write_hil_report(run, summary)
+            write_html_report(run.run_dir, summary=summary, outcome=outcome_of(summary), charts=charts,
+                              settings={"scenario": args.scenario, "days": run.scenario.days, "seed": args.seed,
+                                        "policy": args.policy, "speed": f"{args.speed:g} simulated s a wall s",
+                                        "duration": f"{args.duration:g} s" if args.duration else "until stopped"},
+                              scenario=run.scenario.model_dump(mode="json"), refusals=refusals)
             feed.poll()
             print(f"\nseen: {feed.totals()}", file=out)
-            print(f"the books at {run.live.runtime.backend.clock.now().astimezone(run.scenario.tz):%Y-%m-%d %H:%M} "
+            print(f"the books at {run.world.now.astimezone(run.scenario.tz):%Y-%m-%d %H:%M} "
                   f"(simulated), after {summary['wall_seconds']:.0f} s:", file=out)
             print(format_summary(summary), file=out, flush=True)
         left = left_running(pids, ports, deadline_s=STOP_DEADLINE_S) if run is not None else []
@@ -386,6 +428,20 @@ def run_demo(args: Any) -> int:
         return 130
     print(f"stopped; nothing left running ({gone} gone; no threads)", file=out, flush=True)
     return 0
+
+
+def _build(settings: Any) -> Any:
+    """build_hil with SIGINT blocked: the broker and the threads started here inherit the mask, so a Ctrl-C at
+    the terminal (sent to the whole process group) reaches only this process, which stops them in order (a
+    broker gone before the shop has what the devices sent would make the stop a failure). A Ctrl-C meanwhile
+    is taken when the shop is up."""
+    from bridge.compose.hil import build_hil
+
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        return build_hil(settings)
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def _header(run: Any, args: Any, pids: dict[int, str], ports: dict[str, tuple[str, int]], out: TextIO) -> None:
