@@ -83,6 +83,7 @@ class Feed:
         self.tz: Any = None
         self.slack: Any = None
         self.ops_channel = ""
+        self.ops_user = ""
         self.now: Any = None  # the simulated time (for edits of posts, which carry no time of their own)
         self.day: Any = None
         self.seen: dict[str, str] = {}  # ops post ts -> its text as last shown
@@ -92,8 +93,9 @@ class Feed:
                        "answered": 0, "closes": 0}
 
     def attach(self, run: Any) -> None:
-        from bridge.compose.outside.ops import OPS_CH
+        from bridge.compose.outside.ops import OPS_CH, OPS_USER
 
+        self.ops_user = OPS_USER
         self.tz = run.scenario.tz
         self.slack = run.outside.ops.slack
         self.ops_channel = OPS_CH
@@ -181,7 +183,7 @@ class Feed:
                 self.line(at, "task", _clip(text, 90))
             else:
                 self.counts["answered"] += 1
-                self.line(self.now(), "ops", _answer(text.replace("U0OPSHIL01", "ops")))
+                self.line(self.now(), "ops", _answer(text.replace(self.ops_user, "ops")))
             self.seen[ts] = text
         for ts, user, text in dms:
             self.replied.add(ts)
