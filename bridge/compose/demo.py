@@ -26,6 +26,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
@@ -36,6 +37,7 @@ from bridge.errors import AdapterError
 SPEED = 8640.0  # simulated seconds a wall second: a simulated day in 10 s (the first sales come on day 4)
 SPEED_MIN, SPEED_MAX = 1.0, 86_400.0  # real time .. a simulated day a second (faster: vend hil)
 SLICE_S = 0.1  # the longest the pacer waits without looking at the stop flag
+FLUSH_S = 0.25  # the longest lines wait to be shown while the world catches up with the wall clock
 STOP_DEADLINE_S = 10.0  # for the children to exit and the ports to close after the stop
 
 
@@ -84,13 +86,34 @@ class Feed:
         self.slack: Any = None
         self.ops_channel = ""
         self.ops_user = ""
+        self.gone = False  # the reader closed the output
+        self.error = ""  # the feed's own failure (the books are not affected)
         self.now: Any = None  # the simulated time (for edits of posts, which carry no time of their own)
         self.day: Any = None
         self.seen: dict[str, str] = {}  # ops post ts -> its text as last shown
         self.delivery: tuple[str, datetime, list[str]] | None = None  # an order's deliveries, to show as one line
+        self.pending: list[tuple[datetime, int, str, str]] = []  # lines not shown yet: (time, order, kind, text)
+        self.flushed = 0.0  # when lines were last shown (monotonic)
         self.replied: set[str] = set()  # DM post ts shown
         self.counts = {"sales": 0, "revenue_cents": 0, "customer messages": 0, "replies": 0, "tasks": 0,
                        "answered": 0, "closes": 0}
+
+    def guarded(self, show: Callable[[Any], None]) -> Callable[[Any], None]:
+        """`show`, never raising: it runs inside the shop's booking of an event (a failure there would
+        dead-letter the event). A reader gone (`vend demo | head`) sets `gone`, any other failure `error`;
+        the pacer then ends the run, and the books are untouched."""
+
+        def call(x: Any) -> None:
+            if self.gone or self.error:
+                return
+            try:
+                show(x)
+            except BrokenPipeError:
+                self.gone = True
+            except Exception as err:
+                self.error = f"{type(err).__name__}: {err}"
+
+        return call
 
     def attach(self, run: Any) -> None:
         from bridge.compose.outside.ops import OPS_CH, OPS_USER
@@ -102,13 +125,17 @@ class Feed:
         self.now = lambda: run.world.now
 
     def line(self, at: datetime, kind: str, text: str) -> None:
-        if self.delivery is not None:  # what came before this line
+        """A line to show; shown by `flush`, with the others since the last, in the order of their times."""
+        if self.delivery is not None and kind != "deliv":  # what came before this line
             self._delivered()
+        self.pending.append((at, len(self.pending), kind, text))
+
+    def _print(self, at: datetime, kind: str, text: str) -> None:
         local = at.astimezone(self.tz) if self.tz is not None else at
         if local.date() != self.day:
             self.day = local.date()
             print(f"── {local:%A %Y-%m-%d} ──", file=self.out)
-        print(f"{local:%H:%M} {kind:<6} {text}", file=self.out, flush=True)
+        print(f"{local:%H:%M} {kind:<6} {text}", file=self.out)
 
     def event(self, e: Any) -> None:
         from bridge import events as ev
@@ -131,7 +158,7 @@ class Feed:
             self.line(e.ts, "order", f"{e.order_id} from {e.supplier}: {_money(e.amount_cents)} paid by ops")
         elif isinstance(e, ev.DeliveryReceived):  # an order's products: one line
             if self.delivery is not None and self.delivery[0] != e.order_id:
-                self.flush()
+                self._delivered()
             if self.delivery is None:
                 self.delivery = (e.order_id, e.ts, [])
             self.delivery[2].append(f"{e.quantity} x {e.sku}")
@@ -163,6 +190,7 @@ class Feed:
         self.counts["closes"] += 1
         self.line(record.ts, "close", f"{record.day} units {record.units_sold} revenue {_money(record.revenue_cents)} "
                                       f"bank {_money(record.bank_cents)} net worth {_money(record.net_worth_cents)}")
+        self.flush()
 
     def poll(self) -> None:
         """The shop's new posts: tasks and requests in the ops channel (and each change to one: answered,
@@ -190,9 +218,19 @@ class Feed:
             self.counts["replies"] += 1
             self.line(datetime.fromtimestamp(float(ts), self.tz), "shop", f"→ {user} \"{_clip(text)}\"")
 
-    def flush(self) -> None:
+    def flush(self, _: Any = None) -> None:
         if self.delivery is not None:
             self._delivered()
+        # by the minute shown, then as they came (a post's time has seconds, the event it led to may not)
+        lines, self.pending = sorted(self.pending, key=lambda p: (p[0].replace(second=0, microsecond=0), p[1])), []
+        for at, _, kind, text in lines:
+            self._print(at, kind, text)
+        self.out.flush()
+        self.flushed = time.monotonic()
+
+    def catch_up(self, _: Any = None) -> None:
+        self.poll()
+        self.flush()
 
     def totals(self) -> str:
         self.flush()
@@ -264,24 +302,28 @@ class Demo:
             if self.duration is not None and elapsed >= self.duration and not self.stop.is_set():
                 self.why = self.why or "duration"
                 self.stop.set()
+            if (self.feed.gone or self.feed.error) and not self.stop.is_set():
+                self.why = self.why or ("output_closed" if self.feed.gone else "feed_failed")
+                self.stop.set()
             if self.stop.is_set():
                 return self._end()
             allowed = self.sim0 + timedelta(seconds=elapsed * self.speed)
             if when <= allowed:
+                if time.monotonic() - self.feed.flushed > FLUSH_S:  # behind the wall clock: show lines anyway
+                    self.feed.guarded(self.feed.flush)(None)
                 return True
             if not took_in:  # ahead of the wall clock: book and show what came, then wait
                 took_in = True
                 if self.waiting:
                     self.run.live.loop.pump()
-                self.feed.poll()
-                self.feed.flush()
+                self.feed.guarded(self.feed.catch_up)(None)
             self.stop.wait(min(SLICE_S, (when - allowed).total_seconds() / self.speed))
 
     def _end(self) -> bool:
         outcome = self.run.live.runtime.outcome
         if not outcome.ended_by:
             outcome.ended_by = self.why or "interrupted"
-        if not self.told:
+        if not self.told and self.why in ("interrupted", "duration"):
             self.told = True
             what = self.signal if self.signal else f"{self.duration:g} s passed"
             print(f"vend demo: {what}: stopping at the next quiet point"
@@ -374,8 +416,8 @@ def run_demo(args: Any) -> int:
     label = args.policy.replace("/", "_").replace(":", "-")
     name = args.name or f"{Path(args.scenario).stem}-{label}-s{args.seed}-demo-{datetime.now().astimezone():%Y%m%d-%H%M%S}"
     settings = HilSettings(scenario=args.scenario, days=args.days, seed=args.seed, policy=args.policy, out_dir=args.out,
-                           run_name=name, charts=not args.no_charts, pace=demo.pace, on_event=feed.event,
-                           on_day=feed.day_closed)
+                           run_name=name, charts=not args.no_charts, pace=demo.pace,
+                           on_event=feed.guarded(feed.event), on_day=feed.guarded(feed.day_closed))
     previous = {s: signal.signal(s, demo.on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     run = None
     pids: dict[int, str] = {}
@@ -388,7 +430,7 @@ def run_demo(args: Any) -> int:
         try:
             run = _build(settings)
             pids, ports = children(), ports_of(run)
-            _header(run, args, pids, ports, out)
+            feed.guarded(lambda _: _header(run, args, pids, ports, out))(None)
             demo.attach(run)
             run.run()
             summary = run.summary()
@@ -409,11 +451,7 @@ def run_demo(args: Any) -> int:
                                         "policy": args.policy, "speed": f"{args.speed:g} simulated s a wall s",
                                         "duration": f"{args.duration:g} s" if args.duration else "until stopped"},
                               scenario=run.scenario.model_dump(mode="json"), refusals=refusals)
-            feed.poll()
-            print(f"\nseen: {feed.totals()}", file=out)
-            print(f"the books at {run.world.now.astimezone(run.scenario.tz):%Y-%m-%d %H:%M} "
-                  f"(simulated), after {summary['wall_seconds']:.0f} s:", file=out)
-            print(format_summary(summary), file=out, flush=True)
+            feed.guarded(lambda _: _books(feed, run, summary, format_summary(summary)))(None)
         left = left_running(pids, ports, deadline_s=STOP_DEADLINE_S) if run is not None else []
     finally:
         for s, h in previous.items():
@@ -421,15 +459,30 @@ def run_demo(args: Any) -> int:
     if left:
         print(f"vend: error: still running after the stop: {', '.join(left)}", file=sys.stderr)
         return 1
-    gone = ", ".join([f"{n} pid {p}" for p, n in pids.items()] + [f"port {p}" for _, p in ports.values()])
     if failure:
         print(f"vend: error: {failure} (stopped; nothing left running)", file=sys.stderr)
         return 1
-    if aborted:
-        print(f"aborted; nothing left running ({gone} gone)", file=out, flush=True)
-        return 130
-    print(f"stopped; nothing left running ({gone} gone; no threads)", file=out, flush=True)
-    return 0
+    if feed.error:
+        print(f"vend: error: the feed failed ({feed.error}); the run folder is written (stopped; nothing left "
+              "running)", file=sys.stderr)
+        return 1
+    gone = ", ".join([f"{n} pid {p}" for p, n in pids.items()] + [f"port {p}" for _, p in ports.values()])
+    last = f"aborted; nothing left running ({gone} gone)" if aborted else \
+        f"stopped; nothing left running ({gone} gone; no threads)"
+    feed.guarded(lambda _: print(last, file=out, flush=True))(None)
+    if feed.gone:  # `vend demo | head`: the reader has what it wanted
+        from bridge.cli import _quiet_stdout
+
+        _quiet_stdout()
+    return 130 if aborted else 0
+
+
+def _books(feed: Feed, run: Any, summary: dict[str, Any], table: str) -> None:
+    feed.poll()
+    print(f"\nseen: {feed.totals()}", file=feed.out)
+    print(f"the books at {run.world.now.astimezone(run.scenario.tz):%Y-%m-%d %H:%M} (simulated), after "
+          f"{summary['wall_seconds']:.0f} s:", file=feed.out)
+    print(table, file=feed.out, flush=True)
 
 
 def _build(settings: Any) -> Any:
@@ -446,9 +499,15 @@ def _build(settings: Any) -> Any:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
+def _span(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.3g} s"
+    return f"{seconds / 60:.3g} min" if seconds < 7200 else f"{seconds / 3600:.3g} h"
+
+
 def _header(run: Any, args: Any, pids: dict[int, str], ports: dict[str, tuple[str, int]], out: TextIO) -> None:
-    day = 86_400 / args.speed
-    pace = f"a simulated day in {day:,.0f} s" if day >= 2 else f"{args.speed:,.0f}x real time"
+    pace = "real time" if args.speed == 1 else f"{args.speed:,.0f}x real time: a simulated day in " \
+        f"{_span(86_400 / args.speed)}"
     broker = next((f"mosquitto pid {p}" for p, n in pids.items() if n == "mosquitto"), "mosquitto")
     h, p = ports["broker"]
     print(f"vend demo: {run.scenario.name} / {args.policy} / seed {args.seed}, {pace}"

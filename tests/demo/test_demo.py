@@ -185,3 +185,51 @@ def test_duration_ends_the_run_by_the_wall_clock() -> None:
         t0 = time.monotonic()
         assert demo.pace(run.world.now + timedelta(hours=1)) is False
         assert 0.3 <= time.monotonic() - t0 < 1.0 and outcome.ended_by == "duration"
+
+
+def test_a_reader_that_goes_away_ends_the_demo_quietly(tmp_path: Path) -> None:
+    """`vend demo | head`: once the reader has closed the pipe the run ends, exit 0, nothing left running."""
+    proc = _start(tmp_path, "--speed", "86400")
+    assert proc.stdout is not None and proc.stderr is not None
+    try:
+        head = _lines_until(proc.stdout, re.compile(r" task "), deadline_s=START_DEADLINE_S)
+        started = children(proc.pid)
+        proc.stdout.close()
+        proc.wait(timeout=STOP_DEADLINE_S)
+        err = proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 0 and err == ""
+    assert "mosquitto" in started.values() and [pid for pid in started if _alive(pid)] == []
+    assert [p for p in _ports(head) if _listening(p)] == []
+    assert json.loads((tmp_path / "demo" / "summary.json").read_text())["ended_by"] == "output_closed"
+
+
+def test_a_broker_that_does_not_start_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    done = subprocess.run([*VEND, "--out", str(tmp_path)], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "VEND_MOSQUITTO": "/bin/false"})
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith("vend: error: the broker did not start") and len(done.stderr.splitlines()) == 1
+
+
+def test_the_feed_never_raises_into_the_shops_booking() -> None:
+    """The feed runs inside the booking of each event: a failure there would dead-letter the event."""
+
+    class Closed:
+        def write(self, _: str) -> int:
+            raise BrokenPipeError
+
+        def flush(self) -> None:
+            raise BrokenPipeError
+
+    feed = Feed(Closed())  # type: ignore[arg-type]
+    day = SimpleNamespace(ts=datetime(2026, 1, 5, 23, 55).astimezone(), day="2026-01-05", units_sold=1,
+                          revenue_cents=150, bank_cents=1, net_worth_cents=2)
+    feed.guarded(feed.day_closed)(day)
+    assert feed.gone and not feed.error
+    broken = Feed(open(os.devnull, "w"))  # noqa: SIM115 - a file the test never writes to
+    broken.guarded(lambda _: 1 / 0)(None)
+    assert broken.error.startswith("ZeroDivisionError") and not broken.gone
+    broken.out.close()
