@@ -169,9 +169,10 @@ class Feed:
         elif isinstance(e, ev.HandedOver):
             self.line(e.ts, "hand", f"{e.quantity} x {e.sku} handed to {e.customer} (ops)")
         elif isinstance(e, ev.CardSettled):
-            self.line(e.ts, "payout", f"{_money(e.amount_cents)} card takings paid out to the bank")
+            self.line(e.ts, "payout", f"{_money(e.amount_cents)} card takings paid out to the bank" if e.amount_cents >= 0
+                      else f"{_money(-e.amount_cents)} taken from the bank by the card processor (a refund)")
         elif isinstance(e, ev.RefundIssued):
-            self.line(e.ts, "refund", f"{_money(e.amount_cents)} to {getattr(e, 'customer', '') or 'a customer'}")
+            self.line(e.ts, "refund", f"{_money(e.amount_cents)} to {e.customer or 'the card'} ({e.payment_ref})")
         elif isinstance(e, ev.Alarm):
             self.line(e.ts, "alarm", f"{e.source} {e.code}: {_clip(e.detail)}")
         elif isinstance(e, ev.CapitalIn):
