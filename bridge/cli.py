@@ -96,6 +96,28 @@ def build_parser() -> argparse.ArgumentParser:
                      help="host:port of a running mosquitto with the project's config (passwords in VEND_HIL_MQTT and "
                           "VEND_HIL_DEVICE); default: start one on a free loopback port")
 
+    from bridge.compose.demo import SPEED, parse_speed
+
+    demo = sub.add_parser("demo", help="the live shop on a laptop: vend hil's parts paced to the wall clock, shown as "
+                                       "it happens; Ctrl-C stops",
+                          description="A local mosquitto with the project's config, an emulated machine with "
+                                      "customers, vend live's shop, the loopback Slack and Stripe doubles and a "
+                                      "simulated ops team, in real time or faster; prints each sale, task, message, "
+                                      "order and day close as it happens, and the books at the end. Ctrl-C (or "
+                                      "SIGTERM) stops at the next quiet point and leaves nothing running.")
+    demo.add_argument("--scenario", default="project_vend",
+                      help="built-in scenario name or a TOML file (default project_vend: customers who chat)")
+    demo.add_argument("--speed", type=parse_speed, default=SPEED,
+                      help=f"simulated seconds per wall second, 1 (real time) to 86400 (default {SPEED:g}: a "
+                           f"simulated day in {86_400 / SPEED:g} s)")
+    demo.add_argument("--duration", type=_seconds, help="stop after this many wall seconds (default: until Ctrl-C)")
+    demo.add_argument("--days", type=_positive, help="stop after this many simulated days (default: the scenario's)")
+    demo.add_argument("--seed", type=_seed, default=7)
+    demo.add_argument("--policy", default="baseline", help="baseline, llm or scripted:FILE")
+    demo.add_argument("--out", type=Path, default=Path("runs"), help="folder for run folders (default runs/)")
+    demo.add_argument("--name", default="", help="run folder name (default: scenario-policy-seed-demo-time)")
+    demo.add_argument("--no-charts", action="store_true", help="skip the PNG charts")
+
     tr = sub.add_parser("transcript", help="print an llm run's transcript: tool calls, results, refusals, tokens")
     tr.add_argument("run", help="the run folder (or its transcript.jsonl)")
     tr.add_argument("--width", type=_positive, default=160, help="characters of each text or result shown")
@@ -313,6 +335,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bridge.compose.hil import run_hil
 
             return run_hil(args)
+        if args.command == "demo":
+            from bridge.compose.demo import run_demo
+
+            return run_demo(args)
         if args.command == "bench":
             from bridge import bench
 

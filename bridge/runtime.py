@@ -95,6 +95,8 @@ class Runtime:
         """Let time pass to `when`, record what happened, and run the job (one step of `run`; an
         arena steps several runtimes in turn)."""
         self._record(self.backend.events.wait_until(when))
+        if self.outcome.ended_by:  # the run was ended while time passed (`vend demo` stopped): no more jobs
+            return
         getattr(self, job)(at=when)
 
     def _act(self, reason: str) -> None:

@@ -21,6 +21,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -50,6 +51,12 @@ class HilSettings:
     compare: bool = False  # --compare follows the run (checked here: not with shadow)
     faults: bool = False  # the real world's faults on a seeded schedule (bridge/compose/outside/faults.py)
     shadow: bool = False  # vend live --shadow's composition: WRITEs recorded (audit verdict "shadow"), never done
+    # `vend demo`'s hooks (bridge/compose/demo.py): `pace(when)` before the world moves to `when` (it may wait for
+    # the wall clock; False: the run is ending, the world plays no further); each event the shop recorded; each
+    # day's close
+    pace: Callable[[datetime], bool] | None = None
+    on_event: Callable[[Any], None] | None = None
+    on_day: Callable[[Any], None] | None = None
 
 
 @dataclass(slots=True)
@@ -155,7 +162,15 @@ def _wire(settings: HilSettings, *, scenario: Any, world: Any, run_dir: Path, na
     from bridge.compose.live import build_live
     from bridge.compose.outside.cards import CardDesk
     from bridge.compose.outside.faults import Faults
-    from bridge.compose.outside.links import Payouts, hil_secrets, record_events, restart_broker, wait_started
+    from bridge.compose.outside.links import (
+        Payouts,
+        hil_secrets,
+        record_events,
+        restart_broker,
+        wait_started,
+        watch_days,
+        watch_events,
+    )
     from bridge.compose.outside.ops import OPS_CH, OPS_GROUP, OPS_USER, SHOP_CH, OpsTeam, SlackDoor
     from bridge.compose.outside.world import Outside
     from bridge.live.config import (
@@ -233,6 +248,8 @@ def _wire(settings: HilSettings, *, scenario: Any, world: Any, run_dir: Path, na
     stack.callback(live.close)
     events: list[Any] = []
     record_events(live, events)
+    if settings.on_event is not None:
+        watch_events(live, settings.on_event)
     http_port = live.start_http()
     stack.callback(live.stop_http)
     slots = {n: Slot(count=0, price_cents=0, capacity=st.capacity) for n, st in world.slots.items()}
@@ -261,11 +278,14 @@ def _wire(settings: HilSettings, *, scenario: Any, world: Any, run_dir: Path, na
                       received=lambda: link.received["events"],
                       received_reports=lambda: link.received["inventory"], quiet=live.fleet.drain_into_backlog,
                       payout=payouts.send, faults=faults, restart_broker=restart,
-                      cards=CardDesk(world=world, stripe=stripe, webhook_url=payouts.url, secret=payouts.secret))
+                      cards=CardDesk(world=world, stripe=stripe, webhook_url=payouts.url, secret=payouts.secret),
+                      pace=settings.pace)
     outside.start()
 
     runtime = live.runtime
     assert runtime is not None  # the world's machine is configured
+    if settings.on_day is not None:
+        watch_days(runtime, settings.on_day)
 
     def stop_the_shop() -> None:
         runtime.outcome.ended_by = "outside_failed"
@@ -292,10 +312,11 @@ def _check_specs() -> None:
         raise ConfigError(f"Stripe's fixtures are not at {fixtures}")
 
 
-def write_hil_report(run: HilRun, summary: dict[str, Any], *, charts: ChartWorker | None = None) -> None:
+def write_hil_report(run: HilRun, summary: dict[str, Any], *, charts: ChartWorker | None = None) -> tuple[str, ...]:
+    """The run folder; the charts drawn."""
     assert run.outcome is not None
-    title = f"{summary['scenario']} / {summary['policy']} / seed {summary['seed']} (hil)"
-    write_run_folder(run.run_dir, events=run.events, summary=summary, days=run.outcome.days, title=title,
+    title = f"{summary['scenario']} / {summary['policy']} / seed {summary['seed']} ({summary.get('mode', 'hil')})"
+    return write_run_folder(run.run_dir, events=run.events, summary=summary, days=run.outcome.days, title=title,
                      events_log=True, charts=charts if run.settings.charts else None, draw=run.settings.charts)
 
 

@@ -12,17 +12,49 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+
+class _Server(ThreadingHTTPServer):
+    """Keeps the connections it serves (HTTP/1.1 keeps them open between requests), so that stopping can
+    close them: a connection's thread would otherwise wait for the client's next request after the stop."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler_cls: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler_cls)
+        self.connections: set[socket.socket] = set()
+        self.lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self.lock:
+            self.connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self.lock:
+            self.connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self, *, timeout: float) -> None:
+        """End the open connections and wait (up to `timeout`) until their threads are done with them."""
+        with self.lock:
+            open_now = list(self.connections)
+        for conn in open_now:
+            with suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        deadline = time.monotonic() + timeout
+        while self.connections and time.monotonic() < deadline:
+            time.sleep(0.005)
 
 
 class LoopbackServer:
     """Serve `handler_cls` on a free loopback port; `state` is shared with every request."""
 
     def __init__(self, handler_cls: type[BaseHTTPRequestHandler], *, state: Any = None) -> None:
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler_cls)
-        self._httpd.daemon_threads = True
+        self._httpd = _Server(("127.0.0.1", 0), handler_cls)
         self._httpd.state = state  # type: ignore[attr-defined]
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="loopback", daemon=True)
@@ -40,9 +72,11 @@ class LoopbackServer:
         return self
 
     def stop(self) -> None:
+        """Stop serving, close the port and the connections still open: no thread of it is left."""
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join(timeout=5)
+        self._httpd.close_connections(timeout=5)
 
     def __enter__(self) -> LoopbackServer:
         return self.start()

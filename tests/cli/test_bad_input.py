@@ -47,6 +47,17 @@ TABLE: dict[str, list[list[str]]] = {
         ["--out", "{cwd}/afile/runs"],
         ["--broker", "nohost"],
     ],
+    "demo": [
+        ["--speed", "0"],
+        ["--speed", "fast"],
+        ["--speed", "1e9"],
+        ["--scenario", "nope"],
+        ["--duration", "0"],
+        ["--duration", "x"],
+        ["--out", "{cwd}/afile/runs"],
+        ["--policy", "oracle"],
+        ["--days", "0"],
+    ],
     "calibrate": [
         ["--db", "notaurl", "--out", "{cwd}/twin.toml"],
         ["--db", "sqlite:///{cwd}/missing.db", "--out", "{cwd}/twin.toml"],

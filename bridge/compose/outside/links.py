@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import secrets
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import datetime
 from typing import Any
@@ -37,14 +38,31 @@ def hil_secrets(stack: ExitStack) -> dict[str, str]:
 
 
 def record_events(live: Any, events: list[Any]) -> None:
+    watch_events(live, events.append)
+
+
+def watch_events(live: Any, then: Callable[[Any], None]) -> None:
+    """`then(event)` for each event the shop records, after what observed it before."""
     before = live.loop.on_event
 
     def observe(e: Any) -> None:
         if before is not None:
             before(e)
-        events.append(e)
+        then(e)
 
     live.loop.on_event = observe
+
+
+def watch_days(runtime: Any, then: Callable[[Any], None]) -> None:
+    """`then(record)` for each day the shop closes (a DayRecord), after what saw it before (the day's log line)."""
+    before = runtime.on_day
+
+    def on_day(record: Any) -> None:
+        if before is not None:
+            before(record)
+        then(record)
+
+    runtime.on_day = on_day
 
 
 def wait_started(live: Any, link: Any, device: Any) -> None:

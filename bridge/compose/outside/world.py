@@ -51,7 +51,8 @@ class Outside:
     def __init__(self, *, world: Any, clock: Any, devices: dict[str, Any], ops: OpsTeam,
                  received: Callable[[], int], received_reports: Callable[[], int], quiet: Callable[[], None],
                  payout: Callable[[int, datetime], None], faults: Faults | None = None,
-                 restart_broker: Callable[[], None] | None = None, cards: CardDesk | None = None) -> None:
+                 restart_broker: Callable[[], None] | None = None, cards: CardDesk | None = None,
+                 pace: Callable[[datetime], bool] | None = None) -> None:
         self.world = world
         self.clock = clock
         self.devices = devices
@@ -65,6 +66,7 @@ class Outside:
         self.faults = faults
         self.cards = cards
         self.restart_broker = restart_broker
+        self.pace = pace  # before the world moves to a time (`vend demo`: waits for the wall clock); False: stop playing
         self.failure: Exception | None = None
         self.on_failure: Callable[[], None] | None = None  # ends the shop's run
         self.vends: list[tuple[str, str]] = []  # (machine, message id) of recent vends, for duplicates
@@ -98,12 +100,16 @@ class Outside:
                 and self.faults.roll("broker_restart"):
             self._restart()
         while (due := w.next_due()) is not None and due <= when:
+            if self.pace is not None and not self.pace(due):
+                return  # the run is ending: the world plays no further
             self._sync_prices()
             w.advance_to(due)
             self.clock.set(w.now)
             self.steps += 1
             self.play(w.drain())
             self.intake()
+        if self.pace is not None and not self.pace(when):
+            return
         w.advance_to(when)
         self.clock.set(when)
 
