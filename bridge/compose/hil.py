@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -137,14 +138,17 @@ def build_hil(settings: HilSettings) -> HilRun:
     run_dir = settings.out_dir / name
     if (run_dir / "vend.db").exists():
         raise ConfigError(f"{run_dir} already holds a run; choose another --name or --out")
+    made = not run_dir.exists()
     run_dir.mkdir(parents=True, exist_ok=True)
     world = SimWorld(scenario=scenario, catalogue=catalogue, seed=settings.seed)
     stack = ExitStack()
     try:
         return _wire(settings, scenario=scenario, world=world, run_dir=run_dir, name=name, host=host, port=port,
                      stack=stack)
-    except BaseException:
+    except BaseException as err:
         stack.close()
+        if made and isinstance(err, ConfigError):  # nothing ran: no run folder left behind
+            shutil.rmtree(run_dir, ignore_errors=True)
         raise
 
 
@@ -204,7 +208,9 @@ def _wire(settings: HilSettings, *, scenario: Any, world: Any, run_dir: Path, na
         try:
             broker.start()
         except BrokerUnavailable as err:
-            raise ConfigError(f"the broker did not start: {str(err).splitlines()[0]}") from None
+            said = [line.strip() for line in str(err).splitlines()[1:] if line.strip()]
+            raise ConfigError(f"the broker did not start: {str(err).splitlines()[0].rstrip(':')}: "
+                              f"{said[-1] if said else 'it exited without a word'}") from None
         stack.callback(broker.stop)
         host, port = broker.host, broker.port
         os.environ[env["mqtt"]], os.environ[env["device"]] = broker.password("bridge"), broker.password(machine)

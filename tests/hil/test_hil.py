@@ -219,6 +219,7 @@ def test_bad_input_is_one_line_exit_2_nothing_left_running(tmp_path: Path, argv:
     assert r.returncode == 2, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
     assert not _processes_under(out)
+    assert not out.exists() or not any(out.iterdir()), "a run folder was left behind"
 
 
 def _processes_under(folder: Path) -> list[str]:
