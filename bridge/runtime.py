@@ -17,6 +17,7 @@ from bridge.errors import ConfigError, RunStopped
 from bridge.ledger import BANK, CARD_PENDING, DAILY_FEE, INVENTORY, MACHINE_CASH, PREPAID, Ledger
 from bridge.policies.base import Policy
 from bridge.ports import Backend
+from bridge.resume import Resume
 from bridge.store import Store
 from bridge.tools.executor import Toolbox
 from bridge.tools.shop import ShopTools
@@ -64,6 +65,8 @@ class Runtime:
         self.running_costs = tuple(running_costs)  # (name, cents a day) the close books (live: the site's)
         self.outcome = RunOutcome()
         self._calls_at_open: dict[str, int] = {}
+        self.between_jobs = True  # no job is running (a process stopped now loses nothing: bridge/resume.py)
+        self.resume: Resume | None = None  # saves the runtime's memory after each job (a live shop's)
         toolbox.after_call = self.ingest
 
     # --- events -----------------------------------------------------------------------------
@@ -97,7 +100,15 @@ class Runtime:
         self._record(self.backend.events.wait_until(when))
         if self.outcome.ended_by:  # the run was ended while time passed (`vend demo` stopped): no more jobs
             return
+        self.between_jobs = False
         getattr(self, job)(at=when)
+        self.job_done(when, job)
+
+    def job_done(self, when: datetime, job: str) -> None:
+        """After a job: with `resume`, its memory saved and the books committed, before anything waits."""
+        if self.resume is not None:
+            self.resume.save(self, when, job)
+        self.between_jobs = True
 
     def _act(self, reason: str) -> None:
         self.toolbox.turn_ended = False

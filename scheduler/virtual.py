@@ -14,13 +14,21 @@ PRIORITY = {"close_day": 0, "open_day": 1, "weekly_review": 2, "reminders": 3}
 
 
 class VirtualSchedule:
-    def __init__(self, jobs: Sequence[JobDef], *, start: datetime, only: Sequence[str] | None = None) -> None:
+    def __init__(self, jobs: Sequence[JobDef], *, start: datetime, only: Sequence[str] | None = None,
+                 after: tuple[datetime, str] | None = None) -> None:
+        """`after`: the last job a stopped process ran (its fire time and name, bridge/resume.py): the
+        schedule from `start` goes on after it (the jobs due at the same time and run before it, too,
+        are not run again)."""
         self._jobs = {j.name: j for j in jobs if only is None or j.name in only}
         self._heap: list[tuple[datetime, int, str]] = []
         for job in self._jobs.values():
             first = job.trigger.get_next_fire_time(None, start)
             if first is not None:
                 heapq.heappush(self._heap, (first, PRIORITY.get(job.name, 9), job.name))
+        if after is not None:
+            last = (after[0], PRIORITY.get(after[1], 9))
+            while self._heap and self._heap[0][:2] <= last:
+                self.pop()
 
     def pop(self) -> tuple[datetime, str]:
         """The next job due and its fire time; the job is rescheduled from its trigger, asked as of

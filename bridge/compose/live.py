@@ -38,6 +38,7 @@ from bridge.live.standins import (
 )
 from bridge.policies.base import Policy
 from bridge.ports import Backend, Clock, VirtualTime
+from bridge.resume import Resume
 from bridge.runtime import RunLimits
 from bridge.store import Store
 
@@ -235,12 +236,21 @@ def _shopkeeper(live: LiveBridge, config: LiveConfig, *, clock: Clock, machines:
     s = config.scheduler
     virtual = isinstance(clock, VirtualTime)
 
+    # the runtime's memory between jobs, saved after each and given back after a restart (bridge/resume.py)
+    loop = live.loop
+    resume = Resume(store=live.store, shop=config.bridge.shop, run_id=run_id, commit=loop.commit,
+                    get=lambda: {"duplicates": loop.duplicates},
+                    put=lambda extra: setattr(loop, "duplicates", loop.duplicates + extra.get("duplicates", 0)))
+
     def schedule(policy: Policy) -> Any:
         if not virtual:
             return _FiredBySchedulerOnly()
-        # on a virtual clock the runtime's loop fires the jobs, asking the same triggers (as the simulator)
-        return VirtualSchedule(shop_jobs(tz, start=clock.now(), open_hour=s.open_hour, close_hour=s.close_hour,
-                                         close_minute=s.close_minute), start=clock.now(), only=jobs_for(policy))
+        # on a virtual clock the runtime's loop fires the jobs, asking the same triggers (as the simulator),
+        # from the run's first start, after the last job run before a restart
+        start = resume.schedule_start(clock.now())
+        return VirtualSchedule(shop_jobs(tz, start=start, open_hour=s.open_hour, close_hour=s.close_hour,
+                                         close_minute=s.close_minute), start=start, only=jobs_for(policy),
+                               after=resume.after())
 
     shop = assemble_shop(backend=backend, store=live.store, ledger=live.ledger, spec=ShopSpec(
         run_id=run_id, tz=tz, products=_products(config), policy=config.policy.name,
@@ -248,6 +258,9 @@ def _shopkeeper(live: LiveBridge, config: LiveConfig, *, clock: Clock, machines:
         customers=_customers(config), service=True, schedule=schedule, limits=limits or LIVE_LIMITS,
         shadow=live.shadow, on_day=day_logger, running_costs=config.site.running_costs()))
     live.loop.on_event = shop.tools.observe
+    resume.groups = list(shop.groups)
+    resume.restore(shop.runtime)
+    shop.runtime.resume = resume
     after_close = None
     if slack is not None and config.slack is not None and config.slack.daily_report and not live.shadow:
         after_close = _daily_report(slack, tz)

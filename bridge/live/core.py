@@ -218,7 +218,13 @@ class LiveHost:
         t0 = time.perf_counter()
         crashes = self.runtime.outcome.crashes
         before = len(crashes)
-        self.core.call(lambda: getattr(self.runtime, name)(at=at))
+        runtime = self.runtime
+
+        def job() -> None:
+            getattr(runtime, name)(at=at)
+            runtime.job_done(at or runtime.backend.clock.now(), name)  # its memory saved (bridge/resume.py)
+
+        self.core.call(job)
         for crash in crashes[before:]:  # the runtime keeps the shop going; the log says what broke
             log.error("policy crashed", extra={"job": name, "crash": crash})
         log.info("job done", extra={"job": name, "at": at.isoformat() if at else None,

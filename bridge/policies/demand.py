@@ -111,6 +111,10 @@ class ProductStats:
         s[4] += wx * y
 
 
+def _two_sums() -> list[float]:
+    return [0.0, 0.0]  # a module function, not a lambda: the estimator pickles (bridge/resume.py)
+
+
 class LearnedDemand:
     def __init__(self) -> None:
         self.stats: dict[str, ProductStats] = defaultdict(ProductStats)
@@ -121,7 +125,7 @@ class LearnedDemand:
         self._weekday: dict[int, float] = {}
         # sku -> (sxx, sxy): its centred sums of squares and cross-products, as counted in its category's sums
         self._moments: dict[str, tuple[float, float]] = {}
-        self._cat_sums: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])  # category -> [sxx, sxy]
+        self._cat_sums: dict[str, list[float]] = defaultdict(_two_sums)  # category -> [sxx, sxy]
         self._cat_slope: dict[str, float] = {}
         self._fits: dict[str, tuple[float, float]] = {}
         self._priors: dict[str, float] = {}  # sku -> `prior_rate` (its reference price is set once)

@@ -32,6 +32,7 @@ TABLES: dict[str, Table] = {
         t.Task, t.ChatMessage, t.AuditLog, t.DeadLetter, t.DayClose, t.MachineRow, t.SlotTelemetry, t.SlotProduct,
         t.MemoryScratchpad, t.MemoryKv, t.MemoryNote, t.WorldAction,
         t.ApprovalDecision, t.SlackTaskRow, t.SlackApprovalRow, t.SlackRelayRow, t.SlackQuoteRow, t.StripeInbox,
+        t.RuntimeState,
     )
 }
 # Tables written by upsert (keyed rows whose state changes); the rest are append-only.
@@ -46,6 +47,7 @@ UPSERT_KEYS: dict[str, tuple[str, ...]] = {
     "slot_telemetry": ("machine_id", "slot"),
     "approval_decision": ("approval_id",),
     "stripe_inbox": ("stripe_event_id",),
+    "runtime_state": ("shop",),
 }
 
 # the columns a row gives, in the table's order (an autoincrement id is the database's)

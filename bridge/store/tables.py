@@ -387,3 +387,17 @@ class WorldAction(SQLModel, table=True):
     amount_cents: int = 0  # cash collected, price set, order paid, refund
     previous_cents: int | None = None  # set_price: the price before
     ref: str = ""  # order id, payment ref, task id
+
+
+class RuntimeState(SQLModel, table=True):
+    """What a shop's runtime holds in memory between two jobs, saved after each job (bridge/resume.py) so
+    a restarted process carries on as if it had not stopped: the last job run (the schedule goes on after
+    it), the run's outcome so far, the toolbox's counts and audit sequence, and the shopkeeper's and the
+    tool groups' memory (pickled, with the process's wiring by name; the store is the shop's own)."""
+
+    __tablename__ = "runtime_state"
+    shop: str = Field(primary_key=True)
+    run_id: str
+    updated_at: datetime = ts_field()
+    state_json: str = "{}"
+    memory: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
