@@ -248,6 +248,12 @@ def _wire(settings: HilSettings, *, scenario: Any, world: Any, run_dir: Path, na
                            restock_due_minutes=scenario.world.restock_delay_minutes,
                            collect_due_minutes=scenario.world.collect_delay_minutes),
         stripe=StripeSection(base_url=stripe.url, api_key_env=env["stripe_key"], webhook_secret_env=env["stripe_hook"]))
+    if faults is not None:  # the shop in its own process, to be killed (bridge/compose/hil_process.py)
+        from bridge.compose.hil_process import wire_child
+
+        return wire_child(settings, scenario=scenario, world=world, run_dir=run_dir, name=name, config=config,
+                          clock=clock, broker=broker, slack=slack, stripe=stripe, faults=faults, env=env, stack=stack,
+                          host=host, port=port, work=work)
     live = build_live(config, clock=clock, run_id=name, shadow=settings.shadow, limits=RunLimits(
         days=scenario.days, max_messages=scenario.max_messages, bankruptcy_days=scenario.bankruptcy_days),
         run_info={"mode": settings.mode, "scenario": scenario.name, "seed": settings.seed, "started_at": world.now})

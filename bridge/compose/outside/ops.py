@@ -61,6 +61,7 @@ class SlackDoor:
         self.url = url
         self.retry = retry  # whether Slack sends this request again (--faults: as after a slow answer)
         self.retries = 0
+        self.killer: Any = None  # --faults: the shop may be killed while it answers (bridge/compose/hil_process.py)
         self.slack = slack
         self.inbound = inbound
         self.http = httpx.Client(timeout=30.0)
@@ -69,10 +70,21 @@ class SlackDoor:
     def close(self) -> None:
         self.http.close()
 
+    def _send(self, body: bytes, headers: dict[str, str]) -> httpx.Response:
+        """POST to the shop; with --faults the shop may be killed while it answers: a request that got
+        no answer is sent again, as Slack retries one (the shop started again, at its new address)."""
+        if self.killer is not None and self.killer.chance("slack"):
+            got = self.killer.during(lambda: self.http.post(self.url, content=body, headers=headers), "slack")
+            if isinstance(got, httpx.Response) and got.status_code == 200:
+                return got
+            self.retries += 1
+            headers = {**headers, "X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_error"}
+        return self.http.post(self.url, content=body, headers=headers)
+
     def _post(self, payload: dict[str, Any]) -> httpx.Response:
         body, headers = self.inbound.interactive_request(payload, timestamp=int(time.time()))
         self.requests += 1
-        r = self.http.post(self.url, content=body, headers=headers)
+        r = self._send(body, headers)
         if r.status_code != 200:
             raise AdapterError(f"/slack/events answered {r.status_code}: {r.text[:200]}")
         if self.retry is not None and self.retry():
@@ -87,7 +99,7 @@ class SlackDoor:
         """An Events API delivery (a message someone wrote)."""
         body, headers = self.inbound.event_request(envelope, timestamp=int(time.time()))
         self.requests += 1
-        r = self.http.post(self.url, content=body, headers=headers)
+        r = self._send(body, headers)
         if r.status_code != 200:
             raise AdapterError(f"/slack/events answered {r.status_code}: {r.text[:200]}")
 

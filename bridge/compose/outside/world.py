@@ -52,7 +52,7 @@ class Outside:
                  received: Callable[[], int], received_reports: Callable[[], int], quiet: Callable[[], None],
                  payout: Callable[[int, datetime], None], faults: Faults | None = None,
                  restart_broker: Callable[[], None] | None = None, cards: CardDesk | None = None,
-                 pace: Callable[[datetime], bool] | None = None) -> None:
+                 pace: Callable[[datetime], bool] | None = None, killer: Any = None) -> None:
         self.world = world
         self.clock = clock
         self.devices = devices
@@ -67,6 +67,7 @@ class Outside:
         self.cards = cards
         self.restart_broker = restart_broker
         self.pace = pace  # before the world moves to a time (`vend demo`: waits for the wall clock); False: stop playing
+        self.killer = killer  # --faults with the shop in its own process: kills it (bridge/compose/hil_process.py)
         self.failure: Exception | None = None
         self.on_failure: Callable[[], None] | None = None  # ends the shop's run
         self.vends: list[tuple[str, str]] = []  # (machine, message id) of recent vends, for duplicates
@@ -172,6 +173,8 @@ class Outside:
             return
         self.published += sent
         self.reports += reports
+        if self.killer is not None and self.killer.chance("mqtt"):
+            self.killer.kill_and_restart()  # with these messages in flight: the broker owes them to the new shop
         want = self.base + self.published
         want_reports = self.reports_base + self.reports
         deadline = time.monotonic() + QUIET_DEADLINE_S
