@@ -15,7 +15,7 @@ import queue
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -83,11 +83,17 @@ class MqttFleet:
     def stop(self) -> None:
         self.link.stop()
 
-    def seed(self, machine: str, slots: Mapping[str, tuple[int, int, datetime]]) -> None:
-        """Counts the store already holds (slot -> (count, price_cents, as of)), before new telemetry."""
+    def seed(self, machine: str, slots: Mapping[str, tuple[int, int, datetime]], *, cash_cents: int = 0,
+             counted: Sequence[str] = ()) -> None:
+        """What the store already holds, before new telemetry (after a restart): the slots' counts (slot ->
+        (count, price_cents, as of)), the cash box, and the ids of the movements booked (oldest first), so a
+        redelivery of one the books have is not counted again."""
         st = self._state[machine]
         for slot, (count, price, since) in slots.items():
             st.slots[slot] = _Slot(count=count, price_cents=price, since=since)
+        st.cash_cents = cash_cents
+        for event_id in counted[-OBSERVED_KEPT:]:
+            self._observed[event_id] = None
 
     # --- EventSource -------------------------------------------------------------------------------
     def drain(self) -> list[ev.Event]:

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import text
+
 from bridge import events as ev
 from bridge.compose.policies import LlmInputs, PolicyInputs, build_policy
 from bridge.compose.shop import ShopSpec, assemble_shop, open_books
@@ -155,10 +157,25 @@ def _fleet(config: LiveConfig, book: MachineBook, *, clock: Clock) -> Any:
                       command_timeout_s=q.command_timeout_s, max_payload_bytes=q.max_payload_bytes,
                       slot_capacity=max(m.slot_capacity for m in config.machines), plan=book.plan,
                       clock=clock.now)
+    counted = _counted(book.store, config.bridge.shop)
     for m in config.machines:
         fleet.seed(m.id, {slot: (r["count"], r["price_cents"], r["snapshot_at"])
-                          for (mid, slot), r in book.slots.items() if mid == m.id})
+                          for (mid, slot), r in book.slots.items() if mid == m.id},
+                   cash_cents=int(book.machines.get(m.id, {}).get("cash_cents") or 0), counted=counted)
     return fleet
+
+
+def _counted(store: Store, shop: str) -> list[str]:
+    """The ids of the machines' movements booked (vends, restocks, cash collections), oldest first: the
+    fleet's view ignores a redelivery of one of them after a restart, as the books do."""
+    from hardware_adapters.mqtt_machine import OBSERVED_KEPT
+
+    with store.engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT event_id FROM processed_event WHERE shop = :s AND kind IN ('sale', 'restocked', "
+            "'cash_collected', 'machine_restocked', 'machine_cash_collected') ORDER BY ts DESC LIMIT :n"),
+            {"s": shop, "n": OBSERVED_KEPT}).all()
+    return [r[0] for r in reversed(rows)]
 
 
 def _slack(config: LiveConfig, *, clock: Any, ledger: Ledger, inbox: Any, machines: dict[str, Any]) -> Any:

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from bridge import events as ev
+from bridge.domain import Payment
 from bridge.ledger import REVENUE, Ledger, slot_location
 from bridge.live.slots import SlotPlan
 from bridge.store import Store
@@ -91,7 +92,7 @@ class MachineBook:
         if row is None:
             row = self.machines[machine] = {
                 "machine_id": machine, "shop": self.shop, "online": False, "status_at": None, "last_seen_at": None,
-                "door_open": False, "temperature_c": None, "temperature_at": None}
+                "door_open": False, "temperature_c": None, "temperature_at": None, "cash_cents": 0}
         return row
 
     def booked_as(self, e: ev.Event) -> ev.Event:
@@ -131,6 +132,10 @@ class MachineBook:
                     self._slot(machine, s.slot, s.count, s.price_cents, e.ts, e.ts, event_id=f"{e.id}:{s.slot}")
         elif isinstance(e, ev.Sale):
             self._moved(machine, e.slot, -e.units, e.unit_price_cents, e.ts, event_id=e.id)
+            if e.payment is Payment.CASH:  # the machine's view of its cash box (MqttFleet's), kept for a restart
+                row["cash_cents"] = row.get("cash_cents", 0) + e.units * e.unit_price_cents
+        elif isinstance(e, ev.MachineCashCollected | ev.CashCollected):
+            row["cash_cents"] = max(0, row.get("cash_cents", 0) - e.amount_cents)
         elif isinstance(e, ev.MachineRestocked | ev.Restocked):
             self._moved(machine, e.slot, e.count, None, e.ts)
         elif isinstance(e, ev.DoorChanged):

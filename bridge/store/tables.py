@@ -206,6 +206,7 @@ class MachineRow(SQLModel, table=True):
     door_open: bool = False
     temperature_c: float | None = None
     temperature_at: datetime | None = ts_field(nullable=True)
+    cash_cents: int = 0  # the cash box as the machine's telemetry has it (cash vends, less its collections)
 
 
 class SlotTelemetry(SQLModel, table=True):

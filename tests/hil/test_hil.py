@@ -14,6 +14,7 @@ import pytest
 
 from bridge import events as ev
 from bridge.compose.hil import HilRun, HilSettings, build_hil, compare_with_sim
+from bridge.compose.hil_process import ChildHilRun
 from bridge.compose.outside.compare import compare_books, read_books
 from bridge.ledger import CARD_PENDING, MACHINE_CASH
 from tests.broker import find_tool
@@ -90,10 +91,13 @@ def test_faults_change_nothing_in_the_books(tmp_path: Path, seed: int) -> None:
     calm, _ = _hil(tmp_path, scenario="vb1", days=8, seed=seed, policy=f"scripted:{PLUMBING}", name="calm")
     rough, s = _hil(tmp_path, scenario="vb1", days=8, seed=seed, policy=f"scripted:{PLUMBING}", faults=True,
                     name="faults")
-    assert s["faults"]["mqtt_duplicate"] > 0
+    assert s["faults"]["mqtt_duplicate"] > 0 and s["faults"]["shop_kill"] >= 1
+    assert s["shop_processes"] == s["faults"]["shop_kill"] + 1 == len(s["shop_kills"]) + 1
     if seed == 7:
-        assert set(s["faults"]) == {"mqtt_duplicate", "broker_restart", "webhook_replay", "slack_retry"}
-    view = {v.slot: (v.sku, v.count, v.price_cents) for v in rough.live.fleet.view("m1").slots if v.count}
+        assert {k for k in s["faults"] if not k.startswith("shop_kill")} == {
+            "mqtt_duplicate", "broker_restart", "webhook_replay", "slack_retry"}
+    assert isinstance(rough, ChildHilRun)
+    view = {slot: v for slot, v in rough.slots().items() if v[1]}
     assert view == {n: (w.sku, w.count, w.price_cents) for n, w in rough.world.slots.items() if w.count}
     assert s["shop_duplicates"] > 0 and not s["crashes"]
     tz = calm.scenario.tz
@@ -146,8 +150,9 @@ def test_hil_and_sim_agree_per_day(tmp_path: Path, scenario: str, seed: int, pol
     arguments) and the same balance of every account, every day."""
     run, s = _hil(tmp_path, scenario=scenario, days=14, seed=seed, policy=policy, faults=faults)
     assert not s["crashes"] and not s["unplayed"].get("FeeCharged")
-    if faults:
-        assert s["faults"] and s["shop_duplicates"] > 0
+    if faults:  # the shop's process was SIGKILLed and started again, and the books did not notice
+        assert s["faults"]["shop_kill"] >= 1 and s["shop_duplicates"] > 0
+        assert any(k["where"] == "mqtt" and k["in_flight"] for k in s["shop_kills"]), s["shop_kills"]
     comparison = compare_with_sim(run)
     assert comparison.identical, comparison.first
     assert comparison.days == 14 == comparison.identical_days

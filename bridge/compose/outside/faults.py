@@ -18,7 +18,7 @@ RATES = {"mqtt_duplicate": 0.25, "broker_restart": 0.04, "webhook_replay": 0.5, 
 # the chance of a shop kill at each opportunity while the shop waits between jobs, by what is in flight
 # (device messages of a world step, a Slack request, a payout webhook); a stream of its own ("hil-kill"),
 # so the other faults fall as they did before kills existed
-KILL_RATES = {"mqtt": 0.04, "slack": 0.02, "webhook": 0.1}
+KILL_RATES = {"mqtt": 0.06, "slack": 0.04, "webhook": 0.15}
 
 
 @dataclass(slots=True)

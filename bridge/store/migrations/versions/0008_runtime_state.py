@@ -1,4 +1,5 @@
-"""A shop runtime's memory between two jobs, so a restarted process carries on where it stopped
+"""A shop runtime's memory between two jobs, and a machine's cash box as its telemetry has it, so a
+restarted process carries on where it stopped
 
 Revision ID: 0008
 Revises: 0007
@@ -25,7 +26,11 @@ def upgrade() -> None:
     sa.Column('memory', sa.LargeBinary(), nullable=False),
     sa.PrimaryKeyConstraint('shop')
     )
+    with op.batch_alter_table('machine') as batch:
+        batch.add_column(sa.Column('cash_cents', sa.Integer(), nullable=False, server_default='0'))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('machine') as batch:
+        batch.drop_column('cash_cents')
     op.drop_table('runtime_state')
