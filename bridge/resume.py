@@ -100,6 +100,7 @@ class Resume:
         self.saved: dict[str, Any] | None = json.loads(rows[0]["state_json"]) if rows else None
         self._memory: bytes = rows[0]["memory"] if rows else b""
         self.restored = False
+        self.unsaved = False  # the memory did not pickle (see `_freeze`)
 
     # --- where the schedule goes on -------------------------------------------------------------
     def after(self) -> tuple[datetime, str] | None:
@@ -151,6 +152,8 @@ class Resume:
         runtime.ledger.late_days = {date.fromisoformat(d) for d in s["late_days"]}
         if self.put is not None:
             self.put(dict(s.get("extra") or {}))
+        if not self._memory:
+            return False
         try:
             self._thaw(runtime, self._memory)
         except Exception as err:  # another release's shopkeeper: the books and counts go on, its memory anew
@@ -171,9 +174,18 @@ class Resume:
         return wiring, keep
 
     def _freeze(self, runtime: Any) -> bytes:
+        """The memory, pickled; b"" when some part of it does not pickle (a shadow run's twin books, an
+        LLM client): the job is done all the same, and a restart starts that memory anew (said once)."""
         wiring, keep = self._members(runtime)
         fh = io.BytesIO()
-        _Pickler(fh, {id(v): k for k, v in wiring.items()}).dump([_state_of(o) for o in keep])
+        try:
+            _Pickler(fh, {id(v): k for k, v in wiring.items()}).dump([_state_of(o) for o in keep])
+        except (pickle.PicklingError, AttributeError, TypeError) as err:
+            if not self.unsaved:
+                log.warning("the shopkeeper's memory is not saved; a restart starts it anew",
+                            extra={"error": repr(err)[:300]})
+            self.unsaved = True
+            return b""
         return fh.getvalue()
 
     def _thaw(self, runtime: Any, blob: bytes) -> None:

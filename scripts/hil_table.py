@@ -2,8 +2,9 @@
 """Issue 17's table: vb1 with the baseline and project_vend with the shipped example script, through
 `vend hil --compare` (the live composition against the simulated outside, then `vend sim` of the same
 scenario, seed and policy), with and without --faults. Prints one row per run: identical, or the first
-difference; and the wall time of the `vend hil` run itself (its summary's run_seconds) and of the whole
-command (hil, sim and the comparison).
+difference; with --faults, how often the shop's process was SIGKILLed and started again (and where: with
+device messages in flight, during a Slack request, during a payout webhook); and the wall time of the
+`vend hil` run itself (its summary's run_seconds) and of the whole command (hil, sim and the comparison).
 
     .venv/bin/python scripts/hil_table.py --days 30 --seeds 1 2 3
 """
@@ -49,7 +50,13 @@ def run(scenario: str, policy: str, seed: int, days: int, faults: bool, out: Pat
         only = [f"{ln['debit']}<-{ln['credit']} {ln['memo']}" for ln in first.get("only_sim", [])[:1]]
         result = (f"{first['day']}: balance of {first['account']} sim {first['sim']} / hil {first['hil']}"
                   + (f" (only sim: {only[0]})" if only else ""))
-    return {"result": result, "hil_s": s.get("run_seconds"), "wall_s": wall, "crashes": len(s.get("crashes") or [])}
+    faults = s.get("faults") or {}
+    kills = "-"
+    if faults:
+        where = [f"{faults[f'shop_kill_{w}']} {w}" for w in ("mqtt", "slack", "webhook") if faults.get(f"shop_kill_{w}")]
+        kills = f"{faults.get('shop_kill', 0)}" + (f" ({', '.join(where)})" if where else "")
+    return {"result": result, "hil_s": s.get("run_seconds"), "wall_s": wall, "crashes": len(s.get("crashes") or []),
+            "kills": kills}
 
 
 def main() -> int:
@@ -60,15 +67,16 @@ def main() -> int:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="hil-table-") as tmp:
         out = args.out or Path(tmp)
-        print("| scenario / policy | seed | faults | vend hil --compare | hil run (s) | command (s) |")
-        print("|---|---|---|---|---|---|")
+        print("| scenario / policy | seed | faults | shop kills | vend hil --compare | hil run (s) | command (s) |")
+        print("|---|---|---|---|---|---|---|")
         for scenario, policy in CASES:
             for seed in args.seeds:
                 for faults in (False, True):
                     row = run(scenario, policy, seed, args.days, faults, out)
                     name = policy if not policy.startswith("scripted:") else "example script"
                     hil_s = f"{row['hil_s']:.1f}" if isinstance(row["hil_s"], float | int) else "-"
-                    print(f"| {scenario} / {name} | {seed} | {'yes' if faults else 'no'} | {row['result']} | "
+                    print(f"| {scenario} / {name} | {seed} | {'yes' if faults else 'no'} | {row.get('kills', '-')} | "
+                          f"{row['result']} | "
                           f"{hil_s} | {row['wall_s']:.1f} |", flush=True)
     return 0
 
