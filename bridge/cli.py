@@ -88,7 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "tool calls and the balances per account, day by day; exit 1 on any difference")
     hil.add_argument("--faults", action="store_true",
                      help="inject the real world's faults on a seeded schedule: duplicate MQTT deliveries, broker "
-                          "restarts, replayed and late webhooks, Slack retries (the books must not notice)")
+                          "restarts, replayed and late webhooks, Slack retries, and the shop's process SIGKILLed "
+                          "and started again (it runs as a child process then; the books must not notice)")
     hil.add_argument("--shadow", action="store_true",
                      help="the live composition in shadow mode: the shopkeeper decides, every WRITE is only recorded "
                           "(vend shadow-report --db sqlite:///<run>/vend.db); not with --compare")

@@ -307,8 +307,20 @@ class ChildHilRun(HilRun):
             "ops_unanswered": self.outside.ops.unanswered[:20], "faults": faults,
             "shop_duplicates": d["shop_duplicates"], "shop_processes": len(self.shop.pids),
             "shop_kills": self.killer.kills,
-            "shadow_writes": None, "run_seconds": round(self.run_seconds, 3), "run_dir": str(self.run_dir),
+            "shadow_writes": self._shadow_writes() if self.settings.shadow else None,
+            "run_seconds": round(self.run_seconds, 3), "run_dir": str(self.run_dir),
         }
+
+    def _shadow_writes(self) -> int:
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(f"sqlite:///{self.run_dir / 'vend.db'}")
+        try:
+            with engine.connect() as c:
+                return int(c.execute(text("SELECT COUNT(*) FROM audit_log WHERE shop = :s AND verdict = 'shadow'"),
+                                     {"s": self.world.shop}).scalar() or 0)
+        finally:
+            engine.dispose()
 
     def slots(self) -> dict[str, tuple[str, int, int]]:
         """The shop's view of the machine at the end: slot -> (sku, count, price)."""
@@ -355,7 +367,7 @@ def wire_child(settings: Any, *, scenario: Any, world: Any, run_dir: Path, name:
             "limits": {"days": scenario.days, "max_messages": scenario.max_messages,
                        "bankruptcy_days": scenario.bankruptcy_days},
             "run_info": {"mode": "hil", "scenario": scenario.name, "seed": settings.seed},
-            "started_at": world.now.isoformat()}
+            "started_at": world.now.isoformat(), "shadow": settings.shadow}
     shop = ShopProcess(spec=spec, work=work)
     stack.callback(shop.close)
     shop.start(clock.now())

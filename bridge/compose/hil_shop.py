@@ -75,6 +75,7 @@ class ChildShop:
         self.clock = VirtualClock(start=datetime.fromisoformat(spec["start"]))
         config = LiveConfig.model_validate_json(spec["config"])
         self.live = build_live(config, clock=self.clock, run_id=spec["run_id"], limits=RunLimits(**spec["limits"]),
+                               shadow=bool(spec.get("shadow")),
                                run_info={**spec["run_info"], "started_at": datetime.fromisoformat(spec["started_at"])})
         self.machine = config.machines[0].id
         live = self.live
