@@ -40,7 +40,10 @@ KILL_GAP = timedelta(hours=12)  # at most one kill in this much simulated time
 
 
 class ShopProcess:
-    """The child running the shop; requests over the channel; SIGKILL and a new child."""
+    """The child running the shop; requests over the channel; SIGKILL and a new child. A standby process
+    (Python started and the shop's modules imported, nothing built, no state) waits for the next start,
+    so a restart costs the shop's own start (the store opened, the broker connected), not the
+    interpreter's."""
 
     def __init__(self, *, spec: dict[str, Any], work: Path) -> None:
         self.spec = spec
@@ -48,34 +51,46 @@ class ShopProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.chan: Channel | None = None
         self.sock: socket.socket | None = None
-        self.pids: list[int] = []
-        self.generation = 0
+        self.log = work / "shop-1.log"
+        self.standby: tuple[subprocess.Popen[bytes], socket.socket, Path] | None = None
+        self.spawned = 0
+        self.pids: list[int] = []  # every process started (shops and standbys), for the run's end
+        self.generation = 0  # shops started
         self.between = True  # the child's runtime waits between two jobs (or has not been told to run)
         self.http_port = 0
         self.restored = False
 
     # --- the process ---------------------------------------------------------------------------
-    def start(self, at: datetime) -> None:
-        self.generation += 1
-        spec_path = self.work / f"shop-{self.generation}.json"
-        spec_path.write_text(json.dumps({**self.spec, "start": at.isoformat()}))
+    def _spawn(self) -> tuple[subprocess.Popen[bytes], socket.socket, Path]:
+        self.spawned += 1
         parent, child = socket.socketpair()
-        log = (self.work / f"shop-{self.generation}.log").open("wb")
+        log_path = self.work / f"shop-{self.spawned}.log"
+        log = log_path.open("wb")
         try:
-            self.proc = subprocess.Popen([sys.executable, "-m", "bridge.compose.hil_shop", str(spec_path),
-                                          str(child.fileno())], pass_fds=(child.fileno(),), stdout=log, stderr=log,
-                                         close_fds=True)
+            proc = subprocess.Popen([sys.executable, "-m", "bridge.compose.hil_shop", str(child.fileno())],
+                                    pass_fds=(child.fileno(),), stdout=log, stderr=log, close_fds=True)
         finally:
             child.close()
             log.close()
-        self.pids.append(self.proc.pid)
-        self.sock, self.chan = parent, Channel(parent)
+        self.pids.append(proc.pid)
         parent.settimeout(1.0)
+        return proc, parent, log_path
+
+    def start(self, at: datetime) -> None:
+        """A shop at `at` (the world's time) from the config and the store: the standby gets its spec."""
+        self.generation += 1
+        proc, sock, log = self.standby if self.standby is not None else self._spawn()
+        self.standby = None
+        self.proc, self.sock, self.chan, self.log = proc, sock, Channel(sock), log
+        spec = {**self.spec, "start": at.isoformat()}
+        (self.work / f"shop-{self.generation}.json").write_text(json.dumps(spec))
         self.between = True
+        self.send({"op": "spec", "spec": spec})
         ready = self.recv(deadline=READY_S)
         if ready.get("op") != "ready":
             raise AdapterError(f"the shop process said {ready!r} instead of ready")
         self.http_port, self.restored = int(ready["http_port"]), bool(ready["restored"])
+        self.standby = self._spawn()  # for the next start
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -91,7 +106,7 @@ class ShopProcess:
         self.proc = self.chan = self.sock = None
 
     def close(self) -> None:
-        """The child told to exit, else killed; never left behind."""
+        """The child told to exit, else killed, and the standby ended; neither is left behind."""
         if self.proc is not None and self.proc.poll() is None and self.chan is not None:
             try:
                 self.chan.send({"op": "exit"})
@@ -99,6 +114,13 @@ class ShopProcess:
             except (OSError, subprocess.TimeoutExpired):
                 pass
         self.kill()
+        if self.standby is not None:
+            proc, sock, _ = self.standby
+            self.standby = None
+            if proc.poll() is None:
+                os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+            sock.close()
 
     # --- the channel ----------------------------------------------------------------------------
     def send(self, msg: dict[str, Any]) -> None:
@@ -117,7 +139,7 @@ class ShopProcess:
             except (EOFError, OSError):
                 self.proc.wait(timeout=10)
             if self.proc.poll() is not None:
-                tail = (self.work / f"shop-{self.generation}.log").read_text(errors="replace").strip()
+                tail = self.log.read_text(errors="replace").strip()
                 raise AdapterError(f"the shop process exited ({self.proc.returncode}): "
                                    f"{tail.splitlines()[-1] if tail else 'no output'}")
             if end is not None and time.monotonic() > end:
@@ -305,7 +327,7 @@ class ChildHilRun(HilRun):
             "world_steps": self.outside.steps, "device_messages": self.outside.published,
             "slack_requests": self.outside.ops.door.requests, "unplayed": dict(self.outside.unplayed),
             "ops_unanswered": self.outside.ops.unanswered[:20], "faults": faults,
-            "shop_duplicates": d["shop_duplicates"], "shop_processes": len(self.shop.pids),
+            "shop_duplicates": d["shop_duplicates"], "shop_processes": self.shop.generation,
             "shop_kills": self.killer.kills,
             "shadow_writes": self._shadow_writes() if self.settings.shadow else None,
             "run_seconds": round(self.run_seconds, 3), "run_dir": str(self.run_dir),

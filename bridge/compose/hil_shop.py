@@ -1,9 +1,11 @@
 """The shop of `vend hil --faults` as its own OS process, so the outside can SIGKILL it and start it again.
 
-    python -m bridge.compose.hil_shop SPEC.json FD
+    python -m bridge.compose.hil_shop FD
 
-SPEC.json holds the live config (`vend live`'s LiveConfig, as JSON), the run id, the limits and where
-the virtual clock starts; FD is this process's end of a socket pair to `vend hil` (JSON lines). The shop
+FD is this process's end of a socket pair to `vend hil` (JSON lines). The process imports the shop's
+modules and waits (a standby: `vend hil` starts the next one ahead) for {"op": "spec", "spec": ...}: the
+live config (`vend live`'s LiveConfig, as JSON), the run id, the limits and where the virtual clock
+starts. The shop
 is `build_live(config, clock=VirtualClock(...))`, as in one process: the clock's mover is the control
 channel. When the shop's runtime waits for time to pass it sends {"op": "advance", "to": ISO,
 "between": BOOL} (between: no job is running) and, until the parent answers "advanced", serves the
@@ -178,13 +180,33 @@ class ChildShop:
         self.live.close()
 
 
+def _imports() -> None:
+    """The modules a shop is built of (the interpreter's start and these imports are most of a start)."""
+    import bridge.compose.live
+    import bridge.compose.policies
+    import bridge.policies.baseline
+    import bridge.policies.scripted  # noqa: F401
+    import hardware_adapters.live
+    import hardware_adapters.mqtt_link
+    import hardware_adapters.mqtt_machine
+    import hardware_adapters.slack.app
+    import hardware_adapters.stripe.wiring  # noqa: F401
+    import sim_backend.catalogue  # noqa: F401
+
+
 def main(argv: list[str]) -> int:
     import logging
 
     logging.getLogger("vendbridge").setLevel(logging.WARNING)
-    spec = json.loads(Path(argv[0]).read_text())
-    chan = Channel(socket.socket(fileno=int(argv[1])))
-    shop = ChildShop(spec, chan)
+    chan = Channel(socket.socket(fileno=int(argv[0])))
+    _imports()  # while it waits: a standby
+    try:
+        msg = chan.recv()
+    except EOFError:  # not needed: vend hil ended
+        return 0
+    if msg.get("op") != "spec":
+        raise RuntimeError(f"expected the shop's spec, got {msg.get('op')!r}")
+    shop = ChildShop(msg["spec"], chan)
     try:
         shop.start()
         shop.run()
