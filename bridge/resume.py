@@ -83,12 +83,12 @@ def outcome_from_json(data: dict[str, Any]) -> Any:
 
 class Resume:
     """Saves the runtime's memory after each job (`save`), and gives it back to a new runtime (`restore`).
-    `commit` makes the books durable first (the live ingest's commit); `extra` adds counters of the
+    `commit` makes the books durable first (the live ingest's commit); `extra` adds state of the
     process (read with `get`, given back with `put`)."""
 
     def __init__(self, *, store: Store, shop: str, run_id: str, commit: Callable[[], None] | None = None,
-                 get: Callable[[], dict[str, int]] | None = None,
-                 put: Callable[[dict[str, int]], None] | None = None, groups: Sequence[object] = ()) -> None:
+                 get: Callable[[], dict[str, Any]] | None = None,
+                 put: Callable[[dict[str, Any]], None] | None = None, groups: Sequence[object] = ()) -> None:
         self.store = store
         self.groups = list(groups)  # the shop's tool groups (bridge/compose/shop.py Shop.groups)
         self.shop = shop

@@ -31,7 +31,7 @@ from typing import Any
 
 from bridge.compose.hil import HilRun
 from bridge.compose.hil_shop import Channel, pack
-from bridge.errors import AdapterError
+from bridge.errors import AdapterError, ConfigError
 from bridge.resume import outcome_from_json
 
 READY_S = 60.0
@@ -314,7 +314,8 @@ class ChildHilRun(HilRun):
         score = fields["bank_cents"] if self.scenario.score == "bank" else fields["net_worth_cents"]
         faults = dict(self.outside.faults.done) if self.outside.faults is not None else None
         return {
-            "scenario": self.scenario.name, "policy": self.settings.policy, "seed": self.settings.seed, "mode": "hil",
+            "scenario": self.scenario.name, "policy": self.settings.policy, "seed": self.settings.seed,
+            "mode": self.settings.mode,
             "score": self.scenario.score, "score_cents": score,
             "net_worth_cents": fields["net_worth_cents"], "bank_cents": fields["bank_cents"],
             "card_pending_cents": fields["card_pending_cents"], "machine_cash_cents": fields["machine_cash_cents"],
@@ -383,12 +384,14 @@ def wire_child(settings: Any, *, scenario: Any, world: Any, run_dir: Path, name:
     from hardware_adapters.doubles.slack_inbound import SlackInbound
     from hardware_adapters.emulator import DeviceEmulator, Slot
 
+    if settings.pace is not None or settings.on_event is not None or settings.on_day is not None:
+        raise ConfigError("--faults runs the shop in a process of its own: not with vend demo's pacing and feed")
     machine = scenario.machine.id
     (work / "shop-events.jsonl").unlink(missing_ok=True)
     spec = {"config": config.model_dump_json(), "run_id": name, "events": str(work / "shop-events.jsonl"),
             "limits": {"days": scenario.days, "max_messages": scenario.max_messages,
                        "bankruptcy_days": scenario.bankruptcy_days},
-            "run_info": {"mode": "hil", "scenario": scenario.name, "seed": settings.seed},
+            "run_info": {"mode": settings.mode, "scenario": scenario.name, "seed": settings.seed},
             "started_at": world.now.isoformat(), "shadow": settings.shadow}
     shop = ShopProcess(spec=spec, work=work)
     stack.callback(shop.close)

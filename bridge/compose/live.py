@@ -256,8 +256,7 @@ def _shopkeeper(live: LiveBridge, config: LiveConfig, *, clock: Clock, machines:
     # the runtime's memory between jobs, saved after each and given back after a restart (bridge/resume.py)
     loop = live.loop
     resume = Resume(store=live.store, shop=config.bridge.shop, run_id=run_id, commit=loop.commit,
-                    get=lambda: {"duplicates": loop.duplicates},
-                    put=lambda extra: setattr(loop, "duplicates", loop.duplicates + extra.get("duplicates", 0)))
+                    get=lambda: _ingest_state(loop), put=lambda extra: _restore_ingest(loop, extra))
 
     def schedule(policy: Policy) -> Any:
         if not virtual:
@@ -291,6 +290,20 @@ def _shopkeeper(live: LiveBridge, config: LiveConfig, *, clock: Clock, machines:
             jobs += payment_jobs(tz, hour=config.stripe.reconcile_hour)
         live.scheduler = LiveScheduler(host=live.host, db_url=live.store.url, tz=tz, engine=live.store.engine,
                                        name=f"shop-{config.bridge.shop}", jobs=jobs)
+
+
+def _ingest_state(loop: IngestLoop) -> dict[str, Any]:
+    """What the ingest keeps in memory that a restart needs (bridge/resume.py): its duplicate count, and
+    when people last restocked or unloaded each slot (a physical count no later than that is not judged)."""
+    return {"duplicates": loop.duplicates, "moved_at": {k: v.isoformat() for k, v in loop.moved_at.items()}}
+
+
+def _restore_ingest(loop: IngestLoop, saved: dict[str, Any]) -> None:
+    loop.duplicates += int(saved.get("duplicates", 0))
+    for loc, ts in (saved.get("moved_at") or {}).items():
+        at = datetime.fromisoformat(ts)
+        if loc not in loop.moved_at or loop.moved_at[loc] < at:
+            loop.moved_at[loc] = at
 
 
 def _customers(config: LiveConfig) -> bool:
