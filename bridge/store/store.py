@@ -32,7 +32,7 @@ TABLES: dict[str, Table] = {
         t.Task, t.ChatMessage, t.AuditLog, t.DeadLetter, t.DayClose, t.MachineRow, t.SlotTelemetry, t.SlotProduct,
         t.MemoryScratchpad, t.MemoryKv, t.MemoryNote, t.WorldAction,
         t.ApprovalDecision, t.SlackTaskRow, t.SlackApprovalRow, t.SlackRelayRow, t.SlackQuoteRow, t.StripeInbox,
-        t.RuntimeState,
+        t.RuntimeState, t.SlackInbox,
     )
 }
 # Tables written by upsert (keyed rows whose state changes); the rest are append-only.

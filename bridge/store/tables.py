@@ -356,6 +356,18 @@ class SlackQuoteRow(SQLModel, table=True):
     created_at: datetime = ts_field()
     quoted_by: str = ""
     outbox_json: str = "[]"
+class SlackInbox(SQLModel, table=True):
+    """What people wrote to the shop in Slack (a customer's DM, a mention, a supplier's reply pasted by
+    ops), kept (in its own transaction) before Slack gets its 200: a process stopped before the books
+    commit the message queues it again at its next start (hardware_adapters/slack/board.py `unrecorded`)."""
+
+    __tablename__ = "slack_inbox"
+    event_id: str = Field(primary_key=True)
+    shop: str = Field(index=True)
+    received_at: datetime = ts_field()
+    events_json: str  # the events it became (hardware_adapters/slack/outbox.py encoding)
+
+
 class StripeInbox(SQLModel, table=True):
     """Verified Stripe webhook deliveries, kept (in their own transaction) before Stripe gets its 200; the
     core books them and marks `booked_at` in the same transaction as their ledger lines, so a crash after

@@ -199,6 +199,9 @@ class Board:
                 for (text,) in conn.execute(select(t.c.outbox_json).where(
                         and_(t.c.shop == self.shop, t.c.outbox_json != "[]"))):
                     kept += outbox.decode(text)
+            t = self._t("slack_inbox")
+            for (text,) in conn.execute(select(t.c.events_json).where(t.c.shop == self.shop)):
+                kept += outbox.decode(text)
             pe = self._t("processed_event")
             ids = [e.id for e in kept]
             seen: set[str] = set()
@@ -206,6 +209,15 @@ class Board:
                 part = ids[start:start + 500]
                 seen.update(r[0] for r in conn.execute(select(pe.c.event_id).where(pe.c.event_id.in_(part))))
         return [e for e in kept if e.id not in seen]
+
+    def keep(self, event: Event, *, now: datetime) -> None:
+        """What someone wrote (a MessageReceived), kept before Slack gets its answer: queued again after a
+        stop until the books have it (`unrecorded`). Slack's retry of the same message keeps it once."""
+        t = self._t("slack_inbox")
+        with self.lock, self.store.engine.begin() as conn:
+            if conn.execute(select(t.c.event_id).where(t.c.event_id == event.id)).first() is None:
+                conn.execute(t.insert(), [{"event_id": event.id, "shop": self.shop, "received_at": now,
+                                           "events_json": outbox.encode([event])}])
 
     # --- tasks -------------------------------------------------------------------------------
     def add_task(self, task: SlackTask, *, now: datetime) -> None:

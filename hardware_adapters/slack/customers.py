@@ -58,8 +58,11 @@ class ConversationHandlers:
     def _received(self, event: dict[str, Any], *, role: str, conversation: str, sender: str, thread: str) -> None:
         p = self.parts
         text = _MENTION.sub("", str(event.get("text") or ""))
-        p.emit(ev.MessageReceived(id=f"slack:msg:{event['channel']}:{event['ts']}", ts=p.clock.now(), shop=p.shop,
-                                  conversation=conversation, sender=sender, role=role, text=text, thread=thread))
+        now = p.clock.now()
+        received = ev.MessageReceived(id=f"slack:msg:{event['channel']}:{event['ts']}", ts=now, shop=p.shop,
+                                      conversation=conversation, sender=sender, role=role, text=text, thread=thread)
+        p.board.keep(received, now=now)  # before Slack's 200: a stop before the books commit it loses nothing
+        p.emit(received)
 
     def message(self, event: dict[str, Any]) -> None:
         if event.get("subtype") or event.get("bot_id") or not event.get("user"):
@@ -115,7 +118,10 @@ class ConversationHandlers:
         if not text:
             ack(response_action="errors", errors={"reply": "Paste what the supplier answered."})
             return
+        now = p.clock.now()
+        received = ev.MessageReceived(id=f"slack:relay:{relay_id}:{body['view']['id']}", ts=now, shop=p.shop,
+                                      conversation=SUPPLIER + relay.supplier, sender=relay.supplier, role="supplier",
+                                      text=text, thread="")
+        p.board.keep(received, now=now)  # before the answer (Bolt sends it when the listener returns)
         ack()
-        p.emit(ev.MessageReceived(id=f"slack:relay:{relay_id}:{body['view']['id']}", ts=p.clock.now(), shop=p.shop,
-                                  conversation=SUPPLIER + relay.supplier, sender=relay.supplier, role="supplier",
-                                  text=text, thread=""))
+        p.emit(received)

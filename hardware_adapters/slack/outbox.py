@@ -20,7 +20,7 @@ from bridge.domain import QuoteLine
 # Every event the Slack side writes into an outbox (explicit: nothing else is decoded).
 KINDS: dict[str, type[ev.Event]] = {c.kind: c for c in (
     ev.Restocked, ev.Unloaded, ev.CashCollected, ev.Alarm, ev.TaskCompleted, ev.ApprovalDecided, ev.SupplierPaid,
-    ev.DeliveryReceived, ev.QuoteReceived, ev.HandedOver)}
+    ev.DeliveryReceived, ev.QuoteReceived, ev.HandedOver, ev.MessageReceived)}
 _TIMES = frozenset({"ts", "valid_until"})
 
 

@@ -149,3 +149,21 @@ def test_sales_while_a_restock_is_under_way_are_not_a_disagreement(rig: Rig) -> 
     rig.submit(OLGA, rig.last_modal(), COUNTS)
     alarms = [e for e in rig.ingest() if isinstance(e, ev.Alarm)]
     assert len(alarms) == 1 and "A2" in alarms[0].detail and "A1" not in alarms[0].detail
+
+
+def test_a_message_answered_before_a_stop_is_booked_once_after(tmp_path: Path) -> None:
+    """A customer's DM that Slack got its 200 for is kept before that answer: a process stopped before the
+    books committed it queues it again at its next start, once (and not after it is booked)."""
+    with fake_slack() as fake:
+        with make_rig(tmp_path, fake=fake) as first:
+            assert first.dm(ALICE, "is there cola?").status == 200
+            # the process stops before the books took the message: nothing recorded or flushed
+        with make_rig(tmp_path, fake=fake, restart=True) as second:
+            assert [e.kind for e in second.slack.requeued] == ["message_received"]
+            got = second.ingest()
+            assert [(e.kind, e.text) for e in got if isinstance(e, ev.MessageReceived)] == [
+                ("message_received", "is there cola?")]
+            second.store.flush()
+        with make_rig(tmp_path, fake=fake, restart=True) as third:
+            assert third.slack.requeued == [] and third.ingest() == []
+        assert fake.violations == []
