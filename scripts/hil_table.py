@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Issue 17's table: vb1 with the baseline and project_vend with the shipped example script, through
+"""Issue 17's table: vb1 with the baseline, project_vend with the shipped example script and with the
+baseline (customers in Slack DMs, payment links), through
 `vend hil --compare` (the live composition against the simulated outside, then `vend sim` of the same
 scenario, seed and policy), with and without --faults. Prints one row per run: identical, or the first
 difference; with --faults, how often the shop's process was SIGKILLed and started again (and where: with
@@ -20,7 +21,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CASES = (("vb1", "baseline"), ("project_vend", f"scripted:{ROOT / 'ops' / 'policies' / 'example.toml'}"))
+CASES = (("vb1", "baseline"), ("project_vend", f"scripted:{ROOT / 'ops' / 'policies' / 'example.toml'}"),
+         ("project_vend", "baseline"))
 
 
 def run(scenario: str, policy: str, seed: int, days: int, faults: bool, out: Path) -> dict[str, object]:
