@@ -28,7 +28,8 @@ CASES = (("vb1", "baseline"), ("project_vend", f"scripted:{ROOT / 'ops' / 'polic
 def run(scenario: str, policy: str, seed: int, days: int, faults: bool, out: Path) -> dict[str, object]:
     argv = [sys.executable, "-m", "bridge.cli", "hil", "--scenario", scenario, "--policy", policy, "--seed", str(seed),
             "--days", str(days), "--compare", "--json", "--no-charts", "--out", str(out),
-            "--name", f"{scenario}-s{seed}{'-faults' if faults else ''}"]
+            "--name", f"{scenario}-{'script' if policy.startswith('scripted:') else policy}-s{seed}"
+                      f"{'-faults' if faults else ''}"]
     if faults:
         argv.append("--faults")
     t0 = time.perf_counter()
