@@ -374,6 +374,12 @@ def run_hil(args: Any) -> int:
         print(json.dumps(summary, default=str))
     else:
         print(format_summary(summary))
+        if summary.get("faults"):  # --faults: what was done to the shop (the shop's kills first)
+            done = summary["faults"]
+            kills = [f"{done[k]} {k.removeprefix('shop_kill_')}" for k in sorted(done) if k.startswith("shop_kill_")]
+            shown = [f"shop killed {done.get('shop_kill', 0)}x" + (f" ({', '.join(kills)})" if kills else "")]
+            shown += [f"{k} {v}" for k, v in sorted(done.items()) if not k.startswith("shop_kill")]
+            print(f"{'faults':<26}{'; '.join(shown)}")
     if comparison is not None:
         from bridge.compose.outside.compare import format_comparison
 

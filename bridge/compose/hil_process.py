@@ -67,7 +67,7 @@ class ShopProcess:
         log_path = self.work / f"shop-{self.spawned}.log"
         log = log_path.open("wb")
         try:
-            proc = subprocess.Popen([sys.executable, "-m", "bridge.compose.hil_shop", str(child.fileno())],
+            proc = subprocess.Popen([sys.executable, "-m", "bridge.compose.hil_shop", str(child.fileno()), str(self.work)],
                                     pass_fds=(child.fileno(),), stdout=log, stderr=log, close_fds=True)
         finally:
             child.close()

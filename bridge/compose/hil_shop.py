@@ -1,8 +1,9 @@
 """The shop of `vend hil --faults` as its own OS process, so the outside can SIGKILL it and start it again.
 
-    python -m bridge.compose.hil_shop FD
+    python -m bridge.compose.hil_shop FD [RUN/hil]
 
-FD is this process's end of a socket pair to `vend hil` (JSON lines). The process imports the shop's
+FD is this process's end of a socket pair to `vend hil` (JSON lines); the run's folder names the process
+(for `ps`, and for tests that check none is left). The process imports the shop's
 modules and waits (a standby: `vend hil` starts the next one ahead) for {"op": "spec", "spec": ...}: the
 live config (`vend live`'s LiveConfig, as JSON), the run id, the limits and where the virtual clock
 starts. The shop

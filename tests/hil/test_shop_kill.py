@@ -5,6 +5,8 @@ outlives the run, whether it ends well or fails."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -78,3 +80,32 @@ def test_no_shop_process_is_left_after_the_outside_fails(tmp_path: Path, monkeyp
     finally:
         run.close()
     assert len(run.shop.pids) >= 2 and all(_gone(pid) for pid in run.shop.pids), run.shop.pids
+
+
+def test_the_command_says_what_was_done_and_leaves_nothing_running(tmp_path: Path) -> None:
+    """`vend hil --faults --compare`: identical books, the kills on the faults line, nothing on stderr (a
+    double's connection reset by a killed shop is no traceback), no process of the run left."""
+    out = tmp_path / "runs"
+    r = subprocess.run([sys.executable, "-m", "bridge.cli", "hil", "--scenario", "vb1", "--days", "6", "--seed", "7",
+                        "--policy", f"scripted:{PLUMBING}", "--faults", "--compare", "--no-charts", "--out", str(out)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    assert "identical: 6 day(s)" in r.stdout
+    line = next(ln for ln in r.stdout.splitlines() if ln.startswith("faults"))
+    assert "shop killed " in line and "shop killed 0x" not in line, line
+    assert not _processes_under(out)
+
+
+def _processes_under(folder: Path) -> list[str]:
+    """Command lines of running processes that name `folder` (the broker, the shop's processes)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if str(folder) in cmd:
+            found.append(cmd)
+    return found
