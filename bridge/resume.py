@@ -11,7 +11,8 @@ memory between two jobs comes back from the `runtime_state` row this module save
 - the memory of the shopkeeper (the policy) and of the tool groups (quotes seen, the inbox of messages,
   reminders, special orders...): pickled together, with every object of the process's wiring (backend,
   ledger, store, clock, toolbox, the groups and the policy themselves) kept by name and given the new
-  process's objects on loading. The store is the shop's own, trusted as its books are.
+  process's objects on loading. Loading names only the shopkeeper's own classes and plain data (`_Unpickler`):
+  the store may be a shared database, and a row of it must never run code in the shop's process.
 
 A job's state is saved, and the books committed (`commit`: the live ingest's commit, which acknowledges
 the broker's messages only once they are booked), before the runtime waits for the next job: a process
@@ -28,6 +29,8 @@ import pickle
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from enum import EnumType
+from types import FunctionType
 from typing import Any
 
 from bridge.domain import DayRecord
@@ -46,6 +49,36 @@ class _Pickler(pickle.Pickler):
         return self.wiring.get(id(obj))
 
 
+# What a saved memory may name: the classes and functions the shopkeeper's and the tool groups' memory is
+# made of (defined in those modules, not names they import), plain data types, and attributes that are
+# not private. A row that names anything else (os.system, builtins.eval, a module, a subprocess helper) is
+# refused, never called: the store may be a shared database, and a row of it must not run code here.
+_MEMORY_MODULES = ("bridge.domain", "bridge.events", "bridge.guardrails", "bridge.policies.", "bridge.tools.")
+_PLAIN = {"collections": {"defaultdict", "deque", "Counter", "OrderedDict"},
+          "datetime": {"date", "datetime", "time", "timedelta", "timezone"}, "zoneinfo": {"ZoneInfo"},
+          "decimal": {"Decimal"}, "copyreg": {"_reconstructor"},
+          "builtins": {"set", "frozenset", "dict", "list", "tuple", "int", "float", "complex", "str", "bytes",
+                       "bytearray", "bool", "object", "slice", "range"}}
+
+
+def _safe_getattr(obj: Any, name: str) -> Any:
+    """`getattr` as pickle uses it: an enum's member, a bound method kept in memory (a callback), ZoneInfo's loader."""
+    from zoneinfo import ZoneInfo
+
+    if obj is ZoneInfo and name == "_unpickle":
+        return getattr(obj, name)
+    if isinstance(obj, EnumType) and isinstance(name, str) and name in obj.__members__:
+        return obj[name]  # an enum's member (bridge.domain.Size.SMALL)
+    if not isinstance(name, str) or name.startswith("_") or isinstance(obj, type) or callable(obj) \
+            or type(obj).__module__ in ("builtins", "types"):
+        raise pickle.UnpicklingError(f"a saved memory may not take {name!r} of a {type(obj).__name__}")
+    return getattr(obj, name)
+
+
+def _memory_module(module: str) -> bool:
+    return any(module == m or (m.endswith(".") and module.startswith(m)) for m in _MEMORY_MODULES)
+
+
 class _Unpickler(pickle.Unpickler):
     def __init__(self, fh: Any, wiring: dict[str, Any]) -> None:
         super().__init__(fh)
@@ -53,6 +86,17 @@ class _Unpickler(pickle.Unpickler):
 
     def persistent_load(self, pid: Any) -> Any:
         return self.wiring[pid]
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module == "builtins" and name == "getattr":
+            return _safe_getattr
+        if "." not in name and name in _PLAIN.get(module, ()):
+            return super().find_class(module, name)
+        if "." not in name and _memory_module(module):
+            obj = super().find_class(module, name)
+            if isinstance(obj, type | FunctionType) and obj.__module__ == module:
+                return obj
+        raise pickle.UnpicklingError(f"a saved memory may not name {module}.{name}")
 
 
 def _day_json(d: DayRecord) -> dict[str, Any]:
