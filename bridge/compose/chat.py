@@ -533,6 +533,13 @@ def run_chat(args: Any) -> int:
             raise ConfigError(f"{flag}: {first['msg']}") from None
         llm.settings()  # a model without a known price: one line here
         api_key_from_env()  # no key: one line before anything starts
+    if args.role == "customer":
+        from sim_backend.scenario import load_scenario
+
+        scenario = load_scenario(args.scenario)
+        if scenario.customers is None:  # the live shop's Slack then takes no DMs: nobody would ever answer
+            raise ConfigError(f"scenario {scenario.name!r} has no customers who write to the shop (no [customers] "
+                              f"table), so its shop reads no DMs; chat as a customer in project_vend, or --as ops")
     settings = HilSettings(scenario=args.scenario, seed=args.seed, policy=args.policy, out_dir=args.out,
                            run_name=args.name, charts=False, mode="chat", llm=llm)
     tty = sys.stdin.isatty()

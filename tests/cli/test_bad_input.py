@@ -93,6 +93,7 @@ TABLE: dict[str, list[list[str]]] = {
                       ["--db", "sqlite:///{cwd}/missing.db", "--since", "yesterday"]],
     "chat": [
         ["--scenario", "nope"],
+        ["--scenario", "vb1"],  # a customer in a scenario without customers: nobody would answer
         ["--policy", "oracle"],  # the oracle reads the simulator's truth: not the live shop's
         ["--policy", "foo"],
         ["--as", "boss"],
