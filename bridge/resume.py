@@ -32,6 +32,7 @@ from datetime import datetime
 from enum import EnumType
 from types import FunctionType
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bridge.domain import DayRecord
 from bridge.store import Store
@@ -63,8 +64,6 @@ _PLAIN = {"collections": {"defaultdict", "deque", "Counter", "OrderedDict"},
 
 def _safe_getattr(obj: Any, name: str) -> Any:
     """`getattr` as pickle uses it: an enum's member, a bound method kept in memory (a callback), ZoneInfo's loader."""
-    from zoneinfo import ZoneInfo
-
     if obj is ZoneInfo and name == "_unpickle":
         return getattr(obj, name)
     if isinstance(obj, EnumType) and isinstance(name, str) and name in obj.__members__:

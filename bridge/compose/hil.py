@@ -171,6 +171,7 @@ def _wire(settings: HilSettings, *, scenario: Any, world: Any, run_dir: Path, na
         hil_secrets,
         record_events,
         restart_broker,
+        start_device,
         wait_started,
         watch_days,
         watch_events,
@@ -193,7 +194,6 @@ def _wire(settings: HilSettings, *, scenario: Any, world: Any, run_dir: Path, na
     from hardware_adapters.doubles.slack_inbound import SlackInbound
     from hardware_adapters.doubles.slack_objects import SlackChannel, SlackUser
     from hardware_adapters.doubles.stripe_api import FakeStripe
-    from hardware_adapters.emulator import DeviceEmulator, Slot
     from hardware_adapters.live import VirtualClock
 
     machine = scenario.machine.id
@@ -264,12 +264,8 @@ def _wire(settings: HilSettings, *, scenario: Any, world: Any, run_dir: Path, na
         watch_events(live, settings.on_event)
     http_port = live.start_http()
     stack.callback(live.stop_http)
-    slots = {n: Slot(count=0, price_cents=0, capacity=st.capacity) for n, st in world.slots.items()}
-    device = DeviceEmulator(machine_id=machine, host=host, port=port, password=os.environ[env["device"]],
-                            outbox_path=work / f"{machine}-outbox.db", slots=slots, seed=settings.seed,
-                            inventory_interval_s=None, dex_interval_s=None, clock=clock.now)
-    device.start()
-    stack.callback(device.stop)
+    device = start_device(world, host=host, port=port, password=os.environ[env["device"]], work=work,
+                          seed=settings.seed, clock=clock, stack=stack)
     link = live.fleet.link
     wait_started(live, link, device)
     door = SlackDoor(url=f"http://127.0.0.1:{http_port}/slack/events", slack=slack,

@@ -378,11 +378,10 @@ def wire_child(settings: Any, *, scenario: Any, world: Any, run_dir: Path, name:
                port: int, work: Path) -> ChildHilRun:
     """`_wire` of bridge/compose/hil.py from the live config on: the shop as a child process."""
     from bridge.compose.outside.cards import CardDesk
-    from bridge.compose.outside.links import Payouts
+    from bridge.compose.outside.links import Payouts, start_device
     from bridge.compose.outside.ops import OpsTeam, SlackDoor
     from bridge.compose.outside.world import Outside
     from hardware_adapters.doubles.slack_inbound import SlackInbound
-    from hardware_adapters.emulator import DeviceEmulator, Slot
 
     if settings.pace is not None or settings.on_event is not None or settings.on_day is not None:
         raise ConfigError("--faults runs the shop in a process of its own: not with vend demo's pacing and feed")
@@ -396,12 +395,8 @@ def wire_child(settings: Any, *, scenario: Any, world: Any, run_dir: Path, name:
     shop = ShopProcess(spec=spec, work=work)
     stack.callback(shop.close)
     shop.start(clock.now())
-    slots = {n: Slot(count=0, price_cents=0, capacity=st.capacity) for n, st in world.slots.items()}
-    device = DeviceEmulator(machine_id=machine, host=host, port=port, password=os.environ[env["device"]],
-                            outbox_path=work / f"{machine}-outbox.db", slots=slots, seed=settings.seed,
-                            inventory_interval_s=None, dex_interval_s=None, clock=clock.now)
-    device.start()
-    stack.callback(device.stop)
+    device = start_device(world, host=host, port=port, password=os.environ[env["device"]], work=work,
+                          seed=settings.seed, clock=clock, stack=stack)
     opening = world.drain()  # the opening balance: the owner's deposit, handed to every shop process (booked once)
     start(shop, device, opening)
     door = SlackDoor(url=f"http://127.0.0.1:{shop.http_port}/slack/events", slack=slack,

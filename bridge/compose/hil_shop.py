@@ -109,15 +109,11 @@ class ChildShop:
             self.fresh = []
 
     def start(self) -> None:
+        from bridge.compose.outside.links import wait_subscribed
+
         live = self.live
         port = live.start_http()
-        link = live.fleet.link
-        deadline = time.monotonic() + START_S
-        while not (link.connected.is_set() and live.fleet.subscriptions >= 1):
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the shop could not connect to the broker at {link.host}:{link.port}")
-            live.fleet.drain_into_backlog()
-            time.sleep(0.01)
+        wait_subscribed(live, live.fleet.link, time.monotonic() + START_S)
         resume = self.runtime.resume
         self.chan.send({"op": "ready", "http_port": port, "restored": resume is not None and resume.restored})
 

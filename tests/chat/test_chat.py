@@ -20,6 +20,7 @@ import pytest
 from bridge.compose.chat import MAX_TEXT, parse_span, read_lines, refusal
 from tests.broker import find_tool
 from tests.fakes.anthropic_api import FakeAnthropic, Reply, reply, text, tool_use
+from tests.processes import processes_naming
 
 HERE = Path(__file__).resolve().parent
 VEND = [sys.executable, "-m", "bridge.cli", "chat"]
@@ -47,17 +48,7 @@ def _chat(tmp_path: Path, script: str | bytes, *args: str, env: dict[str, str] |
 
 def _nothing_left_running(run_dir: Path) -> None:
     """No process (the broker above all) still names the run's folder: everything started was stopped."""
-    left = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if str(run_dir) in cmdline:
-            left.append(cmdline)
-    assert left == []
+    assert processes_naming(run_dir) == []
 
 
 def _books(lines: list[str]) -> list[tuple[str, str]]:

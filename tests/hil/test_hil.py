@@ -18,6 +18,7 @@ from bridge.compose.hil_process import ChildHilRun
 from bridge.compose.outside.compare import compare_books, read_books
 from bridge.ledger import CARD_PENDING, MACHINE_CASH
 from tests.broker import find_tool
+from tests.processes import processes_naming
 
 HERE = Path(__file__).resolve().parent
 PLUMBING = HERE / "plumbing.toml"
@@ -226,23 +227,8 @@ def test_bad_input_is_one_line_exit_2_nothing_left_running(tmp_path: Path, argv:
                        text=True, timeout=120, env={**os.environ, **env})
     assert r.returncode == 2, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
-    assert not _processes_under(out)
+    assert not processes_naming(out)
     assert not out.exists() or not any(out.iterdir()), "a run folder was left behind"
-
-
-def _processes_under(folder: Path) -> list[str]:
-    """Command lines of running processes that name `folder` (a broker the command started)."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if str(folder) in cmd:
-            found.append(cmd)
-    return found
 
 
 def test_ids_the_worlds_name_differently_compare_by_first_use() -> None:

@@ -18,6 +18,7 @@ from bridge.compose.hil_process import ChildHilRun
 from bridge.compose.outside.ops import OpsTeam
 from bridge.errors import AdapterError
 from tests.broker import find_tool
+from tests.processes import processes_naming
 
 PLUMBING = Path(__file__).resolve().parent / "plumbing.toml"
 
@@ -93,19 +94,6 @@ def test_the_command_says_what_was_done_and_leaves_nothing_running(tmp_path: Pat
     assert "identical: 6 day(s)" in r.stdout
     line = next(ln for ln in r.stdout.splitlines() if ln.startswith("faults"))
     assert "shop killed " in line and "shop killed 0x" not in line, line
-    assert not _processes_under(out)
+    assert not processes_naming(out)
 
 
-def _processes_under(folder: Path) -> list[str]:
-    """Command lines of running processes that name `folder` (the broker, the shop's processes)."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if str(folder) in cmd:
-            found.append(cmd)
-    return found

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from bridge.errors import AdapterError, ConfigError
@@ -65,14 +66,35 @@ def watch_days(runtime: Any, then: Callable[[Any], None]) -> None:
     runtime.on_day = on_day
 
 
-def wait_started(live: Any, link: Any, device: Any) -> None:
-    """The shop is subscribed and has the machine's first inventory report (its slots) in hand."""
-    deadline = time.monotonic() + DEVICE_START_S
+def start_device(world: Any, *, host: str, port: int, password: str, work: Path, seed: int, clock: Any,
+                 stack: ExitStack) -> Any:
+    """The world's machine as an emulated device on the broker, its slots empty until ops restock them
+    (stopped by `stack`)."""
+    from hardware_adapters.emulator import DeviceEmulator, Slot
+
+    machine = world.machine_id
+    slots = {n: Slot(count=0, price_cents=0, capacity=st.capacity) for n, st in world.slots.items()}
+    device = DeviceEmulator(machine_id=machine, host=host, port=port, password=password,
+                            outbox_path=work / f"{machine}-outbox.db", slots=slots, seed=seed,
+                            inventory_interval_s=None, dex_interval_s=None, clock=clock.now)
+    device.start()
+    stack.callback(device.stop)
+    return device
+
+
+def wait_subscribed(live: Any, link: Any, deadline: float) -> None:
+    """Until the shop's MQTT link is connected and subscribed (monotonic `deadline`)."""
     while not (link.connected.is_set() and live.fleet.subscriptions >= 1):
         if time.monotonic() > deadline:
             raise ConfigError(f"the shop could not connect to the broker at {link.host}:{link.port}")
         live.fleet.drain_into_backlog()
         time.sleep(0.01)
+
+
+def wait_started(live: Any, link: Any, device: Any) -> None:
+    """The shop is subscribed and has the machine's first inventory report (its slots) in hand."""
+    deadline = time.monotonic() + DEVICE_START_S
+    wait_subscribed(live, link, deadline)
     device.publish_inventory()
     while link.received["inventory"] < 1 or link.received["status"] < 1:
         if time.monotonic() > deadline:
