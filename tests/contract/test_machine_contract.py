@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -21,7 +21,8 @@ import pytest
 from bridge import events as ev
 from bridge.domain import MachineView, RestockLine
 from bridge.errors import ToolError
-from bridge.live.ingest import MachineBook
+from bridge.ledger import Ledger
+from bridge.live.ingest import IngestLoop, MachineBook
 from bridge.ports import Machine
 from bridge.store import Store
 from hardware_adapters.emulator import DeviceEmulator
@@ -59,6 +60,10 @@ class Harness(Protocol):
 
     def device_display(self) -> str: ...
 
+    def lose(self, slot: str, units: int) -> list[ev.StockLost]:
+        """`units` go from `slot` without a sale (shrinkage); returns the StockLost events the books learn."""
+        ...
+
 
 class SimHarness:
     def __init__(self) -> None:
@@ -85,6 +90,11 @@ class SimHarness:
 
     def device_display(self) -> str:
         return self.sim.display_text
+
+    def lose(self, slot: str, units: int) -> list[ev.StockLost]:
+        self.world.drain()
+        self.world.lose_from_slot(self.world.slots[slot], units, "shrinkage")
+        return [e for e in self.world.drain() if isinstance(e, ev.StockLost)]
 
 
 class MqttHarness:
@@ -147,6 +157,29 @@ class MqttHarness:
     def device_display(self) -> str:
         return self.dev.display
 
+    def lose(self, slot: str, units: int) -> list[ev.StockLost]:
+        """A fridge that counts its shelves (`counts = "physical"`): the units go from the emulator, its next
+        report counts them, and the live ingest books what the count is short of the books."""
+        store = self.book.store
+        ledger = Ledger(shop="main", store=store)
+        at = datetime.now(UTC) - timedelta(hours=1)
+        for name, (count, _) in OPENING.items():  # the books hold what the machine opened with
+            ledger.record(ev.DeliveryReceived(id=f"open:{name}", ts=at, order_id="open", supplier="open",
+                                              sku=PLANOGRAM[name], quantity=count, unit_cost_cents=50))
+            ledger.record(ev.Restocked(id=f"open:m1:{name}", ts=at, machine="m1", slot=name, sku=PLANOGRAM[name],
+                                       count=count))
+        lost: list[ev.Event] = []
+        loop = IngestLoop(source=self.fleet, ledger=ledger, store=store, book=self.book, counted=frozenset({"m1"}),
+                          on_event=lost.append)
+        self.dev.take(slot, units)
+        report = f"mqtt:m1:{self.dev.publish_inventory()}"
+        deadline = time.monotonic() + 5.0
+        while report not in {e.id for e in lost}:
+            assert time.monotonic() < deadline, "the report did not reach the books before the deadline"
+            loop.step()
+        loop.commit()
+        return [e for e in lost if isinstance(e, ev.StockLost)]
+
     def close(self) -> None:
         self.dev.stop()
         self.fleet.stop()
@@ -203,6 +236,14 @@ def test_sales_arrive_as_events_and_count_the_view_down(harness: Harness) -> Non
         assert (s.machine, s.sku) == (harness.machine.machine_id, PLANOGRAM[s.slot])
         sold[s.slot] = sold.get(s.slot, 0) + s.units
     assert counts(harness.machine.view()) == {name: n - sold.get(name, 0) for name, (n, _) in OPENING.items()}
+
+
+def test_units_gone_from_a_slot_reach_the_books_as_stock_lost(harness: Harness) -> None:
+    """Shrinkage: units gone from a slot without a sale reach the books as StockLost of the slot's product, at
+    the slot (sim: the world says so; live: a fridge that counts its shelves reports fewer than the books)."""
+    lost = harness.lose("B1", 3)
+    assert [(e.sku, e.quantity, e.location) for e in lost] == [(PLANOGRAM["B1"], 3, "m1:B1")]
+    assert counts(harness.machine.view())["B1"] == OPENING["B1"][0] - 3
 
 
 def test_lock_unlock_and_display_are_carried_out(harness: Harness) -> None:
